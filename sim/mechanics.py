@@ -1,0 +1,244 @@
+"""Vocabulary shared by both engines: outcomes, causes, phases and the governance calendar.
+
+Nothing here is a mechanism that changes state; these are the names and the
+design-only quantities (which touchpoints happen in a given week, how intense a
+governance design is) that the reference and vectorized engines both read.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sim.params import GovernanceParams, SimulationConfig
+
+N_OBJECTIVES = 4
+"""Incentive objectives: speed to market, compliance and risk, margin, learning and data."""
+OBJECTIVES = ("speed", "compliance", "margin", "learning")
+
+N_TRAITS = 3
+"""Cultural traits: decision speed, formality, risk appetite."""
+TRAITS = ("decision_speed", "formality", "risk_appetite")
+
+ISSUE_CAPACITY = 24
+"""Open issues an alliance can track at once; more are counted as dropped (an overload)."""
+
+MAX_NEW_ISSUES = 3
+"""At most this many issues arise in one alliance in one week (binomial arrivals)."""
+
+EXPECTATION_FLOOR = 0.01
+"""Expectations never fall below this, so relative gaps stay defined."""
+
+POTENTIAL_FLOOR = 0.2
+"""A shock never destroys more than 80% of an alliance's value potential."""
+
+COMMITMENT_CAP = 1.5
+"""A firm never commits more than 1.5 units of resources to one alliance."""
+
+SHARE_BOUNDS = (0.05, 0.95)
+"""A market-share shock never leaves the hub with less than 5% or more than 95% of value."""
+
+WORKING_GROUP_PERIOD = 4
+STEERING_PERIOD = 13
+
+INITIAL_COMMUNICATION = 0.5
+INITIAL_DECISION_EFFICIENCY = 1.0
+INITIAL_CONFLICT_RESOLUTION = 1.0
+INITIAL_VALUE_PERCEPTION = 1.0
+
+NO_RENEGOTIATION_YET = -1_000_000
+
+
+class Outcome(enum.StrEnum):
+    """How an alliance's story ends (or stands at the horizon)."""
+
+    SUCCESS = "success"
+    UNDERPERFORMING = "underperforming"
+    FAILED = "failed"
+    TERMINATED = "terminated"
+
+
+OUTCOMES = tuple(Outcome)
+
+
+class FailureMode(enum.StrEnum):
+    """What form a failure took."""
+
+    PARTNER_EXIT = "partner_exit"
+    TRUST_COLLAPSE = "trust_collapse"
+
+
+class Cause(enum.IntEnum):
+    """Sources of damage, tallied over the alliance's life; the largest is the primary cause.
+
+    The first seven are the friction drivers of issue arrival (in this order),
+    so the damage done by aging issues is split among them by their share of
+    the week's issue rate.
+    """
+
+    INCENTIVE_MISALIGNMENT = 0
+    CULTURAL_FRICTION = 1
+    EXPECTATION_GAP = 2
+    MEASUREMENT_MISALIGNMENT = 3
+    INTEGRATION_COMPLEXITY = 4
+    OPPORTUNISM = 5
+    COORDINATION_OVERLOAD = 6
+    KEY_CONTACT_LOSS = 7
+    EXTERNAL_SHOCK = 8
+    INEQUITY = 9
+    PARTNER_REPUTATION = 10
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+N_CAUSES = len(Cause)
+N_FRICTION_DRIVERS = 7
+
+
+class ShockKind(enum.IntEnum):
+    """Kinds of environmental shock."""
+
+    REGULATORY = 0  # subsidy or regulation change: destroys value potential
+    MARKET_SHARE = 1  # market-share shift: moves the split of value between partners
+    TECHNOLOGY = 2  # technology shift: sets integration back
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Phase(enum.IntEnum):
+    """Lifecycle phases of an alliance."""
+
+    DISCOVERY = 0
+    ALIGNMENT = 1
+    OPERATIONAL_DESIGN = 2
+    LAUNCH = 3
+    SCALED_OPERATION = 4
+
+
+class EventKind(enum.StrEnum):
+    SHOCK = "shock"
+    RENEGOTIATION = "renegotiation"
+    ESCALATION = "escalation"
+    KEY_CONTACT_DEPARTURE = "key_contact_departure"
+    PARTNER_EXIT = "partner_exit"
+    SCALE_UP = "scale_up"
+    ENDING = "ending"
+
+
+@dataclass(frozen=True)
+class Touchpoints:
+    """Which governance touchpoints happen in one week (the same for every alliance of a design)."""
+
+    meeting: bool
+    working_group: bool
+    steering: bool
+    health_check: bool
+
+    @property
+    def any(self) -> bool:
+        return self.meeting or self.working_group or self.steering or self.health_check
+
+    @property
+    def review(self) -> bool:
+        """A strategic review: where the charter's termination criteria and alignment are checked."""
+        return self.steering or self.health_check
+
+
+def charter_week(config: SimulationConfig) -> int:
+    """Week the charter is agreed and governance starts (end of discovery)."""
+    return config.dynamics.discovery_weeks
+
+
+def launch_week(config: SimulationConfig) -> int:
+    """Week the alliance goes live (after discovery, alignment and operational design)."""
+    d = config.dynamics
+    return d.discovery_weeks + d.alignment_weeks + d.design_weeks
+
+
+def touchpoints(week: int, config: SimulationConfig) -> Touchpoints:
+    """The governance calendar: meetings, working groups, steering and health checks this week."""
+    g = config.governance
+    since = week - charter_week(config)
+    if since < 0:
+        return Touchpoints(False, False, False, False)
+    period = g.meeting_cadence.period_weeks
+    return Touchpoints(
+        meeting=period > 0 and since % period == 0,
+        working_group=g.steering_committee and since % WORKING_GROUP_PERIOD == 0,
+        steering=g.steering_committee and since % STEERING_PERIOD == 0,
+        health_check=g.health_check_weeks > 0 and since > 0 and since % g.health_check_weeks == 0,
+    )
+
+
+def standing_levers(g: GovernanceParams) -> int:
+    """Levers that cost a little effort every week they are in place."""
+    return sum(
+        (
+            g.decision_rights,
+            g.escalation_path,
+            g.shared_kpis,
+            g.cultural_bridging,
+            g.explicit_expectations,
+            g.strategic_alignment,
+            g.handover_protocol,
+            g.orchestrator,
+            g.ip_guardrails,
+        )
+    )
+
+
+def structure_levers(g: GovernanceParams) -> int:
+    """Structures that institutionalise the relationship beyond its key contacts."""
+    return (
+        int(g.meeting_cadence.period_weeks > 0)
+        + 2 * int(g.steering_committee)
+        + int(g.health_check_weeks > 0)
+    )
+
+
+def governance_intensity(g: GovernanceParams) -> float:
+    """How much structure a design imposes, from 0 (handshake) to 1 (every lever at its most).
+
+    Too much structure slows decisions: the engines multiply every resolution
+    channel by ``1 - structure_drag * intensity**2``, so the slow-down is
+    negligible for light designs and bites for heavy ones.
+    """
+    period = g.meeting_cadence.period_weeks
+    parts = (
+        (2.0 / period if period else 0.0, 1.0),
+        (float(g.steering_committee), 1.0),
+        (0.5 * g.escalation_path, 0.5),
+        (0.25 * g.decision_rights, 0.25),
+        (0.5 * g.shared_kpis, 0.5),
+        (0.5 * g.cultural_bridging, 0.5),
+        (0.25 * g.explicit_expectations, 0.25),
+        (0.5 * g.strategic_alignment, 0.5),
+        (0.25 * g.handover_protocol, 0.25),
+        (4.0 / g.health_check_weeks if g.health_check_weeks >= 4 else float(g.health_check_weeks > 0), 1.0),
+        (0.5 * g.orchestrator, 0.5),
+        (0.5 * g.ip_guardrails, 0.5),
+    )
+    return sum(p for p, _ in parts) / sum(m for _, m in parts)
+
+
+def commitment(capacity, load, dilution):
+    """Resources a firm commits to each of its ``load`` alliances.
+
+    A firm's first alliance gets its whole capacity; each further one dilutes
+    the commitment to all of them by ``dilution``. Capped at COMMITMENT_CAP.
+    Shared by both engines because it is arithmetic on firm state, not a step.
+    """
+    return min_(COMMITMENT_CAP, capacity / (1.0 + dilution * (load - 1.0)))
+
+
+def min_(a, b):
+    """``min`` that works for floats and numpy arrays alike."""
+    import numpy as np
+
+    if isinstance(b, np.ndarray) or isinstance(a, np.ndarray):
+        return np.minimum(a, b)
+    return min(a, b)
