@@ -66,14 +66,14 @@ def knob(default: Any, lo: float | None = None, hi: float | None = None, doc: st
     return field(default=default, metadata={"lo": lo, "hi": hi, "doc": doc})
 
 
-def _describe_range(lo: float | None, hi: float | None) -> str:
+def _describe_range(lo: float | None, hi: float | None, kind: str = "a number") -> str:
     if lo is not None and hi is not None:
-        return f"a number between {lo} and {hi}"
+        return f"{kind} between {lo} and {hi}"
     if lo is not None:
-        return f"a number >= {lo}"
+        return f"{kind} >= {lo}"
     if hi is not None:
-        return f"a number <= {hi}"
-    return "a number"
+        return f"{kind} <= {hi}"
+    return kind
 
 
 def _check_value(key: str, value: Any, annotation: Any, meta: Mapping[str, Any]) -> Any:
@@ -101,7 +101,7 @@ def _check_value(key: str, value: Any, annotation: Any, meta: Mapping[str, Any])
     lo, hi = meta.get("lo"), meta.get("hi")
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} = {value!r}: must be an integer, {_describe_range(lo, hi)}")
+            raise ConfigError(f"{key} = {value!r}: must be {_describe_range(lo, hi, 'an integer')}")
     elif annotation is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key} = {value!r}: must be {_describe_range(lo, hi)}")
@@ -111,7 +111,8 @@ def _check_value(key: str, value: Any, annotation: Any, meta: Mapping[str, Any])
     else:  # pragma: no cover - a schema bug, not a user error
         raise TypeError(f"unsupported parameter type {annotation!r} for {key}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigError(f"{key} = {value!r}: must be {_describe_range(lo, hi)}")
+        kind = "an integer" if annotation is int else "a number"
+        raise ConfigError(f"{key} = {value!r}: must be {_describe_range(lo, hi, kind)}")
     return value
 
 
@@ -248,7 +249,7 @@ class ScenarioParams(Section):
     shock_scale: float = knob(0.08, 0.0, 2.0, "mean shock size (exponentially distributed)")
     regulatory_share: float = knob(0.4, 0.0, 1.0, "share of shocks that are regulatory")
     market_share_share: float = knob(0.3, 0.0, 1.0, "share of shocks that shift market share")
-    volatility: float = knob(1.0, 0.0, 5.0, "multiplier on every drift")
+    volatility: float = knob(0.8, 0.0, 5.0, "multiplier on every drift")
     value_trend: float = knob(0.0, -0.05, 0.05, "weekly relative change of value potential")
     outside_option_trend: float = knob(0.0, -0.05, 0.05, "weekly change of outside options")
 

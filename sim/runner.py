@@ -1,0 +1,110 @@
+"""Run one cohort with the engine its config names, and write its results.
+
+This is the model's front door for scripts, notebooks, the command line and
+sweeps alike: ``run_cohort(config)`` returns a :class:`~sim.results.CohortResult`.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sim.params import Engine, SimulationConfig
+from sim.results import CohortResult, format_summary
+
+ProgressHook = Callable[[int, int], None]
+"""Called after each simulated week with (weeks done, horizon)."""
+
+
+def run_cohort(config: SimulationConfig, progress: ProgressHook | None = None) -> CohortResult:
+    """Simulate ``config.n_alliances`` alliances for ``config.horizon_weeks`` weeks."""
+    if config.engine is Engine.REFERENCE:
+        from sim.model import AllianceModel, reference_result
+
+        model = AllianceModel(config)
+        while model.running:
+            model.step()
+            if progress is not None:
+                progress(model.week_index, config.horizon_weeks)
+        return reference_result(model)
+    from sim.vectorized import run_vectorized
+
+    return run_vectorized(config, progress=progress)
+
+
+PACKAGES = (
+    "mesa",
+    "numpy",
+    "networkx",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "statsmodels",
+    "hydra-core",
+    "omegaconf",
+)
+
+
+def provenance(config: SimulationConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Where a result came from: seed, engine, package versions, git revision, interpreter."""
+    versions = {}
+    for name in ("alliance-sim", *PACKAGES):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "seed": config.seed,
+        "engine": config.engine.value,
+        "n_alliances": config.n_alliances,
+        "horizon_weeks": config.horizon_weeks,
+        "git_revision": git_revision(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        **(extra or {}),
+    }
+
+
+def git_revision() -> str | None:
+    """The source tree's commit, with ``+dirty`` if it has uncommitted changes; None outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{rev}+dirty" if dirty else rev
+
+
+def write_results(
+    result: CohortResult, out_dir: Path, extra_provenance: dict[str, Any] | None = None
+) -> dict:
+    """Write the tables, summary, validated config and provenance of one cohort into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.alliances.to_parquet(out_dir / "alliances.parquet", index=False)
+    result.timeseries.to_parquet(out_dir / "timeseries.parquet", index=False)
+    result.events.to_parquet(out_dir / "events.parquet", index=False)
+    summary = result.summary()
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out_dir / "summary.txt").write_text(format_summary(summary) + "\n")
+    (out_dir / "config.json").write_text(json.dumps(result.config.to_dict(), indent=2) + "\n")
+    (out_dir / "provenance.json").write_text(
+        json.dumps(provenance(result.config, extra_provenance), indent=2) + "\n"
+    )
+    return summary
