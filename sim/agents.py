@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from sim.events import ENDING_CODE_BASE
 from sim.mechanics import (
     EXPECTATION_FLOOR,
     INITIAL_COMMUNICATION,
@@ -34,6 +35,7 @@ from sim.mechanics import (
     N_CAUSES,
     N_FRICTION_DRIVERS,
     NO_RENEGOTIATION_YET,
+    OUTCOMES,
     POTENTIAL_FLOOR,
     SHARE_BOUNDS,
     Cause,
@@ -312,8 +314,9 @@ class Alliance(mesa.Agent):
             + self.value_perception
         ) / 5.0
 
-    def record(self, kind: EventKind, detail: str) -> None:
-        self.model.record_event(self.alliance_id, kind, detail)
+    def record(self, kind: EventKind, a: int = 0, b: int = -1, x: float = 0.0) -> None:
+        """Log an event of this alliance this week (payloads as in sim/events.py)."""
+        self.model.events.add_one(self.model.week_index + 1, self.alliance_id, kind, a, b, x)
 
     # ----------------------------------------------------------------- phases
     def advance_lifecycle(self, t: int) -> None:
@@ -338,7 +341,7 @@ class Alliance(mesa.Agent):
             if t >= self.model.launch_week + lc.pilot_weeks and self.health >= lc.pilot_gate_health:
                 self.piloting = False
                 self.phase = Phase.SCALED_OPERATION
-                self.record(EventKind.SCALE_UP, "pilot scaled up")
+                self.record(EventKind.SCALE_UP)
         elif t >= self.model.launch_week + d.launch_surge_weeks:
             self.phase = Phase.SCALED_OPERATION
 
@@ -394,7 +397,7 @@ class Alliance(mesa.Agent):
             self.integration = self.integration * (1.0 - min(1.0, d.shock_integration_setback * size))
         self.week.shock_size = size
         self.ledger[Cause.EXTERNAL_SHOCK] += d.shock_blame * size
-        self.record(EventKind.SHOCK, f"{kind.label} size={size:.3f}")
+        self.record(EventKind.SHOCK, a=int(kind), x=size)
 
     def _shift_shares(self, amount: float, toward_hub: bool) -> None:
         """Move value share between the hub (slot 0) and the others, who keep their proportions."""
@@ -424,12 +427,12 @@ class Alliance(mesa.Agent):
                 or self.misalignment() > tr.misalignment_threshold
             )
             if fired:
-                self.renegotiate(t, d.realign_fraction, "trigger")
+                self.renegotiate(t, d.realign_fraction, crisis=False)
                 return
         if self.health < d.crisis_health and self.trust >= d.crisis_min_trust:
-            self.renegotiate(t, d.realign_fraction * d.crisis_efficacy, "crisis")
+            self.renegotiate(t, d.realign_fraction * d.crisis_efficacy, crisis=True)
 
-    def renegotiate(self, t: int, fraction: float, reason: str) -> None:
+    def renegotiate(self, t: int, fraction: float, crisis: bool) -> None:
         """Realign incentives, expectations and value shares part of the way, at the cost of
         weeks of reduced value and of effort."""
         self.realign(fraction)
@@ -440,7 +443,7 @@ class Alliance(mesa.Agent):
         self.renegotiation_left = self.cfg.dynamics.renegotiation_weeks
         self.last_renegotiation = t
         self.renegotiations += 1
-        self.record(EventKind.RENEGOTIATION, reason)
+        self.record(EventKind.RENEGOTIATION, a=int(crisis))
 
     def hold_touchpoints(self, t: int) -> None:
         """Governance touchpoints: meetings, working groups, steering committee, health checks.
@@ -604,7 +607,7 @@ class Alliance(mesa.Agent):
         self.week.resolved = resolved
         self.escalations += escalations
         if escalations:
-            self.record(EventKind.ESCALATION, f"issues={escalations}")
+            self.record(EventKind.ESCALATION, a=escalations)
         self.week.reactive_effort = d.firefight_effort * open_count + d.escalation_effort * escalations
 
     def create_value(self, t: int, week: WeekLists) -> None:
@@ -689,7 +692,7 @@ class Alliance(mesa.Agent):
             if week.contact_u[n][m.slot] < d.contact_hazard:
                 m.contact_gap = gap
                 self.week.departures += 1
-                self.record(EventKind.KEY_CONTACT_DEPARTURE, f"partner={m.slot}")
+                self.record(EventKind.KEY_CONTACT_DEPARTURE, a=m.slot)
 
     def update_trust(self, t: int, week: WeekLists) -> None:
         """Trust grows with settled issues, delivered value and regular contact; it erodes with
@@ -814,7 +817,7 @@ class Alliance(mesa.Agent):
             if m.shortfall_weeks >= d.exit_patience:
                 m.active = False
                 m.firm.exits_this_week += 1
-                self.record(EventKind.PARTNER_EXIT, f"partner={m.slot}")
+                self.record(EventKind.PARTNER_EXIT, a=m.slot)
                 hub_left = hub_left or m.slot == 0
         if hub_left or self._too_few_spokes():
             self.fail(t, FailureMode.PARTNER_EXIT)
@@ -868,10 +871,10 @@ class Alliance(mesa.Agent):
         self.alive = False
         self.outcome = outcome
         self.end_week = t + 1
-        detail = outcome.value
+        code = -1
         if self.failure_mode is not None and self.failure_cause is not None:
-            detail = f"{outcome.value} {self.failure_mode.value} {self.failure_cause.label}"
-        self.record(EventKind.ENDING, detail)
+            code = list(FailureMode).index(self.failure_mode) * ENDING_CODE_BASE + int(self.failure_cause)
+        self.record(EventKind.ENDING, a=OUTCOMES.index(outcome), b=code)
 
     def open_issues(self) -> int:
         return sum(1 for age in self.issue_age if age >= 0)

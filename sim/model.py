@@ -15,9 +15,9 @@ import numpy as np
 
 from sim.agents import Alliance, Firm
 from sim.draws import WeekDraws, draw_week
+from sim.events import EventLog
 from sim.market import build_cohort
 from sim.mechanics import (
-    EventKind,
     FailureMode,
     charter_week,
     governance_intensity,
@@ -108,7 +108,7 @@ class AllianceModel(mesa.Model):
         self.outside_factor = 1.0
         self.week_index = 0
         self.touch = touchpoints(0, self.config)
-        self.events: list[tuple[int, int, str, str]] = []
+        self.events = EventLog()
 
         s = self.start
         self.firms = [
@@ -136,9 +136,6 @@ class AllianceModel(mesa.Model):
                 "open_issues": lambda m: _mean_over_active_issues(m),
             }
         )
-
-    def record_event(self, alliance_id: int, kind: EventKind, detail: str) -> None:
-        self.events.append((self.week_index + 1, alliance_id, kind.value, detail))
 
     @property
     def running_alliances(self) -> list[Alliance]:
@@ -199,7 +196,7 @@ def model_array(model: AllianceModel, attribute: str) -> np.ndarray:
 def reference_result(model: AllianceModel) -> CohortResult:
     """Tables of a finished reference run."""
     from sim.mechanics import OUTCOMES
-    from sim.results import AllianceColumns, CohortResult, alliance_table, event_table, timeseries_table
+    from sim.results import AllianceColumns, CohortResult, alliance_table, timeseries_table
 
     outcome_index = {o: i for i, o in enumerate(OUTCOMES)}
     mode_index = {m: i for i, m in enumerate(FailureMode)}
@@ -234,5 +231,5 @@ def reference_result(model: AllianceModel) -> CohortResult:
             series["mean_health"].to_numpy(float),
             series["open_issues"].to_numpy(float),
         ),
-        events=event_table(model.events),
+        events=model.events.to_frame(),
     )

@@ -14,14 +14,12 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from sim.mechanics import OUTCOMES, Cause, EventKind, FailureMode, Outcome
+from sim.mechanics import OUTCOMES, Cause, FailureMode, Outcome
 from sim.params import SimulationConfig
 
-EVENT_KINDS = [k.value for k in EventKind]
 OUTCOME_DTYPE = pd.CategoricalDtype([o.value for o in OUTCOMES])
 CAUSE_DTYPE = pd.CategoricalDtype([c.label for c in Cause])
 MODE_DTYPE = pd.CategoricalDtype([m.value for m in FailureMode])
-EVENT_DTYPE = pd.CategoricalDtype(EVENT_KINDS)
 
 
 @dataclass(frozen=True)
@@ -108,15 +106,6 @@ def alliance_table(cols: AllianceColumns, config: SimulationConfig) -> pd.DataFr
     )
     frame.loc[cols.end_week < 0, "end_week"] = pd.NA
     return frame
-
-
-def event_table(events: list[tuple[int, int, str, str]]) -> pd.DataFrame:
-    """Events in canonical order: by week, alliance, kind, then detail."""
-    frame = pd.DataFrame(events, columns=["week", "alliance_id", "kind", "detail"])
-    frame = frame.astype({"week": np.int64, "alliance_id": np.int64, "detail": str})
-    frame["kind"] = pd.Categorical(frame["kind"], dtype=EVENT_DTYPE)
-    frame = frame.sort_values(["week", "alliance_id", "kind", "detail"], kind="stable")
-    return frame.reset_index(drop=True)
 
 
 def timeseries_table(

@@ -1,0 +1,118 @@
+"""The event log: shocks, renegotiations, escalations, departures, exits, scale-ups, endings.
+
+Engines record events as numbers (kind, two integer payloads, one float
+payload) in chunks, which costs little even for millions of events; the
+human-readable ``detail`` text is formatted once, when the table is built.
+Both engines share this log, so their event tables are identical whenever
+their events are.
+
+Payloads by kind:
+
+==========================  ==================  ==========================  ============
+kind                        ``a``               ``b``                       ``x``
+==========================  ==================  ==========================  ============
+shock                       ShockKind           -                           size
+renegotiation               0 trigger, 1 crisis -                           -
+escalation                  issues escalated    -                           -
+key_contact_departure       partner slot        -                           -
+partner_exit                partner slot        -                           -
+scale_up                    -                   -                           -
+ending                      Outcome index       mode * 32 + cause, or -1    -
+==========================  ==================  ==========================  ============
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.mechanics import OUTCOMES, Cause, EventKind, FailureMode, ShockKind
+
+KIND_CODES = {kind: i for i, kind in enumerate(EventKind)}
+KINDS = list(EventKind)
+RENEGOTIATION_REASONS = ("trigger", "crisis")
+ENDING_CODE_BASE = 32
+
+
+class EventLog:
+    """Events as numeric chunks, formatted into a table on demand."""
+
+    def __init__(self) -> None:
+        self._chunks: list[tuple[np.ndarray, ...]] = []
+
+    def add(
+        self,
+        week: int,
+        alliance_ids: np.ndarray,
+        kind: EventKind,
+        a: np.ndarray | int = 0,
+        b: np.ndarray | int = -1,
+        x: np.ndarray | float = 0.0,
+    ) -> None:
+        """Record ``kind`` for every alliance in ``alliance_ids`` at ``week`` (weeks elapsed)."""
+        ids = np.asarray(alliance_ids, dtype=np.int64).reshape(-1)
+        n = len(ids)
+        if n == 0:
+            return
+        self._chunks.append(
+            (
+                np.full(n, week, dtype=np.int64),
+                ids,
+                np.full(n, KIND_CODES[kind], dtype=np.int64),
+                np.broadcast_to(np.asarray(a, dtype=np.int64), (n,)).copy(),
+                np.broadcast_to(np.asarray(b, dtype=np.int64), (n,)).copy(),
+                np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy(),
+            )
+        )
+
+    def add_one(
+        self, week: int, alliance_id: int, kind: EventKind, a: int = 0, b: int = -1, x: float = 0.0
+    ) -> None:
+        self.add(week, np.array([alliance_id]), kind, a, b, x)
+
+    def __len__(self) -> int:
+        return sum(len(c[0]) for c in self._chunks)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The event table in canonical order (week, alliance, kind, payload)."""
+        if self._chunks:
+            week, ids, kind, a, b, x = (np.concatenate(parts) for parts in zip(*self._chunks, strict=True))
+        else:
+            week = ids = kind = a = b = np.empty(0, dtype=np.int64)
+            x = np.empty(0, dtype=np.float64)
+        order = np.lexsort((x, b, a, kind, ids, week))
+        week, ids, kind, a, b, x = (arr[order] for arr in (week, ids, kind, a, b, x))
+        detail = np.empty(len(week), dtype=object)
+        for code, event in enumerate(KINDS):
+            sel = kind == code
+            if sel.any():
+                detail[sel] = _details(event, a[sel], b[sel], x[sel])
+        return pd.DataFrame(
+            {
+                "week": week,
+                "alliance_id": ids,
+                "kind": pd.Categorical.from_codes(kind, categories=[k.value for k in KINDS]),
+                "detail": detail.astype(str),
+            }
+        )
+
+
+def _details(kind: EventKind, a: np.ndarray, b: np.ndarray, x: np.ndarray) -> list[str]:
+    if kind is EventKind.SHOCK:
+        return [f"{ShockKind(k).label} size={s:.3f}" for k, s in zip(a.tolist(), x.tolist(), strict=True)]
+    if kind is EventKind.RENEGOTIATION:
+        return [RENEGOTIATION_REASONS[k] for k in a.tolist()]
+    if kind is EventKind.ESCALATION:
+        return [f"issues={k}" for k in a.tolist()]
+    if kind in (EventKind.KEY_CONTACT_DEPARTURE, EventKind.PARTNER_EXIT):
+        return [f"partner={k}" for k in a.tolist()]
+    if kind is EventKind.SCALE_UP:
+        return ["pilot scaled up"] * len(a)
+    out = []
+    for outcome, code in zip(a.tolist(), b.tolist(), strict=True):
+        text = OUTCOMES[outcome].value
+        if code >= 0:
+            mode, cause = divmod(code, ENDING_CODE_BASE)
+            text = f"{text} {list(FailureMode)[mode].value} {Cause(cause).label}"
+        out.append(text)
+    return out

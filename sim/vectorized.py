@@ -1,0 +1,810 @@
+"""The vectorized engine: every alliance of a cohort stepped at once with numpy arrays.
+
+Same model as the reference engine (:mod:`sim.agents`), same phases in the same
+order, same draws, same formulas written in the same arithmetic order, so the
+per-alliance trajectories agree to the last bit; only the cohort-wide means of
+the time series are summed in a different order (see ``tests/test_equivalence.py``).
+Each method below names the reference method it mirrors.
+
+Why no Mesa agents here: building a ``mesa.Agent`` per firm and per alliance
+costs more than stepping a whole cohort for a week at large sizes, and nobody
+looks at individual agents in a sweep. Firms stay Mesa agents where they are
+looked at (the reference engine, the classroom app, small cohorts);
+sweeps get arrays. Both engines start from the same
+:class:`~sim.market.CohortStart` and write the same tables.
+
+Shapes: ``F`` firms, ``N`` alliances, ``P`` partner slots (slot 0 is the hub),
+``K`` objectives, ``Q`` issue slots. A slot is *on* while its partner is still
+in the alliance; an alliance is *running* while it has not ended.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.draws import WeekDraws, draw_week
+from sim.events import ENDING_CODE_BASE, EventLog
+from sim.market import CohortStart, build_cohort
+from sim.mechanics import (
+    EXPECTATION_FLOOR,
+    INITIAL_COMMUNICATION,
+    INITIAL_CONFLICT_RESOLUTION,
+    INITIAL_DECISION_EFFICIENCY,
+    INITIAL_VALUE_PERCEPTION,
+    ISSUE_CAPACITY,
+    MAX_NEW_ISSUES,
+    N_CAUSES,
+    N_FRICTION_DRIVERS,
+    NO_RENEGOTIATION_YET,
+    OUTCOMES,
+    POTENTIAL_FLOOR,
+    SHARE_BOUNDS,
+    Cause,
+    EventKind,
+    FailureMode,
+    Outcome,
+    ShockKind,
+    Touchpoints,
+    charter_week,
+    commitment,
+    governance_intensity,
+    launch_week,
+    standing_levers,
+    structure_levers,
+    touchpoints,
+)
+from sim.params import LaunchMode, SimulationConfig
+from sim.results import AllianceColumns, CohortResult, alliance_table, timeseries_table
+
+SUCCESS = OUTCOMES.index(Outcome.SUCCESS)
+UNDERPERFORMING = OUTCOMES.index(Outcome.UNDERPERFORMING)
+FAILED = OUTCOMES.index(Outcome.FAILED)
+TERMINATED = OUTCOMES.index(Outcome.TERMINATED)
+MODES = list(FailureMode)
+
+
+def _clip01(a: np.ndarray) -> np.ndarray:
+    return np.minimum(np.maximum(a, 0.0), 1.0)
+
+
+class VectorizedCohort:
+    """State of a whole cohort as arrays, and the weekly phases over all alliances at once."""
+
+    def __init__(self, config: SimulationConfig, start: CohortStart | None = None) -> None:
+        self.config = config
+        self.rng = np.random.default_rng(config.seed)
+        self.start = start if start is not None else build_cohort(config, self.rng)
+        s = self.start
+        f, n, p = s.shape.n_firms, s.shape.n_alliances, s.shape.n_partners
+        self.shape = s.shape
+        d = config.dynamics
+        self.charter_week = charter_week(config)
+        self.launch_week = launch_week(config)
+        self.standing_levers = standing_levers(config.governance)
+        self.structure_levers = structure_levers(config.governance)
+        self.structure_slowdown = 1.0 - d.structure_drag * governance_intensity(config.governance) ** 2
+        self.triggers_on = config.triggers.active(config.governance)
+        self.outside_factor = 1.0
+        self.week_index = 0
+        self.events = EventLog()
+        self.ids = np.arange(n)
+        # firms
+        self.strategy = s.strategy.copy()
+        self.culture = s.culture.copy()
+        self.reputation = s.reputation.copy()
+        self.capacity = s.capacity
+        self.outside_option = s.outside_option
+        self.reputation_drop = np.zeros(f)
+        # slots
+        self.firm_of = s.firm_of
+        self.on = np.ones((n, p), dtype=bool)
+        self.incentives = s.incentives.copy()
+        self.expectation = s.expectation.copy()
+        self.results_week = s.results_week
+        self.commitment = s.commitment.copy()
+        self.share = np.full((n, p), 1.0 / p)
+        self.perceived = np.zeros((n, p))
+        self.received = np.zeros((n, p))
+        self.shortfall = np.zeros((n, p), dtype=np.int64)
+        self.contact_gap = np.zeros((n, p), dtype=np.int64)
+        # alliances
+        self.alive = np.ones(n, dtype=bool)
+        self.measurement = s.measurement
+        self.experience = s.experience
+        self.trust = s.trust.copy()
+        self.integration = np.zeros(n)
+        self.potential = np.ones(n)
+        self.institutionalisation = np.full(n, d.initial_institutionalisation)
+        self.issue_age = np.full((n, ISSUE_CAPACITY), -1, dtype=np.int64)
+        self.issue_small = np.zeros((n, ISSUE_CAPACITY), dtype=bool)
+        self.communication = np.full(n, INITIAL_COMMUNICATION)
+        self.decision_efficiency = np.full(n, INITIAL_DECISION_EFFICIENCY)
+        self.conflict_resolution = np.full(n, INITIAL_CONFLICT_RESOLUTION)
+        self.value_perception = np.full(n, INITIAL_VALUE_PERCEPTION)
+        self.health = (
+            self.communication
+            + self.decision_efficiency
+            + self.conflict_resolution
+            + self.trust
+            + self.value_perception
+        ) / 5.0
+        self.piloting = np.zeros(n, dtype=bool)
+        self.renegotiation_left = np.zeros(n, dtype=np.int64)
+        self.last_renegotiation = np.full(n, NO_RENEGOTIATION_YET, dtype=np.int64)
+        self.renegotiations = np.zeros(n, dtype=np.int64)
+        self.failing_reviews = np.zeros(n, dtype=np.int64)
+        self.ledger = np.zeros((n, N_CAUSES))
+        self.cumulative_value = np.zeros(n)
+        self.effort_proactive = np.zeros(n)
+        self.effort_reactive = np.zeros(n)
+        self.issues_raised = np.zeros(n, dtype=np.int64)
+        self.issues_dropped = np.zeros(n, dtype=np.int64)
+        self.resolved_count = np.zeros(n, dtype=np.int64)
+        self.resolution_weeks_total = np.zeros(n)
+        self.escalations = np.zeros(n, dtype=np.int64)
+        self.outcome = np.full(n, -1, dtype=np.int64)
+        self.end_week = np.full(n, -1, dtype=np.int64)
+        self.failure_mode = np.full(n, -1, dtype=np.int64)
+        self.failure_cause = np.full(n, -1, dtype=np.int64)
+        # time series
+        h = config.horizon_weeks
+        self.series = {
+            name: np.zeros(h) for name in ("share_active", "mean_trust", "mean_health", "open_issues")
+        }
+
+    # ----------------------------------------------------------------- helpers
+    def _n_active(self) -> np.ndarray:
+        return self.on.sum(axis=1).astype(np.float64)
+
+    def _hub_distance(self, values: np.ndarray) -> np.ndarray:
+        """Mirrors Alliance._hub_distance; ``values`` is (N, P, dims)."""
+        hub = values[:, 0, :]
+        dims = values.shape[2]
+        total = np.zeros(len(values))
+        count = np.zeros(len(values))
+        for slot in range(1, values.shape[1]):
+            other = values[:, slot, :]
+            diff = np.abs(hub[:, 0] - other[:, 0])
+            for k in range(1, dims):
+                diff = diff + np.abs(hub[:, k] - other[:, k])
+            on = self.on[:, slot]
+            total = np.where(on, total + diff / dims, total)
+            count = np.where(on, count + 1.0, count)
+        return total / np.maximum(count, 1.0)
+
+    def misalignment(self) -> np.ndarray:
+        return self._hub_distance(self.incentives)
+
+    def effective_cultural_distance(self) -> np.ndarray:
+        distance = self._hub_distance(self.culture[self.firm_of])
+        if self.config.governance.cultural_bridging:
+            distance = distance * (1.0 - self.config.dynamics.bridging_effect)
+        return distance
+
+    def _felt(self, t: int) -> np.ndarray:
+        return t >= self.results_week
+
+    def expectation_gap(self, t: int) -> np.ndarray:
+        """Mirrors Alliance.expectation_gap."""
+        felt = self._felt(t)
+        gap = np.where(felt, np.maximum(0.0, self.expectation - self.perceived) / self.expectation, 0.0)
+        total = np.zeros(len(gap))
+        for slot in range(gap.shape[1]):
+            total = np.where(self.on[:, slot], total + gap[:, slot], total)
+        return total / self._n_active()
+
+    def _slot_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum over active slots from slot 0 upward (the reference engine's order)."""
+        total = np.zeros(len(values))
+        for slot in range(values.shape[1]):
+            total = np.where(self.on[:, slot], total + values[:, slot], total)
+        return total
+
+    def projected_value(self) -> np.ndarray:
+        """Mirrors Alliance.projected_value, for every slot."""
+        d = self.config.dynamics
+        joint = d.value_per_partner * self._n_active() * self.config.alliance.complementarity * self.potential
+        planned = joint * (d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust)
+        return self.share * planned[:, None] - d.contribution_cost * self.commitment
+
+    def realign(self, mask: np.ndarray, fraction: float) -> None:
+        """Mirrors Alliance.realign for the alliances in ``mask``."""
+        count = self._n_active()
+        x = self.incentives
+        sel = mask[:, None] & self.on
+        for k in range(x.shape[2]):
+            mean = self._slot_sum(x[:, :, k]) / count
+            moved = x[:, :, k] + fraction * (mean[:, None] - x[:, :, k])
+            x[:, :, k] = np.where(sel, moved, x[:, :, k])
+
+    def reset_expectations(self, mask: np.ndarray, fraction: float) -> None:
+        """Mirrors Alliance.reset_expectations for the alliances in ``mask``."""
+        realistic = self.projected_value()
+        moved = np.maximum(EXPECTATION_FLOOR, self.expectation + fraction * (realistic - self.expectation))
+        self.expectation = np.where(mask[:, None] & self.on, moved, self.expectation)
+
+    def inequity(self) -> np.ndarray:
+        """Mirrors Alliance.inequity."""
+        count = self._n_active()
+        mean = self._slot_sum(self.commitment) / count
+        spread = self._slot_sum(np.abs(self.commitment - mean[:, None]))
+        return spread / count / mean
+
+    # ------------------------------------------------------------------ phases
+    def step(self) -> None:
+        """One week for the whole cohort; mirrors AllianceModel.step."""
+        t = self.week_index
+        draws = draw_week(self.rng, self.shape)
+        tp = touchpoints(t, self.config)
+        self.drift_firms(draws)
+        running = self.alive.copy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.advance_lifecycle(t, running)
+            self.drift_incentives_and_expectations(running, draws)
+            shock = self.receive_shock(t, running, draws)
+            self.apply_triggers(t, running, shock)
+            proactive = self.hold_touchpoints(t, running, tp)
+            mix = self.raise_issues(t, running, draws)
+            resolved, reactive = self.resolve_issues(t, running, tp, draws)
+            self.create_value(t, running, draws, proactive, reactive)
+            departures = self.lose_key_contacts(t, running, draws)
+            self.update_trust(t, running, tp, draws, resolved, departures, mix)
+            self.update_health(t, running, tp, resolved)
+            exits, collapses = self.check_endings(t, running, tp)
+        self.settle_reputation(exits, collapses)
+        self.outside_factor = self.outside_factor * (1.0 + self.config.scenario.outside_option_trend)
+        self.week_index += 1
+        self.collect(t)
+        if self.week_index >= self.config.horizon_weeks:
+            self.close_at_horizon()
+
+    def drift_firms(self, draws: WeekDraws) -> None:
+        """Mirrors Firm.drift."""
+        d = self.config.dynamics
+        volatility = self.config.scenario.volatility
+        s_sigma = d.strategy_drift * volatility
+        c_sigma = d.culture_drift * volatility
+        self.strategy = _clip01(self.strategy + s_sigma * draws.strategy_noise)
+        self.culture = _clip01(self.culture + c_sigma * draws.culture_noise)
+
+    def advance_lifecycle(self, t: int, running: np.ndarray) -> None:
+        """Mirrors Alliance.advance_lifecycle (phase labels are not needed for the outputs)."""
+        if t < self.launch_week:
+            return
+        if t == self.launch_week:
+            self.piloting = running & (self.config.launch.mode is LaunchMode.PILOT)
+            return
+        lc = self.config.launch
+        if t >= self.launch_week + lc.pilot_weeks:
+            scale_up = running & self.piloting & (self.health >= lc.pilot_gate_health)
+            self.piloting = self.piloting & ~scale_up
+            self.events.add(t + 1, self.ids[scale_up], EventKind.SCALE_UP)
+
+    def drift_incentives_and_expectations(self, running: np.ndarray, draws: WeekDraws) -> None:
+        """Mirrors Alliance.drift_incentives_and_expectations."""
+        d = self.config.dynamics
+        volatility = self.config.scenario.volatility
+        x_sigma = d.incentive_drift * volatility
+        e_sigma = d.expectation_drift * volatility
+        sel = running[:, None] & self.on
+        x = self.incentives
+        s = self.strategy[self.firm_of]
+        moved = _clip01(x + d.incentive_reversion * (s - x) + x_sigma * draws.incentive_noise)
+        self.incentives = np.where(sel[:, :, None], moved, x)
+        e = self.expectation
+        shifted = e + d.expectation_adaptation * (self.perceived - e)
+        self.expectation = np.where(
+            sel, np.maximum(EXPECTATION_FLOOR, shifted + e_sigma * draws.expectation_noise), e
+        )
+
+    def receive_shock(self, t: int, running: np.ndarray, draws: WeekDraws) -> np.ndarray:
+        """Mirrors Alliance.receive_shock; returns this week's shock size (0 where none)."""
+        sc = self.config.scenario
+        d = self.config.dynamics
+        hit = running & (draws.shock_u < sc.shock_rate)
+        size = sc.shock_scale * draws.shock_size
+        ku = draws.shock_kind_u
+        kind = np.where(
+            ku < sc.regulatory_share,
+            int(ShockKind.REGULATORY),
+            np.where(
+                ku < sc.regulatory_share + sc.market_share_share,
+                int(ShockKind.MARKET_SHARE),
+                int(ShockKind.TECHNOLOGY),
+            ),
+        )
+        push = d.shock_incentive_push * size
+        sel = (hit[:, None] & self.on)[:, :, None]
+        pushed = _clip01(self.incentives + push[:, None, None] * draws.shock_direction)
+        self.incentives = np.where(sel, pushed, self.incentives)
+        regulatory = hit & (kind == ShockKind.REGULATORY)
+        hurt = np.maximum(POTENTIAL_FLOOR, self.potential * (1.0 - np.minimum(1.0, d.shock_value_hit * size)))
+        self.potential = np.where(regulatory, hurt, self.potential)
+        market = hit & (kind == ShockKind.MARKET_SHARE)
+        if market.any():
+            self._shift_shares(market, d.shock_share_shift * size, draws.shock_direction[:, 0, 0] >= 0.0)
+        technology = hit & (kind == ShockKind.TECHNOLOGY)
+        set_back = self.integration * (1.0 - np.minimum(1.0, d.shock_integration_setback * size))
+        self.integration = np.where(technology, set_back, self.integration)
+        self.ledger[:, Cause.EXTERNAL_SHOCK] = np.where(
+            hit,
+            self.ledger[:, Cause.EXTERNAL_SHOCK] + d.shock_blame * size,
+            self.ledger[:, Cause.EXTERNAL_SHOCK],
+        )
+        self.events.add(t + 1, self.ids[hit], EventKind.SHOCK, a=kind[hit], x=size[hit])
+        return np.where(hit, size, 0.0)
+
+    def _shift_shares(self, mask: np.ndarray, amount: np.ndarray, toward_hub: np.ndarray) -> None:
+        """Mirrors Alliance._shift_shares."""
+        lo, hi = SHARE_BOUNDS
+        hub = self.share[:, 0]
+        old_rest = 1.0 - hub
+        signed = np.where(toward_hub, amount, -amount)
+        new_hub = np.minimum(np.maximum(hub + signed, lo), hi)
+        scale = (1.0 - new_hub) / old_rest
+        rest = self.share[:, 1:] * scale[:, None]
+        self.share[:, 1:] = np.where(mask[:, None] & self.on[:, 1:], rest, self.share[:, 1:])
+        self.share[:, 0] = np.where(mask, new_hub, hub)
+
+    def apply_triggers(self, t: int, running: np.ndarray, shock: np.ndarray) -> None:
+        """Mirrors Alliance.apply_triggers."""
+        tr = self.config.triggers
+        d = self.config.dynamics
+        eligible = (
+            running & (self.renegotiation_left == 0) & (t - self.last_renegotiation >= tr.cooldown_weeks)
+        )
+        candidates = eligible
+        if self.triggers_on:
+            fired = eligible & (
+                ((shock > 0.0) & (shock >= tr.shock_threshold))
+                | (self.health < tr.health_threshold)
+                | (self.misalignment() > tr.misalignment_threshold)
+            )
+            if fired.any():
+                self.renegotiate(t, fired, d.realign_fraction, crisis=False)
+            candidates = eligible & ~fired
+        crisis = candidates & (self.health < d.crisis_health) & (self.trust >= d.crisis_min_trust)
+        if crisis.any():
+            self.renegotiate(t, crisis, d.realign_fraction * d.crisis_efficacy, crisis=True)
+
+    def renegotiate(self, t: int, mask: np.ndarray, fraction: float, crisis: bool) -> None:
+        """Mirrors Alliance.renegotiate."""
+        self.realign(mask, fraction)
+        self.reset_expectations(mask, fraction)
+        count = self._n_active()
+        moved = self.share + fraction * (1.0 / count[:, None] - self.share)
+        self.share = np.where(mask[:, None] & self.on, moved, self.share)
+        self.renegotiation_left = np.where(
+            mask, self.config.dynamics.renegotiation_weeks, self.renegotiation_left
+        )
+        self.last_renegotiation = np.where(mask, t, self.last_renegotiation)
+        self.renegotiations = self.renegotiations + mask
+        self.events.add(t + 1, self.ids[mask], EventKind.RENEGOTIATION, a=int(crisis))
+
+    def hold_touchpoints(self, t: int, running: np.ndarray, tp: Touchpoints) -> np.ndarray:
+        """Mirrors Alliance.hold_touchpoints; returns this week's proactive effort."""
+        g = self.config.governance
+        d = self.config.dynamics
+        if t < self.charter_week:
+            return np.zeros(len(running))
+        effort = 0.0
+        if tp.meeting:
+            effort = effort + d.meeting_effort
+        if tp.working_group:
+            effort = effort + d.working_group_effort
+        if tp.steering:
+            effort = effort + d.steering_effort
+        if tp.health_check:
+            effort = effort + d.health_check_effort
+        effort = effort + d.lever_effort * self.standing_levers
+        proactive = np.where(running, effort * self._n_active(), 0.0)
+        if g.explicit_expectations and tp.any:
+            self.reset_expectations(running, d.explicit_expectation_rate)
+        if g.strategic_alignment and tp.review:
+            self.realign(running, d.review_realign_fraction)
+        grown = np.minimum(
+            1.0, self.institutionalisation + d.institutionalisation_rate * self.structure_levers
+        )
+        self.institutionalisation = np.where(running, grown, self.institutionalisation)
+        return proactive
+
+    def friction_drivers(self, t: int) -> np.ndarray:
+        """Mirrors Alliance.friction_drivers: (N, 7) weighted drivers."""
+        g = self.config.governance
+        d = self.config.dynamics
+        a = self.config.alliance
+        measurement = np.zeros(len(self.measurement)) if g.shared_kpis else self.measurement
+        ip = a.ip_exposure * (1.0 - d.guardrail_effect) if g.ip_guardrails else a.ip_exposure
+        coordination = a.coordination_load * np.maximum(0.0, self._n_active() - 2.0)
+        if g.orchestrator:
+            coordination = coordination * (1.0 - d.orchestration_effect)
+        return np.stack(
+            [
+                d.w_incentive * self.misalignment(),
+                d.w_culture * self.effective_cultural_distance(),
+                d.w_expectation * self.expectation_gap(t),
+                d.w_measurement * measurement,
+                d.w_integration * (a.integration_complexity * (1.0 - self.integration)),
+                np.full(len(measurement), d.w_ip * ip),
+                d.w_coordination * coordination,
+            ],
+            axis=1,
+        )
+
+    def issue_phase_factor(self, t: int) -> np.ndarray:
+        """Mirrors Alliance.issue_phase_factor."""
+        d = self.config.dynamics
+        if t < self.launch_week:
+            return np.full(len(self.integration), d.prelaunch_issue_factor)
+        return np.where(
+            self.piloting, d.pilot_issue_factor, 1.0 + d.full_launch_surge * (1.0 - self.integration)
+        )
+
+    def raise_issues(self, t: int, running: np.ndarray, draws: WeekDraws) -> np.ndarray:
+        """Mirrors Alliance.raise_issues; returns the friction mix used to attribute damage."""
+        d = self.config.dynamics
+        drivers = self.friction_drivers(t)
+        total = np.zeros(len(drivers))
+        for c in range(N_FRICTION_DRIVERS):
+            total = total + drivers[:, c]
+        mix = np.where((total > 0.0)[:, None], drivers / total[:, None], 0.0)
+        rate = d.base_issue_rate * self.issue_phase_factor(t) * (1.0 + total)
+        p = np.minimum(rate / MAX_NEW_ISSUES, 1.0)
+        q = 1.0 - p
+        c0 = q * q * q
+        c1 = c0 + 3.0 * p * q * q
+        c2 = c1 + 3.0 * p * p * q
+        u = draws.issue_u
+        count = np.where(running, (u >= c0).astype(np.int64) + (u >= c1) + (u >= c2), 0)
+        for j in range(MAX_NEW_ISSUES):
+            arriving = count > j
+            if not arriving.any():
+                break
+            free = self.issue_age < 0
+            has_free = free.any(axis=1)
+            slot = free.argmax(axis=1)
+            placed = np.flatnonzero(arriving & has_free)
+            self.issue_age[placed, slot[placed]] = 0
+            self.issue_small[placed, slot[placed]] = draws.severity_u[placed, j] < d.small_issue_share
+            self.issues_dropped = self.issues_dropped + (arriving & ~has_free)
+        self.issues_raised = self.issues_raised + count
+        return mix
+
+    def resolve_issues(
+        self, t: int, running: np.ndarray, tp: Touchpoints, draws: WeekDraws
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mirrors Alliance.resolve_issues; returns (issues settled, reactive effort) this week."""
+        g = self.config.governance
+        d = self.config.dynamics
+        count = self._n_active()
+        without = self._slot_sum((self.contact_gap > 0).astype(np.float64))
+        contact_factor = 1.0 - d.contact_drag * (without / count)
+        culture_factor = np.maximum(0.0, 1.0 - d.culture_drag * self.effective_cultural_distance())
+        experience_factor = 1.0 + d.experience_boost * (np.minimum(self.experience, 3.0) / 3.0)
+        adhoc = d.adhoc_resolve * culture_factor * contact_factor * experience_factor
+        if g.decision_rights:
+            adhoc = adhoc * (1.0 + d.rights_boost)
+        adhoc = np.minimum(adhoc, 1.0)
+        drag = self.structure_slowdown
+        meeting = d.rights_meeting_resolve if g.decision_rights else d.meeting_resolve
+        age = self.issue_age
+        is_open = (age >= 0) & running[:, None]
+        miss = np.broadcast_to((1.0 - adhoc * drag)[:, None], age.shape)
+        if tp.meeting:
+            miss = miss * (1.0 - meeting * drag)
+        if tp.working_group:
+            miss = miss * (1.0 - d.working_group_resolve * drag)
+        if g.escalation_path:
+            escalated = age >= g.escalation_age_weeks
+            if tp.steering:
+                miss = np.where(escalated, miss * (1.0 - d.steering_resolve * drag), miss)
+            miss = np.where(escalated, miss * (1.0 - d.escalation_resolve * drag), miss)
+        if g.cultural_bridging:
+            miss = np.where(self.issue_small, miss * (1.0 - d.fast_track_resolve * drag), miss)
+        settled = is_open & (draws.resolve_u < 1.0 - miss)
+        resolved = settled.sum(axis=1)
+        self.resolution_weeks_total = self.resolution_weeks_total + np.where(settled, age + 0.5, 0.0).sum(
+            axis=1
+        )
+        age = np.where(settled, -1, age)
+        still_open = (age >= 0) & running[:, None]
+        age = np.where(still_open, age + 1, age)
+        self.issue_age = age
+        open_count = still_open.sum(axis=1)
+        if g.escalation_path:
+            escalations = (still_open & (age == g.escalation_age_weeks)).sum(axis=1)
+        else:
+            escalations = np.zeros(len(age), dtype=np.int64)
+        self.resolved_count = self.resolved_count + resolved
+        self.escalations = self.escalations + escalations
+        escalated_now = escalations > 0
+        self.events.add(t + 1, self.ids[escalated_now], EventKind.ESCALATION, a=escalations[escalated_now])
+        reactive = np.where(running, d.firefight_effort * open_count + d.escalation_effort * escalations, 0.0)
+        return resolved, reactive
+
+    def create_value(
+        self, t: int, running: np.ndarray, draws: WeekDraws, proactive: np.ndarray, reactive: np.ndarray
+    ) -> None:
+        """Mirrors Alliance.create_value (``reactive`` gains the renegotiation effort in place)."""
+        d = self.config.dynamics
+        sel = running[:, None] & self.on
+        load = np.bincount(self.firm_of[sel], minlength=self.shape.n_firms).astype(np.float64)
+        fresh = commitment(self.capacity[self.firm_of], load[self.firm_of], d.load_dilution)
+        self.commitment = np.where(sel, fresh, self.commitment)
+        count = self._n_active()
+        commit_factor = self._slot_sum(np.minimum(self.commitment, 1.0)) / count
+        if t >= self.launch_week:
+            grown = self.integration + d.integration_rate * (1.0 - self.integration) * commit_factor
+            self.integration = np.where(running, grown, self.integration)
+            scale = np.where(self.piloting, self.config.launch.pilot_scale, 1.0)
+        else:
+            scale = np.zeros(len(running))
+        renegotiating_now = running & (self.renegotiation_left > 0)
+        renegotiating = np.where(renegotiating_now, 1.0 - d.renegotiation_value_loss, 1.0)
+        self.renegotiation_left = self.renegotiation_left - renegotiating_now
+        reactive[:] = np.where(renegotiating_now, reactive + d.renegotiation_effort, reactive)
+        value = (
+            d.value_per_partner
+            * count
+            * self.config.alliance.complementarity
+            * self.potential
+            * (d.integration_floor + (1.0 - d.integration_floor) * self.integration)
+            * (d.trust_floor + (1.0 - d.trust_floor) * self.trust)
+            * commit_factor
+            * scale
+            * renegotiating
+            * (1.0 + d.value_noise * draws.value_noise)
+        )
+        value = np.where(running, np.maximum(0.0, value), 0.0)
+        effort = proactive + reactive
+        self.effort_proactive = self.effort_proactive + proactive
+        self.effort_reactive = self.effort_reactive + reactive
+        joint_net = value - d.effort_cost * effort
+        net = self.share * joint_net[:, None] - d.contribution_cost * self.commitment
+        self.perceived = np.where(
+            sel, self.perceived + d.perception_rate * (net - self.perceived), self.perceived
+        )
+        self.received = np.where(sel, self.received + self.share * value[:, None], self.received)
+        self.cumulative_value = np.where(
+            running, self.cumulative_value + value / self.shape.n_partners, self.cumulative_value
+        )
+        self.potential = np.where(
+            running, self.potential * (1.0 + self.config.scenario.value_trend), self.potential
+        )
+
+    def lose_key_contacts(self, t: int, running: np.ndarray, draws: WeekDraws) -> np.ndarray:
+        """Mirrors Alliance.lose_key_contacts; returns departures per alliance."""
+        d = self.config.dynamics
+        gap = d.handover_gap_weeks if self.config.governance.handover_protocol else d.contact_gap_weeks
+        sel = running[:, None] & self.on
+        waiting = sel & (self.contact_gap > 0)
+        self.contact_gap = np.where(waiting, self.contact_gap - 1, self.contact_gap)
+        leaving = sel & (draws.contact_u < d.contact_hazard)
+        self.contact_gap = np.where(leaving, gap, self.contact_gap)
+        rows, slots = np.nonzero(leaving)
+        self.events.add(t + 1, rows, EventKind.KEY_CONTACT_DEPARTURE, a=slots)
+        return leaving.sum(axis=1)
+
+    def update_trust(
+        self,
+        t: int,
+        running: np.ndarray,
+        tp: Touchpoints,
+        draws: WeekDraws,
+        resolved: np.ndarray,
+        departures: np.ndarray,
+        mix: np.ndarray,
+    ) -> None:
+        """Mirrors Alliance.update_trust."""
+        g = self.config.governance
+        d = self.config.dynamics
+        count = self._n_active()
+        ratio = np.where(self._felt(t), self.perceived / self.expectation, 1.0)
+        ratio_total = self._slot_sum(np.minimum(ratio, 2.0))
+        surplus = np.minimum(1.0, np.maximum(0.0, ratio_total / count - 1.0))
+        gain = (
+            d.trust_per_resolution * resolved
+            + d.trust_per_value * surplus
+            + d.trust_per_touchpoint * float(tp.any and t >= self.charter_week)
+        )
+        aged = np.where(self.issue_age > d.aging_grace_weeks, np.where(self.issue_small, 0.5, 1.0), 0.0).sum(
+            axis=1
+        )
+        ip = self.config.alliance.ip_exposure
+        if g.ip_guardrails:
+            ip = ip * (1.0 - d.guardrail_effect)
+        temptation = np.minimum(1.0, self.misalignment() + ip)
+        tempted = draws.opportunism_u < (d.opportunism_rate * temptation)[:, None]
+        acts = self._slot_sum(tempted.astype(np.float64))
+        reputation_drop = self._slot_sum(self.reputation_drop[self.firm_of])
+        contact = d.trust_per_contact_loss * (1.0 - self.institutionalisation)
+        if g.handover_protocol:
+            contact = contact * (1.0 - d.handover_effect)
+        losses = [
+            d.trust_per_aged_issue * aged,
+            d.trust_per_opportunism * acts,
+            d.trust_per_gap * self.expectation_gap(t),
+            contact * departures,
+            d.trust_per_reputation_drop * reputation_drop,
+            d.trust_per_inequity * self.inequity(),
+        ]
+        total = np.zeros(len(running))
+        for x in losses:
+            total = total + x
+        loss = np.minimum(1.0, total)
+        gain = np.minimum(1.0, gain)
+        before = self.trust
+        self.trust = np.where(running, before + gain * (1.0 - before) - loss * before, before)
+        ledger = self.ledger
+        aging_damage = losses[0] * before
+        for c in range(N_FRICTION_DRIVERS):
+            ledger[:, c] = np.where(running, ledger[:, c] + aging_damage * mix[:, c], ledger[:, c])
+        for cause, piece in (
+            (Cause.OPPORTUNISM, losses[1]),
+            (Cause.EXPECTATION_GAP, losses[2]),
+            (Cause.KEY_CONTACT_LOSS, losses[3]),
+            (Cause.PARTNER_REPUTATION, losses[4]),
+            (Cause.INEQUITY, losses[5]),
+        ):
+            ledger[:, cause] = np.where(running, ledger[:, cause] + piece * before, ledger[:, cause])
+
+    def update_health(self, t: int, running: np.ndarray, tp: Touchpoints, resolved: np.ndarray) -> None:
+        """Mirrors Alliance.update_health."""
+        d = self.config.dynamics
+        count = self._n_active()
+        without = self._slot_sum((self.contact_gap > 0).astype(np.float64))
+        is_open = self.issue_age >= 0
+        open_count = is_open.sum(axis=1)
+        age_total = np.where(is_open, self.issue_age, 0).sum(axis=1).astype(np.float64)
+        touch = float(tp.any and t >= self.charter_week)
+        communication = _clip01(
+            d.communication_base
+            + d.communication_touchpoint * touch
+            - d.communication_contact * (without / count)
+            - d.communication_issue * open_count
+        )
+        mean_age = np.where(open_count > 0, age_total / np.maximum(open_count, 1), 0.0)
+        decision = 1.0 / (1.0 + mean_age / d.decision_age_scale)
+        handled = resolved + open_count
+        conflict = np.where(handled > 0, resolved / np.maximum(handled, 1), 1.0)
+        value = 1.0 - self.expectation_gap(t)
+        r = d.health_rate
+
+        def ema(old: np.ndarray, signal: np.ndarray) -> np.ndarray:
+            return np.where(running, old + r * (signal - old), old)
+
+        self.communication = ema(self.communication, communication)
+        self.decision_efficiency = ema(self.decision_efficiency, decision)
+        self.conflict_resolution = ema(self.conflict_resolution, conflict)
+        self.value_perception = ema(self.value_perception, value)
+        health = (
+            self.communication
+            + self.decision_efficiency
+            + self.conflict_resolution
+            + self.trust
+            + self.value_perception
+        ) / 5.0
+        self.health = np.where(running, health, self.health)
+
+    def check_endings(self, t: int, running: np.ndarray, tp: Touchpoints) -> tuple[np.ndarray, np.ndarray]:
+        """Mirrors Alliance.check_endings; returns per-firm counts of exits and collapses."""
+        d = self.config.dynamics
+        n_firms = self.shape.n_firms
+        collapse = running & (self.trust < d.collapse_trust)
+        collapses = np.bincount(self.firm_of[collapse[:, None] & self.on], minlength=n_firms)
+        self._fail(t, collapse, FailureMode.TRUST_COLLAPSE)
+        going = running & ~collapse
+        sel = going[:, None] & self.on
+        short = self._felt(t) & (self.perceived < self.outside_option[self.firm_of] * self.outside_factor)
+        self.shortfall = np.where(sel, np.where(short, self.shortfall + 1, 0), self.shortfall)
+        leaving = sel & (self.shortfall >= d.exit_patience)
+        self.on = self.on & ~leaving
+        exits = np.bincount(self.firm_of[leaving], minlength=n_firms)
+        rows, slots = np.nonzero(leaving)
+        self.events.add(t + 1, rows, EventKind.PARTNER_EXIT, a=slots)
+        spokes = self.shape.n_partners - 1
+        remaining = self.on[:, 1:].sum(axis=1)
+        too_few = remaining * 2 < spokes if spokes > 1 else remaining < spokes
+        broken = going & (leaving[:, 0] | too_few)
+        self._fail(t, broken, FailureMode.PARTNER_EXIT)
+        going = going & ~broken
+        if self.shape.n_partners > 2:
+            total = self._slot_sum(self.share)
+            self.share = np.where(going[:, None] & self.on, self.share / total[:, None], self.share)
+        if tp.review and t >= self.charter_week:
+            failing = self.health < d.termination_health
+            self.failing_reviews = np.where(
+                going, np.where(failing, self.failing_reviews + 1, 0), self.failing_reviews
+            )
+            ended = going & (self.failing_reviews >= d.termination_reviews)
+            self._end(t, ended, TERMINATED)
+            going = going & ~ended
+        if t + 1 == self.config.governance.sunset_week:
+            met = self.cumulative_value >= self.config.alliance.objective_value
+            self._end(t, going & met, SUCCESS)
+            self._end(t, going & ~met, TERMINATED)
+        return exits, collapses
+
+    def _fail(self, t: int, mask: np.ndarray, mode: FailureMode) -> None:
+        """Mirrors Alliance.fail: the primary cause is the largest entry of the damage ledger."""
+        if not mask.any():
+            return
+        cause = self.ledger.argmax(axis=1)
+        self.failure_cause = np.where(mask, cause, self.failure_cause)
+        self.failure_mode = np.where(mask, MODES.index(mode), self.failure_mode)
+        self._end(t, mask, FAILED)
+
+    def _end(self, t: int, mask: np.ndarray, outcome: int) -> None:
+        """Mirrors Alliance.end."""
+        if not mask.any():
+            return
+        self.alive = self.alive & ~mask
+        self.outcome = np.where(mask, outcome, self.outcome)
+        self.end_week = np.where(mask, t + 1, self.end_week)
+        code = np.where(
+            self.failure_cause >= 0, self.failure_mode * ENDING_CODE_BASE + self.failure_cause, -1
+        )
+        self.events.add(t + 1, self.ids[mask], EventKind.ENDING, a=outcome, b=code[mask])
+
+    def settle_reputation(self, exits: np.ndarray, collapses: np.ndarray) -> None:
+        """Mirrors Firm.settle_reputation."""
+        d = self.config.dynamics
+        drop = exits * d.reputation_exit_loss + collapses * d.reputation_collapse_loss
+        self.reputation = np.maximum(0.0, self.reputation - drop)
+        self.reputation_drop = drop
+
+    def close_at_horizon(self) -> None:
+        """Mirrors Alliance.close_at_horizon."""
+        met = self.cumulative_value >= self.config.alliance.objective_value
+        self.outcome = np.where(self.alive, np.where(met, SUCCESS, UNDERPERFORMING), self.outcome)
+
+    def collect(self, t: int) -> None:
+        """Per-week aggregates over alliances still running (the reference DataCollector's)."""
+        alive = self.alive
+        n_alive = int(alive.sum())
+        self.series["share_active"][t] = n_alive / len(alive)
+        if n_alive:
+            self.series["mean_trust"][t] = self.trust[alive].mean()
+            self.series["mean_health"][t] = self.health[alive].mean()
+            self.series["open_issues"][t] = (self.issue_age[alive] >= 0).sum() / n_alive
+        else:
+            for name in ("mean_trust", "mean_health", "open_issues"):
+                self.series[name][t] = np.nan
+
+    def run(self, progress=None) -> VectorizedCohort:
+        while self.week_index < self.config.horizon_weeks:
+            self.step()
+            if progress is not None:
+                progress(self.week_index, self.config.horizon_weeks)
+        return self
+
+    def result(self) -> CohortResult:
+        cols = AllianceColumns(
+            outcome=self.outcome,
+            end_week=self.end_week,
+            failure_mode=self.failure_mode,
+            failure_cause=self.failure_cause,
+            final_trust=self.trust,
+            final_health=self.health,
+            issues_raised=self.issues_raised,
+            issues_resolved=self.resolved_count,
+            resolution_weeks_total=self.resolution_weeks_total,
+            escalations=self.escalations,
+            effort_proactive=self.effort_proactive,
+            effort_reactive=self.effort_reactive,
+            renegotiations=self.renegotiations,
+            cumulative_value=self.cumulative_value,
+            value_received=self.received,
+            firm_of=self.firm_of,
+        )
+        return CohortResult(
+            config=self.config,
+            alliances=alliance_table(cols, self.config),
+            timeseries=timeseries_table(**self.series),
+            events=self.events.to_frame(),
+        )
+
+
+def run_vectorized(config: SimulationConfig, progress=None) -> CohortResult:
+    """Simulate a cohort with the vectorized engine."""
+    return VectorizedCohort(config).run(progress).result()
