@@ -98,6 +98,11 @@ class VectorizedCohort:
         # slots
         self.firm_of = s.firm_of
         self.on = np.ones((n, p), dtype=bool)
+        self._count: np.ndarray | None = None
+        self._culture_distance: np.ndarray | None = None
+        # In a dyad either exit ends the alliance, so every slot of a running alliance is on
+        # and sums over slots need no mask (the dead rows are never written back).
+        self.all_slots_on = p == 2
         self.incentives = s.incentives.copy()
         self.expectation = s.expectation.copy()
         self.results_week = s.results_week
@@ -115,7 +120,7 @@ class VectorizedCohort:
         self.integration = np.zeros(n)
         self.potential = np.ones(n)
         self.institutionalisation = np.full(n, d.initial_institutionalisation)
-        self.issue_age = np.full((n, ISSUE_CAPACITY), -1, dtype=np.int64)
+        self.issue_age = np.full((n, ISSUE_CAPACITY), -1, dtype=np.int16)
         self.issue_small = np.zeros((n, ISSUE_CAPACITY), dtype=bool)
         self.communication = np.full(n, INITIAL_COMMUNICATION)
         self.decision_efficiency = np.full(n, INITIAL_DECISION_EFFICIENCY)
@@ -154,7 +159,10 @@ class VectorizedCohort:
 
     # ----------------------------------------------------------------- helpers
     def _n_active(self) -> np.ndarray:
-        return self.on.sum(axis=1).astype(np.float64)
+        """Partners still in each alliance (cached; it changes only when a partner exits)."""
+        if self._count is None:
+            self._count = self.on.sum(axis=1).astype(np.float64)
+        return self._count
 
     def _hub_distance(self, values: np.ndarray) -> np.ndarray:
         """Mirrors Alliance._hub_distance; ``values`` is (N, P, dims)."""
@@ -167,18 +175,26 @@ class VectorizedCohort:
             diff = np.abs(hub[:, 0] - other[:, 0])
             for k in range(1, dims):
                 diff = diff + np.abs(hub[:, k] - other[:, k])
-            on = self.on[:, slot]
-            total = np.where(on, total + diff / dims, total)
-            count = np.where(on, count + 1.0, count)
+            if self.all_slots_on:
+                total = total + diff / dims
+                count = count + 1.0
+            else:
+                on = self.on[:, slot]
+                total = np.where(on, total + diff / dims, total)
+                count = np.where(on, count + 1.0, count)
         return total / np.maximum(count, 1.0)
 
     def misalignment(self) -> np.ndarray:
         return self._hub_distance(self.incentives)
 
     def effective_cultural_distance(self) -> np.ndarray:
+        """Cached for the week: culture drifts only at its start and partners leave only at its end."""
+        if self._culture_distance is not None:
+            return self._culture_distance
         distance = self._hub_distance(self.culture[self.firm_of])
         if self.config.governance.cultural_bridging:
             distance = distance * (1.0 - self.config.dynamics.bridging_effect)
+        self._culture_distance = distance
         return distance
 
     def _felt(self, t: int) -> np.ndarray:
@@ -188,13 +204,15 @@ class VectorizedCohort:
         """Mirrors Alliance.expectation_gap."""
         felt = self._felt(t)
         gap = np.where(felt, np.maximum(0.0, self.expectation - self.perceived) / self.expectation, 0.0)
-        total = np.zeros(len(gap))
-        for slot in range(gap.shape[1]):
-            total = np.where(self.on[:, slot], total + gap[:, slot], total)
-        return total / self._n_active()
+        return self._slot_sum(gap) / self._n_active()
 
     def _slot_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum over active slots from slot 0 upward (the reference engine's order)."""
+        if self.all_slots_on:
+            total = 0.0 + values[:, 0]
+            for slot in range(1, values.shape[1]):
+                total = total + values[:, slot]
+            return total
         total = np.zeros(len(values))
         for slot in range(values.shape[1]):
             total = np.where(self.on[:, slot], total + values[:, slot], total)
@@ -236,6 +254,7 @@ class VectorizedCohort:
         t = self.week_index
         draws = draw_week(self.rng, self.shape)
         tp = touchpoints(t, self.config)
+        self._culture_distance = None
         self.drift_firms(draws)
         running = self.alive.copy()
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -489,11 +508,12 @@ class VectorizedCohort:
         meeting = d.rights_meeting_resolve if g.decision_rights else d.meeting_resolve
         age = self.issue_age
         is_open = (age >= 0) & running[:, None]
-        miss = np.broadcast_to((1.0 - adhoc * drag)[:, None], age.shape)
+        miss = 1.0 - adhoc * drag
         if tp.meeting:
             miss = miss * (1.0 - meeting * drag)
         if tp.working_group:
             miss = miss * (1.0 - d.working_group_resolve * drag)
+        miss = miss[:, None]
         if g.escalation_path:
             escalated = age >= g.escalation_age_weeks
             if tp.steering:
@@ -503,12 +523,12 @@ class VectorizedCohort:
             miss = np.where(self.issue_small, miss * (1.0 - d.fast_track_resolve * drag), miss)
         settled = is_open & (draws.resolve_u < 1.0 - miss)
         resolved = settled.sum(axis=1)
-        self.resolution_weeks_total = self.resolution_weeks_total + np.where(settled, age + 0.5, 0.0).sum(
-            axis=1
-        )
-        age = np.where(settled, -1, age)
-        still_open = (age >= 0) & running[:, None]
-        age = np.where(still_open, age + 1, age)
+        # ages are whole weeks, so the half-week sums are exact in any order
+        ages_settled = np.where(settled, age, 0).sum(axis=1, dtype=np.int64)
+        self.resolution_weeks_total = self.resolution_weeks_total + (ages_settled + 0.5 * resolved)
+        still_open = is_open & ~settled
+        age = np.where(settled, np.int16(-1), age)
+        age += still_open
         self.issue_age = age
         open_count = still_open.sum(axis=1)
         if g.escalation_path:
@@ -699,6 +719,7 @@ class VectorizedCohort:
         self.shortfall = np.where(sel, np.where(short, self.shortfall + 1, 0), self.shortfall)
         leaving = sel & (self.shortfall >= d.exit_patience)
         self.on = self.on & ~leaving
+        self._count = None
         exits = np.bincount(self.firm_of[leaving], minlength=n_firms)
         rows, slots = np.nonzero(leaving)
         self.events.add(t + 1, rows, EventKind.PARTNER_EXIT, a=slots)

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create .venv with a Python >= 3.12 and install the project (with its dev tools).
+# Finds python3.13 / python3.12 on the PATH or under pyenv; set PYTHON=/path/to/python to choose.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  if [ -n "${PYTHON:-}" ]; then echo "$PYTHON"; return; fi
+  local candidates=(python3.13 python3.12 python3)
+  if command -v pyenv >/dev/null 2>&1; then
+    local root; root=$(pyenv root)
+    for v in $(ls "$root/versions" 2>/dev/null | grep -E '^3\.(1[2-9])' | sort -rV); do
+      candidates+=("$root/versions/$v/bin/python")
+    done
+  fi
+  for c in "${candidates[@]}"; do
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      command -v "$c"; return
+    fi
+  done
+  echo "error: Python 3.12 or newer is required (Mesa 3.5 needs it). Install it, e.g. 'pyenv install 3.12',\
+ or set PYTHON=/path/to/python3.12" >&2
+  exit 1
+}
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+  py=$(find_python)
+  echo "using $py ($("$py" --version))" >&2
+  rm -rf .venv
+  "$py" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[dev]"
