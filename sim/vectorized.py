@@ -16,6 +16,12 @@ sweeps get arrays. Both engines start from the same
 Shapes: ``F`` firms, ``N`` alliances, ``P`` partner slots (slot 0 is the hub),
 ``K`` objectives, ``Q`` issue slots. A slot is *on* while its partner is still
 in the alliance; an alliance is *running* while it has not ended.
+
+Speed: the rows of ended alliances are left to evolve with the rest rather than
+masked out of every update (the masks cost more than the arithmetic). Nothing
+read from an ended row reaches a running one: firm loads, exits, collapses,
+events and endings are restricted to running alliances, and every output of an
+alliance is copied aside in the week it ends (``_snapshot``).
 """
 
 from __future__ import annotations
@@ -61,6 +67,20 @@ UNDERPERFORMING = OUTCOMES.index(Outcome.UNDERPERFORMING)
 FAILED = OUTCOMES.index(Outcome.FAILED)
 TERMINATED = OUTCOMES.index(Outcome.TERMINATED)
 MODES = list(FailureMode)
+SNAPSHOT = (
+    "trust",
+    "health",
+    "issues_raised",
+    "resolved_count",
+    "resolution_weeks_total",
+    "escalations",
+    "effort_proactive",
+    "effort_reactive",
+    "renegotiations",
+    "cumulative_value",
+    "received",
+)
+"""State that becomes an output column, copied aside when an alliance ends."""
 
 
 def _clip01(a: np.ndarray) -> np.ndarray:
@@ -138,7 +158,7 @@ class VectorizedCohort:
         self.last_renegotiation = np.full(n, NO_RENEGOTIATION_YET, dtype=np.int64)
         self.renegotiations = np.zeros(n, dtype=np.int64)
         self.failing_reviews = np.zeros(n, dtype=np.int64)
-        self.ledger = np.zeros((n, N_CAUSES))
+        self.ledger = np.zeros((N_CAUSES, n))  # cause-major: each cause is a contiguous row
         self.cumulative_value = np.zeros(n)
         self.effort_proactive = np.zeros(n)
         self.effort_reactive = np.zeros(n)
@@ -151,6 +171,7 @@ class VectorizedCohort:
         self.end_week = np.full(n, -1, dtype=np.int64)
         self.failure_mode = np.full(n, -1, dtype=np.int64)
         self.failure_cause = np.full(n, -1, dtype=np.int64)
+        self.final: dict[str, np.ndarray] = {}  # outputs copied aside as alliances end
         # time series
         h = config.horizon_weeks
         self.series = {
@@ -225,21 +246,20 @@ class VectorizedCohort:
         planned = joint * (d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust)
         return self.share * planned[:, None] - d.contribution_cost * self.commitment
 
-    def realign(self, mask: np.ndarray, fraction: float) -> None:
-        """Mirrors Alliance.realign for the alliances in ``mask``."""
+    def realign(self, mask: np.ndarray | None, fraction: float) -> None:
+        """Mirrors Alliance.realign for the alliances in ``mask`` (all if None)."""
         count = self._n_active()
         x = self.incentives
-        sel = mask[:, None] & self.on
         for k in range(x.shape[2]):
             mean = self._slot_sum(x[:, :, k]) / count
             moved = x[:, :, k] + fraction * (mean[:, None] - x[:, :, k])
-            x[:, :, k] = np.where(sel, moved, x[:, :, k])
+            x[:, :, k] = self._on_slots(moved, x[:, :, k], mask)
 
-    def reset_expectations(self, mask: np.ndarray, fraction: float) -> None:
-        """Mirrors Alliance.reset_expectations for the alliances in ``mask``."""
+    def reset_expectations(self, mask: np.ndarray | None, fraction: float) -> None:
+        """Mirrors Alliance.reset_expectations for the alliances in ``mask`` (all if None)."""
         realistic = self.projected_value()
         moved = np.maximum(EXPECTATION_FLOOR, self.expectation + fraction * (realistic - self.expectation))
-        self.expectation = np.where(mask[:, None] & self.on, moved, self.expectation)
+        self.expectation = self._on_slots(moved, self.expectation, mask)
 
     def inequity(self) -> np.ndarray:
         """Mirrors Alliance.inequity."""
@@ -305,22 +325,22 @@ class VectorizedCohort:
         volatility = self.config.scenario.volatility
         x_sigma = d.incentive_drift * volatility
         e_sigma = d.expectation_drift * volatility
-        sel = running[:, None] & self.on
         x = self.incentives
         s = self.strategy[self.firm_of]
         moved = _clip01(x + d.incentive_reversion * (s - x) + x_sigma * draws.incentive_noise)
-        self.incentives = np.where(sel[:, :, None], moved, x)
+        self.incentives = self._on_slots(moved, x)
         e = self.expectation
         shifted = e + d.expectation_adaptation * (self.perceived - e)
-        self.expectation = np.where(
-            sel, np.maximum(EXPECTATION_FLOOR, shifted + e_sigma * draws.expectation_noise), e
-        )
+        drifted = np.maximum(EXPECTATION_FLOOR, shifted + e_sigma * draws.expectation_noise)
+        self.expectation = self._on_slots(drifted, e)
 
     def receive_shock(self, t: int, running: np.ndarray, draws: WeekDraws) -> np.ndarray:
         """Mirrors Alliance.receive_shock; returns this week's shock size (0 where none)."""
         sc = self.config.scenario
         d = self.config.dynamics
         hit = running & (draws.shock_u < sc.shock_rate)
+        if not hit.any():
+            return np.zeros(len(hit))
         size = sc.shock_scale * draws.shock_size
         ku = draws.shock_kind_u
         kind = np.where(
@@ -333,9 +353,8 @@ class VectorizedCohort:
             ),
         )
         push = d.shock_incentive_push * size
-        sel = (hit[:, None] & self.on)[:, :, None]
         pushed = _clip01(self.incentives + push[:, None, None] * draws.shock_direction)
-        self.incentives = np.where(sel, pushed, self.incentives)
+        self.incentives = self._on_slots(pushed, self.incentives, hit)
         regulatory = hit & (kind == ShockKind.REGULATORY)
         hurt = np.maximum(POTENTIAL_FLOOR, self.potential * (1.0 - np.minimum(1.0, d.shock_value_hit * size)))
         self.potential = np.where(regulatory, hurt, self.potential)
@@ -345,11 +364,8 @@ class VectorizedCohort:
         technology = hit & (kind == ShockKind.TECHNOLOGY)
         set_back = self.integration * (1.0 - np.minimum(1.0, d.shock_integration_setback * size))
         self.integration = np.where(technology, set_back, self.integration)
-        self.ledger[:, Cause.EXTERNAL_SHOCK] = np.where(
-            hit,
-            self.ledger[:, Cause.EXTERNAL_SHOCK] + d.shock_blame * size,
-            self.ledger[:, Cause.EXTERNAL_SHOCK],
-        )
+        blamed = self.ledger[Cause.EXTERNAL_SHOCK]
+        self.ledger[Cause.EXTERNAL_SHOCK] = np.where(hit, blamed + d.shock_blame * size, blamed)
         self.events.add(t + 1, self.ids[hit], EventKind.SHOCK, a=kind[hit], x=size[hit])
         return np.where(hit, size, 0.0)
 
@@ -392,7 +408,7 @@ class VectorizedCohort:
         self.reset_expectations(mask, fraction)
         count = self._n_active()
         moved = self.share + fraction * (1.0 / count[:, None] - self.share)
-        self.share = np.where(mask[:, None] & self.on, moved, self.share)
+        self.share = self._on_slots(moved, self.share, mask)
         self.renegotiation_left = np.where(
             mask, self.config.dynamics.renegotiation_weeks, self.renegotiation_left
         )
@@ -400,12 +416,12 @@ class VectorizedCohort:
         self.renegotiations = self.renegotiations + mask
         self.events.add(t + 1, self.ids[mask], EventKind.RENEGOTIATION, a=int(crisis))
 
-    def hold_touchpoints(self, t: int, running: np.ndarray, tp: Touchpoints) -> np.ndarray:
+    def hold_touchpoints(self, t: int, running: np.ndarray, tp: Touchpoints) -> np.ndarray | float:
         """Mirrors Alliance.hold_touchpoints; returns this week's proactive effort."""
         g = self.config.governance
         d = self.config.dynamics
         if t < self.charter_week:
-            return np.zeros(len(running))
+            return 0.0
         effort = 0.0
         if tp.meeting:
             effort = effort + d.meeting_effort
@@ -416,39 +432,39 @@ class VectorizedCohort:
         if tp.health_check:
             effort = effort + d.health_check_effort
         effort = effort + d.lever_effort * self.standing_levers
-        proactive = np.where(running, effort * self._n_active(), 0.0)
+        proactive = effort * self._n_active()
         if g.explicit_expectations and tp.any:
-            self.reset_expectations(running, d.explicit_expectation_rate)
+            self.reset_expectations(None, d.explicit_expectation_rate)
         if g.strategic_alignment and tp.review:
-            self.realign(running, d.review_realign_fraction)
-        grown = np.minimum(
-            1.0, self.institutionalisation + d.institutionalisation_rate * self.structure_levers
-        )
-        self.institutionalisation = np.where(running, grown, self.institutionalisation)
+            self.realign(None, d.review_realign_fraction)
+        if self.structure_levers:
+            grown = self.institutionalisation + d.institutionalisation_rate * self.structure_levers
+            self.institutionalisation = np.minimum(1.0, grown)
         return proactive
 
     def friction_drivers(self, t: int) -> np.ndarray:
-        """Mirrors Alliance.friction_drivers: (N, 7) weighted drivers."""
+        """Mirrors Alliance.friction_drivers: (7, N) weighted drivers."""
         g = self.config.governance
         d = self.config.dynamics
         a = self.config.alliance
-        measurement = np.zeros(len(self.measurement)) if g.shared_kpis else self.measurement
+        n = len(self.measurement)
+        measurement = np.zeros(n) if g.shared_kpis else self.measurement
         ip = a.ip_exposure * (1.0 - d.guardrail_effect) if g.ip_guardrails else a.ip_exposure
-        coordination = a.coordination_load * np.maximum(0.0, self._n_active() - 2.0)
-        if g.orchestrator:
-            coordination = coordination * (1.0 - d.orchestration_effect)
-        return np.stack(
-            [
-                d.w_incentive * self.misalignment(),
-                d.w_culture * self.effective_cultural_distance(),
-                d.w_expectation * self.expectation_gap(t),
-                d.w_measurement * measurement,
-                d.w_integration * (a.integration_complexity * (1.0 - self.integration)),
-                np.full(len(measurement), d.w_ip * ip),
-                d.w_coordination * coordination,
-            ],
-            axis=1,
-        )
+        drivers = np.empty((N_FRICTION_DRIVERS, n))
+        drivers[0] = d.w_incentive * self.misalignment()
+        drivers[1] = d.w_culture * self.effective_cultural_distance()
+        drivers[2] = d.w_expectation * self.expectation_gap(t)
+        drivers[3] = d.w_measurement * measurement
+        drivers[4] = d.w_integration * (a.integration_complexity * (1.0 - self.integration))
+        drivers[5] = d.w_ip * ip
+        if self.shape.n_partners > 2:
+            coordination = a.coordination_load * np.maximum(0.0, self._n_active() - 2.0)
+            if g.orchestrator:
+                coordination = coordination * (1.0 - d.orchestration_effect)
+            drivers[6] = d.w_coordination * coordination
+        else:
+            drivers[6] = d.w_coordination * (a.coordination_load * 0.0)
+        return drivers
 
     def issue_phase_factor(self, t: int) -> np.ndarray:
         """Mirrors Alliance.issue_phase_factor."""
@@ -460,13 +476,13 @@ class VectorizedCohort:
         )
 
     def raise_issues(self, t: int, running: np.ndarray, draws: WeekDraws) -> np.ndarray:
-        """Mirrors Alliance.raise_issues; returns the friction mix used to attribute damage."""
+        """Mirrors Alliance.raise_issues; returns the (7, N) friction mix used to attribute damage."""
         d = self.config.dynamics
         drivers = self.friction_drivers(t)
-        total = np.zeros(len(drivers))
-        for c in range(N_FRICTION_DRIVERS):
-            total = total + drivers[:, c]
-        mix = np.where((total > 0.0)[:, None], drivers / total[:, None], 0.0)
+        total = 0.0 + drivers[0]
+        for c in range(1, N_FRICTION_DRIVERS):
+            total = total + drivers[c]
+        mix = np.where(total > 0.0, drivers / total, 0.0)
         rate = d.base_issue_rate * self.issue_phase_factor(t) * (1.0 + total)
         p = np.minimum(rate / MAX_NEW_ISSUES, 1.0)
         q = 1.0 - p
@@ -474,18 +490,18 @@ class VectorizedCohort:
         c1 = c0 + 3.0 * p * q * q
         c2 = c1 + 3.0 * p * p * q
         u = draws.issue_u
-        count = np.where(running, (u >= c0).astype(np.int64) + (u >= c1) + (u >= c2), 0)
+        count = (u >= c0).astype(np.int64) + (u >= c1) + (u >= c2)
         for j in range(MAX_NEW_ISSUES):
-            arriving = count > j
-            if not arriving.any():
+            arriving = np.flatnonzero(count > j)
+            if len(arriving) == 0:
                 break
-            free = self.issue_age < 0
+            free = self.issue_age[arriving] < 0
             has_free = free.any(axis=1)
-            slot = free.argmax(axis=1)
-            placed = np.flatnonzero(arriving & has_free)
-            self.issue_age[placed, slot[placed]] = 0
-            self.issue_small[placed, slot[placed]] = draws.severity_u[placed, j] < d.small_issue_share
-            self.issues_dropped = self.issues_dropped + (arriving & ~has_free)
+            placed = arriving[has_free]
+            slot = free.argmax(axis=1)[has_free]
+            self.issue_age[placed, slot] = 0
+            self.issue_small[placed, slot] = draws.severity_u[placed, j] < d.small_issue_share
+            self.issues_dropped[arriving[~has_free]] += 1
         self.issues_raised = self.issues_raised + count
         return mix
 
@@ -507,7 +523,7 @@ class VectorizedCohort:
         drag = self.structure_slowdown
         meeting = d.rights_meeting_resolve if g.decision_rights else d.meeting_resolve
         age = self.issue_age
-        is_open = (age >= 0) & running[:, None]
+        is_open = age >= 0
         miss = 1.0 - adhoc * drag
         if tp.meeting:
             miss = miss * (1.0 - meeting * drag)
@@ -523,46 +539,55 @@ class VectorizedCohort:
             miss = np.where(self.issue_small, miss * (1.0 - d.fast_track_resolve * drag), miss)
         settled = is_open & (draws.resolve_u < 1.0 - miss)
         resolved = settled.sum(axis=1)
-        # ages are whole weeks, so the half-week sums are exact in any order
+        # ages are whole weeks, so these half-week totals are exact in any order
         ages_settled = np.where(settled, age, 0).sum(axis=1, dtype=np.int64)
         self.resolution_weeks_total = self.resolution_weeks_total + (ages_settled + 0.5 * resolved)
         still_open = is_open & ~settled
-        age = np.where(settled, np.int16(-1), age)
+        age[settled] = -1
         age += still_open
-        self.issue_age = age
         open_count = still_open.sum(axis=1)
+        self.resolved_count = self.resolved_count + resolved
+        reactive = d.firefight_effort * open_count
         if g.escalation_path:
             escalations = (still_open & (age == g.escalation_age_weeks)).sum(axis=1)
+            self.escalations = self.escalations + escalations
+            escalated_now = running & (escalations > 0)
+            self.events.add(
+                t + 1, self.ids[escalated_now], EventKind.ESCALATION, a=escalations[escalated_now]
+            )
+            reactive = reactive + d.escalation_effort * escalations
         else:
-            escalations = np.zeros(len(age), dtype=np.int64)
-        self.resolved_count = self.resolved_count + resolved
-        self.escalations = self.escalations + escalations
-        escalated_now = escalations > 0
-        self.events.add(t + 1, self.ids[escalated_now], EventKind.ESCALATION, a=escalations[escalated_now])
-        reactive = np.where(running, d.firefight_effort * open_count + d.escalation_effort * escalations, 0.0)
+            reactive = reactive + d.escalation_effort * 0
         return resolved, reactive
 
     def create_value(
-        self, t: int, running: np.ndarray, draws: WeekDraws, proactive: np.ndarray, reactive: np.ndarray
-    ) -> None:
-        """Mirrors Alliance.create_value (``reactive`` gains the renegotiation effort in place)."""
+        self,
+        t: int,
+        running: np.ndarray,
+        draws: WeekDraws,
+        proactive: np.ndarray | float,
+        reactive: np.ndarray,
+    ) -> np.ndarray:
+        """Mirrors Alliance.create_value; returns the week's reactive effort (renegotiations added)."""
         d = self.config.dynamics
-        sel = running[:, None] & self.on
-        load = np.bincount(self.firm_of[sel], minlength=self.shape.n_firms).astype(np.float64)
-        fresh = commitment(self.capacity[self.firm_of], load[self.firm_of], d.load_dilution)
-        self.commitment = np.where(sel, fresh, self.commitment)
+        load = np.bincount(self.firm_of[running[:, None] & self.on], minlength=self.shape.n_firms)
+        fresh = commitment(
+            self.capacity[self.firm_of], load[self.firm_of].astype(np.float64), d.load_dilution
+        )
+        self.commitment = self._on_slots(fresh, self.commitment)
         count = self._n_active()
         commit_factor = self._slot_sum(np.minimum(self.commitment, 1.0)) / count
         if t >= self.launch_week:
-            grown = self.integration + d.integration_rate * (1.0 - self.integration) * commit_factor
-            self.integration = np.where(running, grown, self.integration)
+            self.integration = (
+                self.integration + d.integration_rate * (1.0 - self.integration) * commit_factor
+            )
             scale = np.where(self.piloting, self.config.launch.pilot_scale, 1.0)
         else:
-            scale = np.zeros(len(running))
-        renegotiating_now = running & (self.renegotiation_left > 0)
+            scale = 0.0
+        renegotiating_now = self.renegotiation_left > 0
         renegotiating = np.where(renegotiating_now, 1.0 - d.renegotiation_value_loss, 1.0)
         self.renegotiation_left = self.renegotiation_left - renegotiating_now
-        reactive[:] = np.where(renegotiating_now, reactive + d.renegotiation_effort, reactive)
+        reactive = np.where(renegotiating_now, reactive + d.renegotiation_effort, reactive)
         value = (
             d.value_per_partner
             * count
@@ -575,34 +600,34 @@ class VectorizedCohort:
             * renegotiating
             * (1.0 + d.value_noise * draws.value_noise)
         )
-        value = np.where(running, np.maximum(0.0, value), 0.0)
+        value = np.maximum(0.0, value)
         effort = proactive + reactive
         self.effort_proactive = self.effort_proactive + proactive
         self.effort_reactive = self.effort_reactive + reactive
         joint_net = value - d.effort_cost * effort
         net = self.share * joint_net[:, None] - d.contribution_cost * self.commitment
-        self.perceived = np.where(
-            sel, self.perceived + d.perception_rate * (net - self.perceived), self.perceived
+        self.perceived = self._on_slots(
+            self.perceived + d.perception_rate * (net - self.perceived), self.perceived
         )
-        self.received = np.where(sel, self.received + self.share * value[:, None], self.received)
-        self.cumulative_value = np.where(
-            running, self.cumulative_value + value / self.shape.n_partners, self.cumulative_value
-        )
-        self.potential = np.where(
-            running, self.potential * (1.0 + self.config.scenario.value_trend), self.potential
-        )
+        self.received = self._on_slots(self.received + self.share * value[:, None], self.received)
+        self.cumulative_value = self.cumulative_value + value / self.shape.n_partners
+        if self.config.scenario.value_trend != 0.0:
+            self.potential = self.potential * (1.0 + self.config.scenario.value_trend)
+        return reactive
 
     def lose_key_contacts(self, t: int, running: np.ndarray, draws: WeekDraws) -> np.ndarray:
         """Mirrors Alliance.lose_key_contacts; returns departures per alliance."""
         d = self.config.dynamics
         gap = d.handover_gap_weeks if self.config.governance.handover_protocol else d.contact_gap_weeks
-        sel = running[:, None] & self.on
-        waiting = sel & (self.contact_gap > 0)
-        self.contact_gap = np.where(waiting, self.contact_gap - 1, self.contact_gap)
-        leaving = sel & (draws.contact_u < d.contact_hazard)
-        self.contact_gap = np.where(leaving, gap, self.contact_gap)
-        rows, slots = np.nonzero(leaving)
-        self.events.add(t + 1, rows, EventKind.KEY_CONTACT_DEPARTURE, a=slots)
+        waiting = self.contact_gap > 0
+        leaving = draws.contact_u < d.contact_hazard
+        if not self.all_slots_on:
+            waiting &= self.on
+            leaving &= self.on
+        self.contact_gap = np.where(leaving, gap, self.contact_gap - waiting)
+        if leaving.any():
+            rows, slots = np.nonzero(leaving & running[:, None])
+            self.events.add(t + 1, rows, EventKind.KEY_CONTACT_DEPARTURE, a=slots)
         return leaving.sum(axis=1)
 
     def update_trust(
@@ -627,9 +652,8 @@ class VectorizedCohort:
             + d.trust_per_value * surplus
             + d.trust_per_touchpoint * float(tp.any and t >= self.charter_week)
         )
-        aged = np.where(self.issue_age > d.aging_grace_weeks, np.where(self.issue_small, 0.5, 1.0), 0.0).sum(
-            axis=1
-        )
+        aged_issue = self.issue_age > d.aging_grace_weeks
+        aged = aged_issue.sum(axis=1) - 0.5 * (aged_issue & self.issue_small).sum(axis=1)
         ip = self.config.alliance.ip_exposure
         if g.ip_guardrails:
             ip = ip * (1.0 - d.guardrail_effect)
@@ -648,25 +672,21 @@ class VectorizedCohort:
             d.trust_per_reputation_drop * reputation_drop,
             d.trust_per_inequity * self.inequity(),
         ]
-        total = np.zeros(len(running))
-        for x in losses:
+        total = 0.0 + losses[0]
+        for x in losses[1:]:
             total = total + x
         loss = np.minimum(1.0, total)
         gain = np.minimum(1.0, gain)
         before = self.trust
-        self.trust = np.where(running, before + gain * (1.0 - before) - loss * before, before)
+        self.trust = before + gain * (1.0 - before) - loss * before
         ledger = self.ledger
         aging_damage = losses[0] * before
-        for c in range(N_FRICTION_DRIVERS):
-            ledger[:, c] = np.where(running, ledger[:, c] + aging_damage * mix[:, c], ledger[:, c])
-        for cause, piece in (
-            (Cause.OPPORTUNISM, losses[1]),
-            (Cause.EXPECTATION_GAP, losses[2]),
-            (Cause.KEY_CONTACT_LOSS, losses[3]),
-            (Cause.PARTNER_REPUTATION, losses[4]),
-            (Cause.INEQUITY, losses[5]),
-        ):
-            ledger[:, cause] = np.where(running, ledger[:, cause] + piece * before, ledger[:, cause])
+        ledger[:N_FRICTION_DRIVERS] += aging_damage * mix
+        ledger[Cause.OPPORTUNISM] += losses[1] * before
+        ledger[Cause.EXPECTATION_GAP] += losses[2] * before
+        ledger[Cause.KEY_CONTACT_LOSS] += losses[3] * before
+        ledger[Cause.PARTNER_REPUTATION] += losses[4] * before
+        ledger[Cause.INEQUITY] += losses[5] * before
 
     def update_health(self, t: int, running: np.ndarray, tp: Touchpoints, resolved: np.ndarray) -> None:
         """Mirrors Alliance.update_health."""
@@ -675,7 +695,7 @@ class VectorizedCohort:
         without = self._slot_sum((self.contact_gap > 0).astype(np.float64))
         is_open = self.issue_age >= 0
         open_count = is_open.sum(axis=1)
-        age_total = np.where(is_open, self.issue_age, 0).sum(axis=1).astype(np.float64)
+        age_total = np.where(is_open, self.issue_age, 0).sum(axis=1, dtype=np.int64).astype(np.float64)
         touch = float(tp.any and t >= self.charter_week)
         communication = _clip01(
             d.communication_base
@@ -689,22 +709,17 @@ class VectorizedCohort:
         conflict = np.where(handled > 0, resolved / np.maximum(handled, 1), 1.0)
         value = 1.0 - self.expectation_gap(t)
         r = d.health_rate
-
-        def ema(old: np.ndarray, signal: np.ndarray) -> np.ndarray:
-            return np.where(running, old + r * (signal - old), old)
-
-        self.communication = ema(self.communication, communication)
-        self.decision_efficiency = ema(self.decision_efficiency, decision)
-        self.conflict_resolution = ema(self.conflict_resolution, conflict)
-        self.value_perception = ema(self.value_perception, value)
-        health = (
+        self.communication = self.communication + r * (communication - self.communication)
+        self.decision_efficiency = self.decision_efficiency + r * (decision - self.decision_efficiency)
+        self.conflict_resolution = self.conflict_resolution + r * (conflict - self.conflict_resolution)
+        self.value_perception = self.value_perception + r * (value - self.value_perception)
+        self.health = (
             self.communication
             + self.decision_efficiency
             + self.conflict_resolution
             + self.trust
             + self.value_perception
         ) / 5.0
-        self.health = np.where(running, health, self.health)
 
     def check_endings(self, t: int, running: np.ndarray, tp: Touchpoints) -> tuple[np.ndarray, np.ndarray]:
         """Mirrors Alliance.check_endings; returns per-firm counts of exits and collapses."""
@@ -750,7 +765,7 @@ class VectorizedCohort:
         """Mirrors Alliance.fail: the primary cause is the largest entry of the damage ledger."""
         if not mask.any():
             return
-        cause = self.ledger.argmax(axis=1)
+        cause = self.ledger.argmax(axis=0)
         self.failure_cause = np.where(mask, cause, self.failure_cause)
         self.failure_mode = np.where(mask, MODES.index(mode), self.failure_mode)
         self._end(t, mask, FAILED)
@@ -759,6 +774,7 @@ class VectorizedCohort:
         """Mirrors Alliance.end."""
         if not mask.any():
             return
+        self._snapshot(mask)
         self.alive = self.alive & ~mask
         self.outcome = np.where(mask, outcome, self.outcome)
         self.end_week = np.where(mask, t + 1, self.end_week)
@@ -766,6 +782,27 @@ class VectorizedCohort:
             self.failure_cause >= 0, self.failure_mode * ENDING_CODE_BASE + self.failure_cause, -1
         )
         self.events.add(t + 1, self.ids[mask], EventKind.ENDING, a=outcome, b=code[mask])
+
+    def _on_slots(self, new: np.ndarray, old: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """``new`` on the slots still in their alliance (and in ``mask``), ``old`` elsewhere."""
+        if mask is None:
+            if self.all_slots_on:
+                return new
+            sel = self.on
+        else:
+            sel = mask[:, None] if self.all_slots_on else mask[:, None] & self.on
+        if new.ndim == 3:
+            sel = sel[:, :, None]
+        return np.where(sel, new, old)
+
+    def _snapshot(self, mask: np.ndarray) -> None:
+        """Copy aside the outputs of the alliances ending now; their rows keep evolving, unread."""
+        rows = np.flatnonzero(mask)
+        for name in SNAPSHOT:
+            current = getattr(self, name)
+            if name not in self.final:
+                self.final[name] = np.zeros_like(current)
+            self.final[name][rows] = current[rows]
 
     def settle_reputation(self, exits: np.ndarray, collapses: np.ndarray) -> None:
         """Mirrors Firm.settle_reputation."""
@@ -778,6 +815,7 @@ class VectorizedCohort:
         """Mirrors Alliance.close_at_horizon."""
         met = self.cumulative_value >= self.config.alliance.objective_value
         self.outcome = np.where(self.alive, np.where(met, SUCCESS, UNDERPERFORMING), self.outcome)
+        self._snapshot(self.alive)
 
     def collect(self, t: int) -> None:
         """Per-week aggregates over alliances still running (the reference DataCollector's)."""
@@ -800,22 +838,25 @@ class VectorizedCohort:
         return self
 
     def result(self) -> CohortResult:
+        if self.week_index < self.config.horizon_weeks:
+            raise RuntimeError("the cohort has not reached its horizon yet")
+        f = self.final
         cols = AllianceColumns(
             outcome=self.outcome,
             end_week=self.end_week,
             failure_mode=self.failure_mode,
             failure_cause=self.failure_cause,
-            final_trust=self.trust,
-            final_health=self.health,
-            issues_raised=self.issues_raised,
-            issues_resolved=self.resolved_count,
-            resolution_weeks_total=self.resolution_weeks_total,
-            escalations=self.escalations,
-            effort_proactive=self.effort_proactive,
-            effort_reactive=self.effort_reactive,
-            renegotiations=self.renegotiations,
-            cumulative_value=self.cumulative_value,
-            value_received=self.received,
+            final_trust=f["trust"],
+            final_health=f["health"],
+            issues_raised=f["issues_raised"],
+            issues_resolved=f["resolved_count"],
+            resolution_weeks_total=f["resolution_weeks_total"],
+            escalations=f["escalations"],
+            effort_proactive=f["effort_proactive"],
+            effort_reactive=f["effort_reactive"],
+            renegotiations=f["renegotiations"],
+            cumulative_value=f["cumulative_value"],
+            value_received=f["received"],
             firm_of=self.firm_of,
         )
         return CohortResult(
