@@ -209,6 +209,7 @@ class Alliance(mesa.Agent):
         self.phase = Phase.DISCOVERY
         self.piloting = False
         self.renegotiation_left = 0
+        self.renegotiation_planned = False  # a trigger clause (proactive) rather than a crisis
         self.last_renegotiation = NO_RENEGOTIATION_YET
         self.renegotiations = 0
         self.failing_reviews = 0
@@ -322,8 +323,9 @@ class Alliance(mesa.Agent):
     def advance_lifecycle(self, t: int) -> None:
         """Discovery, alignment, operational design, then launch as a pilot or at full scale.
 
-        A pilot runs at reduced scale for ``pilot_weeks`` and scales up at the
-        first week after that in which last week's health clears the gate.
+        A full launch goes straight to scaled operation. A pilot runs at
+        reduced scale for ``pilot_weeks`` and scales up at the first week after
+        that in which last week's health clears the gate.
         """
         d = self.cfg.dynamics
         self.week = WeekLedger()
@@ -334,16 +336,14 @@ class Alliance(mesa.Agent):
         elif t < self.model.launch_week:
             self.phase = Phase.OPERATIONAL_DESIGN
         elif t == self.model.launch_week:
-            self.phase = Phase.LAUNCH
             self.piloting = self.cfg.launch.mode is LaunchMode.PILOT
+            self.phase = Phase.LAUNCH if self.piloting else Phase.SCALED_OPERATION
         elif self.piloting:
             lc = self.cfg.launch
             if t >= self.model.launch_week + lc.pilot_weeks and self.health >= lc.pilot_gate_health:
                 self.piloting = False
                 self.phase = Phase.SCALED_OPERATION
                 self.record(EventKind.SCALE_UP)
-        elif t >= self.model.launch_week + d.launch_surge_weeks:
-            self.phase = Phase.SCALED_OPERATION
 
     def drift_incentives_and_expectations(self, t: int, week: WeekLists) -> None:
         """Incentives revert toward each firm's drifting strategy; expectations shift silently.
@@ -417,6 +417,8 @@ class Alliance(mesa.Agent):
         still trust each other enough to talk."""
         tr = self.cfg.triggers
         d = self.cfg.dynamics
+        if t < self.model.charter_week:
+            return  # nothing agreed yet, nothing to renegotiate
         if self.renegotiation_left > 0 or t - self.last_renegotiation < tr.cooldown_weeks:
             return
         if self.model.triggers_on:
@@ -441,6 +443,7 @@ class Alliance(mesa.Agent):
         for m in self.active_members():
             m.share = m.share + fraction * (1.0 / count - m.share)
         self.renegotiation_left = self.cfg.dynamics.renegotiation_weeks
+        self.renegotiation_planned = not crisis
         self.last_renegotiation = t
         self.renegotiations += 1
         self.record(EventKind.RENEGOTIATION, a=int(crisis))
@@ -612,8 +615,9 @@ class Alliance(mesa.Agent):
 
     def create_value(self, t: int, week: WeekLists) -> None:
         """Joint value comes from complementarity, integration and trust, scaled by the launch,
-        minus the cost of the week's effort; each partner keeps its share net of what it
-        commits, and perceives value as a moving average of that.
+        minus the cost of the week's governance and firefighting effort; each partner keeps
+        its share net of what it commits, and perceives value as a moving average of that.
+        Progress toward the objectives counts the joint value net of effort.
 
         Firms split their capacity over the alliances they hold, so commitment
         falls when a firm takes on more; unequal commitment feels inequitable.
@@ -638,7 +642,10 @@ class Alliance(mesa.Agent):
         if self.renegotiation_left > 0:
             renegotiating = 1.0 - d.renegotiation_value_loss
             self.renegotiation_left -= 1
-            self.week.reactive_effort = self.week.reactive_effort + d.renegotiation_effort
+            if self.renegotiation_planned:
+                self.week.proactive_effort = self.week.proactive_effort + d.renegotiation_effort
+            else:
+                self.week.reactive_effort = self.week.reactive_effort + d.renegotiation_effort
         else:
             renegotiating = 1.0
         value = (
@@ -662,7 +669,7 @@ class Alliance(mesa.Agent):
             net = m.share * joint_net - d.contribution_cost * m.commitment
             m.perceived_value = m.perceived_value + d.perception_rate * (net - m.perceived_value)
             m.value_received += m.share * value
-        self.cumulative_value += value / len(self.members)
+        self.cumulative_value += joint_net / len(self.members)
         self.potential = self.potential * (1.0 + self.cfg.scenario.value_trend)
 
     def inequity(self) -> float:
@@ -696,8 +703,9 @@ class Alliance(mesa.Agent):
 
     def update_trust(self, t: int, week: WeekLists) -> None:
         """Trust grows with settled issues, delivered value and regular contact; it erodes with
-        aging issues, opportunism, broken expectations, a lost champion, news of a
-        partner's misconduct elsewhere and inequitable commitment.
+        aging issues, opportunism (tempted by misalignment, exposed IP and, between
+        competitors, overlapping capabilities), broken expectations, a lost champion,
+        news of a partner's misconduct elsewhere and inequitable commitment.
 
         ``trust += gain * (1 - trust) - loss * trust`` keeps trust in [0, 1]
         and makes both gains and losses bite less near the bounds. Each loss is
@@ -726,7 +734,7 @@ class Alliance(mesa.Agent):
         ip = self.cfg.alliance.ip_exposure
         if g.ip_guardrails:
             ip = ip * (1.0 - d.guardrail_effect)
-        temptation = min(1.0, misalignment + ip)
+        temptation = min(1.0, misalignment + ip + d.overlap_temptation * self.cfg.alliance.capability_overlap)
         acts = 0.0
         reputation_drop = 0.0
         for m in self.members:
@@ -800,7 +808,7 @@ class Alliance(mesa.Agent):
 
     def check_endings(self, t: int) -> None:
         """Trust collapse, a partner's exit after a sustained shortfall against its outside
-        option, a deliberate ending after failing reviews, a sunset, or the horizon."""
+        option, a deliberate ending after consecutive failing reviews, or a sunset."""
         d = self.cfg.dynamics
         if self.trust < d.collapse_trust:
             for m in self.active_members():
@@ -825,7 +833,7 @@ class Alliance(mesa.Agent):
         if len(self.members) > 2:
             self._renormalise_shares()
         if self.model.touch.review and t >= self.model.charter_week:
-            if self.health < d.termination_health:
+            if self.termination_criteria_failing(t) >= d.termination_criteria:
                 self.failing_reviews += 1
             else:
                 self.failing_reviews = 0
@@ -843,8 +851,25 @@ class Alliance(mesa.Agent):
         """Still running at the horizon: a success if the objectives are met, else underperforming."""
         self.outcome = Outcome.SUCCESS if self.objectives_met() else Outcome.UNDERPERFORMING
 
+    def termination_criteria_failing(self, t: int) -> int:
+        """How many of the charter's termination criteria fail at a review: alignment,
+        value, relationship health and opportunity cost (partners would do better alone)."""
+        d = self.cfg.dynamics
+        outside_factor = self.model.outside_factor
+        surplus = 0.0
+        for m in self.members:
+            if m.active:
+                surplus = surplus + (m.perceived_value - m.firm.outside_option * outside_factor)
+        return (
+            int(self.misalignment() > d.termination_misalignment)
+            + int(self.value_perception < d.termination_value)
+            + int(self.health < d.termination_health)
+            + int(surplus < 0.0)
+        )
+
     def _too_few_spokes(self) -> bool:
-        """A dyad fails when either partner leaves; an ecosystem when half its spokes have."""
+        """A dyad fails when either partner leaves; an ecosystem when fewer than half its
+        spokes remain."""
         spokes = len(self.members) - 1
         remaining = sum(1 for m in self.members[1:] if m.active)
         return remaining * 2 < spokes if spokes > 1 else remaining < spokes

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
+from scipy import stats
 
 from sim.draws import CohortShape
-from sim.mechanics import N_OBJECTIVES, N_TRAITS
+from sim.mechanics import EXPECTATION_FLOOR, N_OBJECTIVES, N_TRAITS
 from sim.mechanics import commitment as committed
 from sim.params import SimulationConfig
 
@@ -103,12 +104,14 @@ def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortSt
 
     market = build_market(f, m.degree, m.rewiring, seed=int(rng.integers(2**31 - 1)))
     edges = list(market.edges())
-    past = rng.poisson(m.prior_experience, size=len(edges))
+    # Inverse-CDF sampling consumes one uniform per value whatever the parameters, so
+    # changing a market parameter changes only what it governs (common random numbers).
+    past = stats.poisson.ppf(rng.random(len(edges)), m.prior_experience).astype(np.int64)
     nx.set_edge_attributes(market, dict(zip(edges, past.tolist(), strict=True)), "experience")
 
     strategy = _clip01(0.5 + m.strategy_spread * rng.standard_normal((f, N_OBJECTIVES)))
     culture = _clip01(0.5 + m.culture_spread * rng.standard_normal((f, N_TRAITS)))
-    reputation = rng.beta(m.reputation_alpha, m.reputation_beta, size=f)
+    reputation = stats.beta.ppf(rng.random(f), m.reputation_alpha, m.reputation_beta)
     capacity = np.clip(1.0 + m.capacity_sd * rng.standard_normal(f), 0.3, 3.0)
     outside = np.maximum(0.0, m.outside_option_mean + m.outside_option_sd * rng.standard_normal(f))
 
@@ -129,7 +132,7 @@ def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortSt
         a.complementarity * d.value_per_partner * (d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust)
     )
     projected = planned - d.contribution_cost * commitment
-    expectation = np.maximum(0.05, projected * (1.0 + optimism))
+    expectation = np.maximum(EXPECTATION_FLOOR, projected * (1.0 + optimism))
     launch = d.discovery_weeks + d.alignment_weeks + d.design_weeks
     results_week = launch + np.rint(d.results_weeks * (0.5 + results_lag)).astype(np.int64)
 
@@ -145,9 +148,10 @@ def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortSt
         )
     experience /= p - 1
     mean_reputation = reputation[firm_of].mean(axis=1)
+    typical_reputation = m.reputation_alpha / (m.reputation_alpha + m.reputation_beta)
     trust = _clip01(
         d.initial_trust
-        + d.reputation_trust * (mean_reputation - 0.5)
+        + d.reputation_trust * (mean_reputation - typical_reputation)
         + d.experience_trust * np.minimum(experience, 2.0) / 2.0
     )
     return CohortStart(

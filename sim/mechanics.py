@@ -174,8 +174,11 @@ def touchpoints(week: int, config: SimulationConfig) -> Touchpoints:
     )
 
 
-def standing_levers(g: GovernanceParams) -> int:
-    """Levers that cost a little effort every week they are in place."""
+def standing_levers(g: GovernanceParams, n_partners: int) -> int:
+    """Levers that cost a little effort every week they are in place.
+
+    An orchestrating hub costs nothing in a dyad, where there is nothing to orchestrate.
+    """
     return sum(
         (
             g.decision_rights,
@@ -185,7 +188,7 @@ def standing_levers(g: GovernanceParams) -> int:
             g.explicit_expectations,
             g.strategic_alignment,
             g.handover_protocol,
-            g.orchestrator,
+            g.orchestrator and n_partners > 2,
             g.ip_guardrails,
         )
     )

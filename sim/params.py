@@ -6,7 +6,7 @@ field and raises :class:`ConfigError` naming the key, the value and what is
 allowed, so a typo or an out-of-range value fails before any simulation runs.
 
 The Hydra command line builds its structured-config schema from these same
-classes (see :mod:`sim.schema`), so the two can never disagree.
+classes (see :func:`sim.cli.mirror_schema`), so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -295,7 +295,8 @@ class MarketParams(Section):
 
 @dataclass(frozen=True)
 class Dynamics(Section):
-    """Coefficients of the mechanisms. Each is documented where it is used in sim/agents.py."""
+    """Coefficients of the mechanisms, each used where sim/agents.py (or sim/market.py at signing)
+    says; docs/ODD.md lists them by submodel."""
 
     SECTION: ClassVar[str] = "dynamics"
 
@@ -303,7 +304,6 @@ class Dynamics(Section):
     discovery_weeks: int = knob(4, 1, 52, "discovery phase length")
     alignment_weeks: int = knob(4, 1, 52, "alignment (charter) phase length")
     design_weeks: int = knob(8, 1, 104, "operational design phase length")
-    launch_surge_weeks: int = knob(13, 0, 104, "weeks of extra friction after going live")
     full_launch_surge: float = knob(0.8, 0.0, 10.0, "extra issue rate of a full launch")
     pilot_issue_factor: float = knob(0.6, 0.0, 5.0, "issue rate during a pilot")
     prelaunch_issue_factor: float = knob(0.5, 0.0, 5.0, "issue rate before launch")
@@ -372,14 +372,15 @@ class Dynamics(Section):
     value_noise: float = knob(0.15, 0.0, 2.0, "week-to-week relative s.d. of realised value")
     # trust
     initial_trust: float = knob(0.45, 0.0, 1.0, "trust at signing for average partners")
-    reputation_trust: float = knob(0.3, 0.0, 1.0, "initial trust per unit reputation above 0.5")
+    reputation_trust: float = knob(0.3, 0.0, 1.0, "initial trust per unit reputation above typical")
     experience_trust: float = knob(0.1, 0.0, 1.0, "initial trust from past joint alliances")
     trust_per_resolution: float = knob(0.04, 0.0, 1.0, "trust gain per settled issue")
     trust_per_value: float = knob(0.02, 0.0, 1.0, "trust gain per unit of value above par")
-    trust_per_touchpoint: float = knob(0.02, 0.0, 1.0, "trust gain per governance touchpoint")
+    trust_per_touchpoint: float = knob(0.02, 0.0, 1.0, "trust gain in a week with a touchpoint")
     aging_grace_weeks: int = knob(3, 0, 52, "age after which an open issue erodes trust")
     trust_per_aged_issue: float = knob(0.006, 0.0, 1.0, "weekly trust loss per issue open past grace")
     opportunism_rate: float = knob(0.02, 0.0, 1.0, "weekly chance of opportunism at full pull")
+    overlap_temptation: float = knob(0.3, 0.0, 5.0, "pull toward opportunism per unit capability overlap")
     trust_per_opportunism: float = knob(0.15, 0.0, 1.0, "trust loss per opportunistic act")
     trust_per_gap: float = knob(0.02, 0.0, 1.0, "weekly trust loss per unit expectation gap")
     trust_per_contact_loss: float = knob(0.25, 0.0, 1.0, "trust loss when a champion leaves")
@@ -401,7 +402,7 @@ class Dynamics(Section):
     health_rate: float = knob(0.15, 0.0, 1.0, "EMA rate of the health components")
     decision_age_scale: float = knob(4.0, 0.1, 104.0, "open-issue age that halves efficiency")
     communication_base: float = knob(0.4, 0.0, 1.0, "communication with no touchpoint")
-    communication_touchpoint: float = knob(0.4, 0.0, 1.0, "communication added by a touchpoint")
+    communication_touchpoint: float = knob(0.4, 0.0, 1.0, "communication in a week with a touchpoint")
     communication_contact: float = knob(0.3, 0.0, 1.0, "communication lost without champions")
     communication_issue: float = knob(0.02, 0.0, 1.0, "communication lost per open issue")
     # renegotiation
@@ -414,7 +415,10 @@ class Dynamics(Section):
     review_realign_fraction: float = knob(0.3, 0.0, 1.0, "realignment at a strategic review")
     explicit_expectation_rate: float = knob(0.4, 0.0, 1.0, "gap closed at a touchpoint")
     # graceful termination
-    termination_health: float = knob(0.4, 0.0, 1.0, "health below which reviews count against")
+    termination_health: float = knob(0.4, 0.0, 1.0, "criterion: relationship health below this")
+    termination_misalignment: float = knob(0.35, 0.0, 1.0, "criterion: misalignment above this")
+    termination_value: float = knob(0.6, 0.0, 1.0, "criterion: value perception below this")
+    termination_criteria: int = knob(2, 1, 4, "criteria failing at once for a review to count against")
     termination_reviews: int = knob(2, 1, 52, "consecutive failing reviews to end deliberately")
 
 

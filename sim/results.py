@@ -146,22 +146,35 @@ def summarize(alliances: pd.DataFrame) -> dict[str, Any]:
     resolution = alliances["mean_resolution_weeks"].dropna()
     resolution_ci = _mean_interval(resolution.to_numpy())
     causes = failed["failure_cause"].value_counts()
-    return {
-        "n_alliances": n,
-        "outcomes": shares,
-        "not_successful": {
-            "count": not_success,
-            "share": not_success / n if n else math.nan,
-            "ci_low": lo,
-            "ci_high": hi,
-        },
-        "median_weeks_to_failure": float(failed["end_week"].median()) if len(failed) else None,
-        "mean_resolution_weeks": float(resolution.mean()) if len(resolution) else None,
-        "mean_resolution_weeks_ci": list(resolution_ci),
-        "failure_causes": {str(k): int(v) for k, v in causes.items() if v > 0},
-        "mean_effort_proactive": float(alliances["effort_proactive"].mean()),
-        "mean_effort_reactive": float(alliances["effort_reactive"].mean()),
-    }
+    return _finite_or_none(
+        {
+            "n_alliances": n,
+            "outcomes": shares,
+            "not_successful": {
+                "count": not_success,
+                "share": not_success / n if n else math.nan,
+                "ci_low": lo,
+                "ci_high": hi,
+            },
+            "median_weeks_to_failure": float(failed["end_week"].median()) if len(failed) else None,
+            "mean_resolution_weeks": float(resolution.mean()) if len(resolution) else None,
+            "mean_resolution_weeks_ci": list(resolution_ci),
+            "failure_causes": {str(k): int(v) for k, v in causes.items() if v > 0},
+            "mean_effort_proactive": float(alliances["effort_proactive"].mean()),
+            "mean_effort_reactive": float(alliances["effort_reactive"].mean()),
+        }
+    )
+
+
+def _finite_or_none(value: Any) -> Any:
+    """NaN and infinities become None, so summary.json is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _mean_interval(values: np.ndarray) -> tuple[float, float]:
@@ -190,7 +203,8 @@ def format_summary(summary: dict[str, Any], title: str = "") -> str:
         lines.append("mean issue-resolution time: n/a (no issue settled)")
     else:
         lo, hi = summary["mean_resolution_weeks_ci"]
-        lines.append(f"mean issue-resolution time: {mrt:.2f} weeks (95% CI {lo:.2f} to {hi:.2f})")
+        interval = "" if lo is None else f" (95% CI {lo:.2f} to {hi:.2f})"
+        lines.append(f"mean issue-resolution time: {mrt:.2f} weeks{interval}")
     if summary["failure_causes"]:
         causes = ", ".join(
             f"{k} {v}" for k, v in sorted(summary["failure_causes"].items(), key=lambda kv: -kv[1])

@@ -100,7 +100,7 @@ class VectorizedCohort:
         d = config.dynamics
         self.charter_week = charter_week(config)
         self.launch_week = launch_week(config)
-        self.standing_levers = standing_levers(config.governance)
+        self.standing_levers = standing_levers(config.governance, config.alliance.n_partners)
         self.structure_levers = structure_levers(config.governance)
         self.structure_slowdown = 1.0 - d.structure_drag * governance_intensity(config.governance) ** 2
         self.triggers_on = config.triggers.active(config.governance)
@@ -155,6 +155,7 @@ class VectorizedCohort:
         ) / 5.0
         self.piloting = np.zeros(n, dtype=bool)
         self.renegotiation_left = np.zeros(n, dtype=np.int64)
+        self.renegotiation_planned = np.zeros(n, dtype=bool)
         self.last_renegotiation = np.full(n, NO_RENEGOTIATION_YET, dtype=np.int64)
         self.renegotiations = np.zeros(n, dtype=np.int64)
         self.failing_reviews = np.zeros(n, dtype=np.int64)
@@ -385,6 +386,8 @@ class VectorizedCohort:
         """Mirrors Alliance.apply_triggers."""
         tr = self.config.triggers
         d = self.config.dynamics
+        if t < self.charter_week:
+            return
         eligible = (
             running & (self.renegotiation_left == 0) & (t - self.last_renegotiation >= tr.cooldown_weeks)
         )
@@ -412,6 +415,7 @@ class VectorizedCohort:
         self.renegotiation_left = np.where(
             mask, self.config.dynamics.renegotiation_weeks, self.renegotiation_left
         )
+        self.renegotiation_planned = np.where(mask, not crisis, self.renegotiation_planned)
         self.last_renegotiation = np.where(mask, t, self.last_renegotiation)
         self.renegotiations = self.renegotiations + mask
         self.events.add(t + 1, self.ids[mask], EventKind.RENEGOTIATION, a=int(crisis))
@@ -587,7 +591,9 @@ class VectorizedCohort:
         renegotiating_now = self.renegotiation_left > 0
         renegotiating = np.where(renegotiating_now, 1.0 - d.renegotiation_value_loss, 1.0)
         self.renegotiation_left = self.renegotiation_left - renegotiating_now
-        reactive = np.where(renegotiating_now, reactive + d.renegotiation_effort, reactive)
+        planned = renegotiating_now & self.renegotiation_planned
+        proactive = np.where(planned, proactive + d.renegotiation_effort, proactive)
+        reactive = np.where(renegotiating_now & ~planned, reactive + d.renegotiation_effort, reactive)
         value = (
             d.value_per_partner
             * count
@@ -610,7 +616,7 @@ class VectorizedCohort:
             self.perceived + d.perception_rate * (net - self.perceived), self.perceived
         )
         self.received = self._on_slots(self.received + self.share * value[:, None], self.received)
-        self.cumulative_value = self.cumulative_value + value / self.shape.n_partners
+        self.cumulative_value = self.cumulative_value + joint_net / self.shape.n_partners
         if self.config.scenario.value_trend != 0.0:
             self.potential = self.potential * (1.0 + self.config.scenario.value_trend)
         return reactive
@@ -657,7 +663,8 @@ class VectorizedCohort:
         ip = self.config.alliance.ip_exposure
         if g.ip_guardrails:
             ip = ip * (1.0 - d.guardrail_effect)
-        temptation = np.minimum(1.0, self.misalignment() + ip)
+        overlap = d.overlap_temptation * self.config.alliance.capability_overlap
+        temptation = np.minimum(1.0, self.misalignment() + ip + overlap)
         tempted = draws.opportunism_u < (d.opportunism_rate * temptation)[:, None]
         acts = self._slot_sum(tempted.astype(np.float64))
         reputation_drop = self._slot_sum(self.reputation_drop[self.firm_of])
@@ -748,7 +755,7 @@ class VectorizedCohort:
             total = self._slot_sum(self.share)
             self.share = np.where(going[:, None] & self.on, self.share / total[:, None], self.share)
         if tp.review and t >= self.charter_week:
-            failing = self.health < d.termination_health
+            failing = self.termination_criteria_failing() >= d.termination_criteria
             self.failing_reviews = np.where(
                 going, np.where(failing, self.failing_reviews + 1, 0), self.failing_reviews
             )
@@ -760,6 +767,17 @@ class VectorizedCohort:
             self._end(t, going & met, SUCCESS)
             self._end(t, going & ~met, TERMINATED)
         return exits, collapses
+
+    def termination_criteria_failing(self) -> np.ndarray:
+        """Mirrors Alliance.termination_criteria_failing."""
+        d = self.config.dynamics
+        surplus = self._slot_sum(self.perceived - self.outside_option[self.firm_of] * self.outside_factor)
+        return (
+            (self.misalignment() > d.termination_misalignment).astype(np.int64)
+            + (self.value_perception < d.termination_value)
+            + (self.health < d.termination_health)
+            + (surplus < 0.0)
+        )
 
     def _fail(self, t: int, mask: np.ndarray, mode: FailureMode) -> None:
         """Mirrors Alliance.fail: the primary cause is the largest entry of the damage ledger."""
