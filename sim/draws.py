@@ -14,6 +14,10 @@ are drawn in a fixed order. Consequences:
 Every stochastic event is decided by comparing one of these uniforms with a
 probability computed from the state (inverse-CDF sampling); no mechanism calls
 the generator itself.
+
+Arrays put the firm or alliance axis last, so that the vectorized engine works
+on contiguous rows; the reference engine reads them per alliance through
+:class:`sim.model.WeekLists`.
 """
 
 from __future__ import annotations
@@ -36,21 +40,21 @@ class CohortShape:
 
 @dataclass(frozen=True)
 class WeekDraws:
-    """One week's random numbers. ``F`` firms, ``N`` alliances, ``P`` partner slots."""
+    """One week's random numbers. ``F`` firms, ``N`` alliances, ``P`` partner slots, ``K`` objectives."""
 
-    strategy_noise: np.ndarray  # (F, objectives) standard normal
-    culture_noise: np.ndarray  # (F, traits) standard normal
-    incentive_noise: np.ndarray  # (N, P, objectives) standard normal
-    expectation_noise: np.ndarray  # (N, P) standard normal
+    strategy_noise: np.ndarray  # (K, F) standard normal
+    culture_noise: np.ndarray  # (traits, F) standard normal
+    incentive_noise: np.ndarray  # (K, P, N) standard normal
+    expectation_noise: np.ndarray  # (P, N) standard normal
     shock_u: np.ndarray  # (N,) uniform: does a shock arrive?
     shock_size: np.ndarray  # (N,) standard exponential: its size before scaling
     shock_kind_u: np.ndarray  # (N,) uniform: which kind
-    shock_direction: np.ndarray  # (N, P, objectives) standard normal: how it moves incentives
+    shock_direction: np.ndarray  # (K, P, N) uniform on [-1, 1]: how it moves incentives
     issue_u: np.ndarray  # (N,) uniform: how many issues arise
-    severity_u: np.ndarray  # (N, MAX_NEW_ISSUES) uniform: is each new issue small?
-    resolve_u: np.ndarray  # (N, ISSUE_CAPACITY) uniform: is the issue in each slot settled?
-    contact_u: np.ndarray  # (N, P) uniform: does each partner's key contact leave?
-    opportunism_u: np.ndarray  # (N, P) uniform: does each partner act opportunistically?
+    severity_u: np.ndarray  # (MAX_NEW_ISSUES, N) uniform: is each new issue small?
+    resolve_u: np.ndarray  # (ISSUE_CAPACITY, N) uniform: is the issue in each slot settled?
+    contact_u: np.ndarray  # (P, N) uniform: does each partner's key contact leave?
+    opportunism_u: np.ndarray  # (P, N) uniform: does each partner act opportunistically?
     value_noise: np.ndarray  # (N,) standard normal: week-to-week luck in realised value
 
 
@@ -58,18 +62,18 @@ def draw_week(rng: np.random.Generator, shape: CohortShape) -> WeekDraws:
     """Draw one week's numbers from the replication's stream, always in this order."""
     f, n, p = shape.n_firms, shape.n_alliances, shape.n_partners
     return WeekDraws(
-        strategy_noise=rng.standard_normal((f, N_OBJECTIVES)),
-        culture_noise=rng.standard_normal((f, N_TRAITS)),
-        incentive_noise=rng.standard_normal((n, p, N_OBJECTIVES)),
-        expectation_noise=rng.standard_normal((n, p)),
+        strategy_noise=rng.standard_normal((N_OBJECTIVES, f)),
+        culture_noise=rng.standard_normal((N_TRAITS, f)),
+        incentive_noise=rng.standard_normal((N_OBJECTIVES, p, n)),
+        expectation_noise=rng.standard_normal((p, n)),
         shock_u=rng.random(n),
         shock_size=rng.standard_exponential(n),
         shock_kind_u=rng.random(n),
-        shock_direction=rng.standard_normal((n, p, N_OBJECTIVES)),
+        shock_direction=2.0 * rng.random((N_OBJECTIVES, p, n)) - 1.0,
         issue_u=rng.random(n),
-        severity_u=rng.random((n, MAX_NEW_ISSUES)),
-        resolve_u=rng.random((n, ISSUE_CAPACITY)),
-        contact_u=rng.random((n, p)),
-        opportunism_u=rng.random((n, p)),
+        severity_u=rng.random((MAX_NEW_ISSUES, n)),
+        resolve_u=rng.random((ISSUE_CAPACITY, n)),
+        contact_u=rng.random((p, n)),
+        opportunism_u=rng.random((p, n)),
         value_noise=rng.standard_normal(n),
     )

@@ -49,34 +49,38 @@ class EventLog:
         b: np.ndarray | int = -1,
         x: np.ndarray | float = 0.0,
     ) -> None:
-        """Record ``kind`` for every alliance in ``alliance_ids`` at ``week`` (weeks elapsed)."""
-        ids = np.asarray(alliance_ids, dtype=np.int64).reshape(-1)
-        n = len(ids)
-        if n == 0:
+        """Record ``kind`` for every alliance in ``alliance_ids`` at ``week`` (weeks elapsed).
+
+        Payloads are scalars or arrays as long as ``alliance_ids``; they are
+        stored as given and broadcast once, when the table is built.
+        """
+        if len(alliance_ids) == 0:
             return
-        self._chunks.append(
-            (
-                np.full(n, week, dtype=np.int64),
-                ids,
-                np.full(n, KIND_CODES[kind], dtype=np.int64),
-                np.broadcast_to(np.asarray(a, dtype=np.int64), (n,)).copy(),
-                np.broadcast_to(np.asarray(b, dtype=np.int64), (n,)).copy(),
-                np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy(),
-            )
-        )
+        self._chunks.append((week, alliance_ids, KIND_CODES[kind], a, b, x))
 
     def add_one(
         self, week: int, alliance_id: int, kind: EventKind, a: int = 0, b: int = -1, x: float = 0.0
     ) -> None:
-        self.add(week, np.array([alliance_id]), kind, a, b, x)
+        self.add(week, (alliance_id,), kind, a, b, x)
 
     def __len__(self) -> int:
-        return sum(len(c[0]) for c in self._chunks)
+        return sum(len(c[1]) for c in self._chunks)
+
+    def _columns(self) -> tuple[np.ndarray, ...]:
+        n = np.array([len(c[1]) for c in self._chunks], dtype=np.int64)
+        week = np.repeat(np.array([c[0] for c in self._chunks], dtype=np.int64), n)
+        kind = np.repeat(np.array([c[2] for c in self._chunks], dtype=np.int64), n)
+        ids = np.concatenate([np.asarray(c[1], dtype=np.int64) for c in self._chunks])
+        a, b, x = (
+            np.concatenate([np.broadcast_to(np.asarray(c[i], dtype=dt), (len(c[1]),)) for c in self._chunks])
+            for i, dt in ((3, np.int64), (4, np.int64), (5, np.float64))
+        )
+        return week, ids, kind, a, b, x
 
     def to_frame(self) -> pd.DataFrame:
         """The event table in canonical order (week, alliance, kind, payload)."""
         if self._chunks:
-            week, ids, kind, a, b, x = (np.concatenate(parts) for parts in zip(*self._chunks, strict=True))
+            week, ids, kind, a, b, x = self._columns()
         else:
             week = ids = kind = a = b = np.empty(0, dtype=np.int64)
             x = np.empty(0, dtype=np.float64)

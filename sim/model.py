@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class WeekLists:
-    """A week's draws as nested Python lists, which agents index cheaply and exactly."""
+    """A week's draws as nested Python lists indexed firm- or alliance-first
+    (``incentive_noise[n][slot][k]``), which agents index cheaply and exactly."""
 
     strategy_noise: list
     culture_noise: list
@@ -53,7 +54,8 @@ class WeekLists:
 
     @classmethod
     def from_draws(cls, draws: WeekDraws) -> WeekLists:
-        return cls(**{name: getattr(draws, name).tolist() for name in cls.__dataclass_fields__})
+        # WeekDraws put the firm or alliance axis last; reverse the axes for per-agent reading.
+        return cls(**{name: getattr(draws, name).T.tolist() for name in cls.__dataclass_fields__})
 
 
 def _mean_over_active(model: AllianceModel, attribute: str) -> float:

@@ -14,8 +14,11 @@ sweeps get arrays. Both engines start from the same
 :class:`~sim.market.CohortStart` and write the same tables.
 
 Shapes: ``F`` firms, ``N`` alliances, ``P`` partner slots (slot 0 is the hub),
-``K`` objectives, ``Q`` issue slots. A slot is *on* while its partner is still
-in the alliance; an alliance is *running* while it has not ended.
+``K`` objectives, ``Q`` issue slots. The alliance (or firm) axis is always the
+last one, so that every operation runs over contiguous rows: slot state is
+``(P, N)``, incentives ``(K, P, N)``, open issues ``(Q, N)``. A slot is *on*
+while its partner is still in the alliance; an alliance is *running* while it
+has not ended.
 
 Speed: the rows of ended alliances are left to evolve with the rest rather than
 masked out of every update (the masks cost more than the arithmetic). Nothing
@@ -108,30 +111,32 @@ class VectorizedCohort:
         self.week_index = 0
         self.events = EventLog()
         self.ids = np.arange(n)
-        # firms
-        self.strategy = s.strategy.copy()
-        self.culture = s.culture.copy()
+        # firms, firm axis last
+        self.strategy = np.ascontiguousarray(s.strategy.T)
+        self.culture = np.ascontiguousarray(s.culture.T)
         self.reputation = s.reputation.copy()
         self.capacity = s.capacity
         self.outside_option = s.outside_option
         self.reputation_drop = np.zeros(f)
-        # slots
-        self.firm_of = s.firm_of
-        self.on = np.ones((n, p), dtype=bool)
+        # partner slots, alliance axis last
+        self.firm_of = np.ascontiguousarray(s.firm_of.T)
+        self.on = np.ones((p, n), dtype=bool)
         self._count: np.ndarray | None = None
         self._culture_distance: np.ndarray | None = None
+        self._misalignment: np.ndarray | None = None  # valid until incentives change
+        self._gap: np.ndarray | None = None  # valid until expectations or perceived value change
         # In a dyad either exit ends the alliance, so every slot of a running alliance is on
-        # and sums over slots need no mask (the dead rows are never written back).
+        # and sums over slots need no mask (rows of ended alliances are never read).
         self.all_slots_on = p == 2
-        self.incentives = s.incentives.copy()
-        self.expectation = s.expectation.copy()
-        self.results_week = s.results_week
-        self.commitment = s.commitment.copy()
-        self.share = np.full((n, p), 1.0 / p)
-        self.perceived = np.zeros((n, p))
-        self.received = np.zeros((n, p))
-        self.shortfall = np.zeros((n, p), dtype=np.int64)
-        self.contact_gap = np.zeros((n, p), dtype=np.int64)
+        self.incentives = np.ascontiguousarray(s.incentives.transpose(2, 1, 0))
+        self.expectation = np.ascontiguousarray(s.expectation.T)
+        self.results_week = np.ascontiguousarray(s.results_week.T)
+        self.commitment = np.ascontiguousarray(s.commitment.T)
+        self.share = np.full((p, n), 1.0 / p)
+        self.perceived = np.zeros((p, n))
+        self.received = np.zeros((p, n))
+        self.shortfall = np.zeros((p, n), dtype=np.int64)
+        self.contact_gap = np.zeros((p, n), dtype=np.int64)
         # alliances
         self.alive = np.ones(n, dtype=bool)
         self.measurement = s.measurement
@@ -140,8 +145,8 @@ class VectorizedCohort:
         self.integration = np.zeros(n)
         self.potential = np.ones(n)
         self.institutionalisation = np.full(n, d.initial_institutionalisation)
-        self.issue_age = np.full((n, ISSUE_CAPACITY), -1, dtype=np.int16)
-        self.issue_small = np.zeros((n, ISSUE_CAPACITY), dtype=bool)
+        self.issue_age = np.full((ISSUE_CAPACITY, n), -1, dtype=np.int16)
+        self.issue_small = np.zeros((ISSUE_CAPACITY, n), dtype=bool)
         self.communication = np.full(n, INITIAL_COMMUNICATION)
         self.decision_efficiency = np.full(n, INITIAL_DECISION_EFFICIENCY)
         self.conflict_resolution = np.full(n, INITIAL_CONFLICT_RESOLUTION)
@@ -159,7 +164,7 @@ class VectorizedCohort:
         self.last_renegotiation = np.full(n, NO_RENEGOTIATION_YET, dtype=np.int64)
         self.renegotiations = np.zeros(n, dtype=np.int64)
         self.failing_reviews = np.zeros(n, dtype=np.int64)
-        self.ledger = np.zeros((N_CAUSES, n))  # cause-major: each cause is a contiguous row
+        self.ledger = np.zeros((N_CAUSES, n))
         self.cumulative_value = np.zeros(n)
         self.effort_proactive = np.zeros(n)
         self.effort_reactive = np.zeros(n)
@@ -173,7 +178,6 @@ class VectorizedCohort:
         self.failure_mode = np.full(n, -1, dtype=np.int64)
         self.failure_cause = np.full(n, -1, dtype=np.int64)
         self.final: dict[str, np.ndarray] = {}  # outputs copied aside as alliances end
-        # time series
         h = config.horizon_weeks
         self.series = {
             name: np.zeros(h) for name in ("share_active", "mean_trust", "mean_health", "open_issues")
@@ -183,37 +187,65 @@ class VectorizedCohort:
     def _n_active(self) -> np.ndarray:
         """Partners still in each alliance (cached; it changes only when a partner exits)."""
         if self._count is None:
-            self._count = self.on.sum(axis=1).astype(np.float64)
+            self._count = np.add.reduce(self.on, axis=0, dtype=np.int64).astype(np.float64)
         return self._count
 
-    def _hub_distance(self, values: np.ndarray) -> np.ndarray:
-        """Mirrors Alliance._hub_distance; ``values`` is (N, P, dims)."""
-        hub = values[:, 0, :]
-        dims = values.shape[2]
-        total = np.zeros(len(values))
-        count = np.zeros(len(values))
-        for slot in range(1, values.shape[1]):
-            other = values[:, slot, :]
-            diff = np.abs(hub[:, 0] - other[:, 0])
-            for k in range(1, dims):
-                diff = diff + np.abs(hub[:, k] - other[:, k])
+    def _on_slots(self, new: np.ndarray, old: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """``new`` on the slots still in their alliance (and in alliances of ``mask``), ``old`` elsewhere."""
+        if mask is None:
             if self.all_slots_on:
-                total = total + diff / dims
-                count = count + 1.0
-            else:
-                on = self.on[:, slot]
-                total = np.where(on, total + diff / dims, total)
-                count = np.where(on, count + 1.0, count)
+                return new
+            sel = self.on
+        else:
+            sel = mask if self.all_slots_on else mask & self.on
+        return np.where(sel, new, old)
+
+    def _slot_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum over active slots from slot 0 upward (the reference engine's order); ``values`` is (P, N)."""
+        if self.all_slots_on:
+            total = 0.0 + values[0]
+            for slot in range(1, len(values)):
+                total = total + values[slot]
+            return total
+        total = np.zeros(values.shape[1])
+        for slot in range(len(values)):
+            total = np.where(self.on[slot], total + values[slot], total)
+        return total
+
+    @staticmethod
+    def _count_rows(mask: np.ndarray) -> np.ndarray:
+        """Number of True entries per alliance of a (Q, N) or (P, N) mask."""
+        return np.add.reduce(mask, axis=0, dtype=np.int64)
+
+    def _hub_distance(self, values: np.ndarray) -> np.ndarray:
+        """Mirrors Alliance._hub_distance; ``values`` is (dims, P, N)."""
+        hub = values[:, 0]
+        dims = len(values)
+        total = np.zeros(values.shape[2])
+        count = np.zeros(values.shape[2])
+        for slot in range(1, values.shape[1]):
+            gaps = np.abs(hub - values[:, slot])
+            diff = gaps[0]
+            for k in range(1, dims):
+                diff = diff + gaps[k]
+            if self.all_slots_on:
+                return diff / dims  # one spoke: (0 + diff / dims) / max(1, 1), exactly
+            on = self.on[slot]
+            total = np.where(on, total + diff / dims, total)
+            count = np.where(on, count + 1.0, count)
         return total / np.maximum(count, 1.0)
 
     def misalignment(self) -> np.ndarray:
-        return self._hub_distance(self.incentives)
+        """Cached until incentives change (drift, shocks, realignment) or a partner leaves."""
+        if self._misalignment is None:
+            self._misalignment = self._hub_distance(self.incentives)
+        return self._misalignment
 
     def effective_cultural_distance(self) -> np.ndarray:
         """Cached for the week: culture drifts only at its start and partners leave only at its end."""
         if self._culture_distance is not None:
             return self._culture_distance
-        distance = self._hub_distance(self.culture[self.firm_of])
+        distance = self._hub_distance(self.culture[:, self.firm_of])
         if self.config.governance.cultural_bridging:
             distance = distance * (1.0 - self.config.dynamics.bridging_effect)
         self._culture_distance = distance
@@ -223,50 +255,43 @@ class VectorizedCohort:
         return t >= self.results_week
 
     def expectation_gap(self, t: int) -> np.ndarray:
-        """Mirrors Alliance.expectation_gap."""
-        felt = self._felt(t)
-        gap = np.where(felt, np.maximum(0.0, self.expectation - self.perceived) / self.expectation, 0.0)
-        return self._slot_sum(gap) / self._n_active()
-
-    def _slot_sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum over active slots from slot 0 upward (the reference engine's order)."""
-        if self.all_slots_on:
-            total = 0.0 + values[:, 0]
-            for slot in range(1, values.shape[1]):
-                total = total + values[:, slot]
-            return total
-        total = np.zeros(len(values))
-        for slot in range(values.shape[1]):
-            total = np.where(self.on[:, slot], total + values[:, slot], total)
-        return total
+        """Mirrors Alliance.expectation_gap (cached until expectations or perceived value change)."""
+        if self._gap is None:
+            gap = np.where(
+                self._felt(t), np.maximum(0.0, self.expectation - self.perceived) / self.expectation, 0.0
+            )
+            self._gap = self._slot_sum(gap) / self._n_active()
+        return self._gap
 
     def projected_value(self) -> np.ndarray:
         """Mirrors Alliance.projected_value, for every slot."""
         d = self.config.dynamics
         joint = d.value_per_partner * self._n_active() * self.config.alliance.complementarity * self.potential
         planned = joint * (d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust)
-        return self.share * planned[:, None] - d.contribution_cost * self.commitment
+        return self.share * planned - d.contribution_cost * self.commitment
 
     def realign(self, mask: np.ndarray | None, fraction: float) -> None:
         """Mirrors Alliance.realign for the alliances in ``mask`` (all if None)."""
         count = self._n_active()
         x = self.incentives
-        for k in range(x.shape[2]):
-            mean = self._slot_sum(x[:, :, k]) / count
-            moved = x[:, :, k] + fraction * (mean[:, None] - x[:, :, k])
-            x[:, :, k] = self._on_slots(moved, x[:, :, k], mask)
+        for k in range(len(x)):
+            mean = self._slot_sum(x[k]) / count
+            moved = x[k] + fraction * (mean - x[k])
+            x[k] = self._on_slots(moved, x[k], mask)
+        self._misalignment = None
 
     def reset_expectations(self, mask: np.ndarray | None, fraction: float) -> None:
         """Mirrors Alliance.reset_expectations for the alliances in ``mask`` (all if None)."""
         realistic = self.projected_value()
         moved = np.maximum(EXPECTATION_FLOOR, self.expectation + fraction * (realistic - self.expectation))
         self.expectation = self._on_slots(moved, self.expectation, mask)
+        self._gap = None
 
     def inequity(self) -> np.ndarray:
         """Mirrors Alliance.inequity."""
         count = self._n_active()
         mean = self._slot_sum(self.commitment) / count
-        spread = self._slot_sum(np.abs(self.commitment - mean[:, None]))
+        spread = self._slot_sum(np.abs(self.commitment - mean))
         return spread / count / mean
 
     # ------------------------------------------------------------------ phases
@@ -276,20 +301,22 @@ class VectorizedCohort:
         draws = draw_week(self.rng, self.shape)
         tp = touchpoints(t, self.config)
         self._culture_distance = None
+        self._misalignment = None
+        self._gap = None
         self.drift_firms(draws)
         running = self.alive.copy()
         with np.errstate(divide="ignore", invalid="ignore"):
             self.advance_lifecycle(t, running)
-            self.drift_incentives_and_expectations(running, draws)
+            self.drift_incentives_and_expectations(draws)
             shock = self.receive_shock(t, running, draws)
             self.apply_triggers(t, running, shock)
-            proactive = self.hold_touchpoints(t, running, tp)
-            mix = self.raise_issues(t, running, draws)
+            proactive = self.hold_touchpoints(t, tp)
+            mix = self.raise_issues(t, draws)
             resolved, reactive = self.resolve_issues(t, running, tp, draws)
             self.create_value(t, running, draws, proactive, reactive)
             departures = self.lose_key_contacts(t, running, draws)
-            self.update_trust(t, running, tp, draws, resolved, departures, mix)
-            self.update_health(t, running, tp, resolved)
+            self.update_trust(t, tp, draws, resolved, departures, mix)
+            self.update_health(t, tp, resolved)
             exits, collapses = self.check_endings(t, running, tp)
         self.settle_reputation(exits, collapses)
         self.outside_factor = self.outside_factor * (1.0 + self.config.scenario.outside_option_trend)
@@ -315,19 +342,19 @@ class VectorizedCohort:
             self.piloting = running & (self.config.launch.mode is LaunchMode.PILOT)
             return
         lc = self.config.launch
-        if t >= self.launch_week + lc.pilot_weeks:
+        if t >= self.launch_week + lc.pilot_weeks and self.piloting.any():
             scale_up = running & self.piloting & (self.health >= lc.pilot_gate_health)
             self.piloting = self.piloting & ~scale_up
             self.events.add(t + 1, self.ids[scale_up], EventKind.SCALE_UP)
 
-    def drift_incentives_and_expectations(self, running: np.ndarray, draws: WeekDraws) -> None:
+    def drift_incentives_and_expectations(self, draws: WeekDraws) -> None:
         """Mirrors Alliance.drift_incentives_and_expectations."""
         d = self.config.dynamics
         volatility = self.config.scenario.volatility
         x_sigma = d.incentive_drift * volatility
         e_sigma = d.expectation_drift * volatility
         x = self.incentives
-        s = self.strategy[self.firm_of]
+        s = self.strategy[:, self.firm_of]
         moved = _clip01(x + d.incentive_reversion * (s - x) + x_sigma * draws.incentive_noise)
         self.incentives = self._on_slots(moved, x)
         e = self.expectation
@@ -336,51 +363,61 @@ class VectorizedCohort:
         self.expectation = self._on_slots(drifted, e)
 
     def receive_shock(self, t: int, running: np.ndarray, draws: WeekDraws) -> np.ndarray:
-        """Mirrors Alliance.receive_shock; returns this week's shock size (0 where none)."""
+        """Mirrors Alliance.receive_shock; returns this week's shock size (0 where none).
+
+        Only the few alliances hit this week are touched: gathered, updated, written back.
+        """
         sc = self.config.scenario
         d = self.config.dynamics
-        hit = running & (draws.shock_u < sc.shock_rate)
-        if not hit.any():
-            return np.zeros(len(hit))
-        size = sc.shock_scale * draws.shock_size
-        ku = draws.shock_kind_u
+        idx = np.flatnonzero(running & (draws.shock_u < sc.shock_rate))
+        shock = np.zeros(len(running))
+        if len(idx) == 0:
+            return shock
+        size = sc.shock_scale * draws.shock_size[idx]
+        ku = draws.shock_kind_u[idx]
+        market_bound = sc.regulatory_share + sc.market_share_share
         kind = np.where(
             ku < sc.regulatory_share,
             int(ShockKind.REGULATORY),
-            np.where(
-                ku < sc.regulatory_share + sc.market_share_share,
-                int(ShockKind.MARKET_SHARE),
-                int(ShockKind.TECHNOLOGY),
-            ),
+            np.where(ku < market_bound, int(ShockKind.MARKET_SHARE), int(ShockKind.TECHNOLOGY)),
         )
         push = d.shock_incentive_push * size
-        pushed = _clip01(self.incentives + push[:, None, None] * draws.shock_direction)
-        self.incentives = self._on_slots(pushed, self.incentives, hit)
-        regulatory = hit & (kind == ShockKind.REGULATORY)
-        hurt = np.maximum(POTENTIAL_FLOOR, self.potential * (1.0 - np.minimum(1.0, d.shock_value_hit * size)))
-        self.potential = np.where(regulatory, hurt, self.potential)
-        market = hit & (kind == ShockKind.MARKET_SHARE)
+        x = self.incentives[:, :, idx]
+        pushed = _clip01(x + push * draws.shock_direction[:, :, idx])
+        self.incentives[:, :, idx] = pushed if self.all_slots_on else np.where(self.on[:, idx], pushed, x)
+        self._misalignment = None
+        reg = kind == ShockKind.REGULATORY
+        rows = idx[reg]
+        self.potential[rows] = np.maximum(
+            POTENTIAL_FLOOR, self.potential[rows] * (1.0 - np.minimum(1.0, d.shock_value_hit * size[reg]))
+        )
+        market = kind == ShockKind.MARKET_SHARE
         if market.any():
-            self._shift_shares(market, d.shock_share_shift * size, draws.shock_direction[:, 0, 0] >= 0.0)
-        technology = hit & (kind == ShockKind.TECHNOLOGY)
-        set_back = self.integration * (1.0 - np.minimum(1.0, d.shock_integration_setback * size))
-        self.integration = np.where(technology, set_back, self.integration)
-        blamed = self.ledger[Cause.EXTERNAL_SHOCK]
-        self.ledger[Cause.EXTERNAL_SHOCK] = np.where(hit, blamed + d.shock_blame * size, blamed)
-        self.events.add(t + 1, self.ids[hit], EventKind.SHOCK, a=kind[hit], x=size[hit])
-        return np.where(hit, size, 0.0)
+            rows = idx[market]
+            self._shift_shares(
+                rows, d.shock_share_shift * size[market], draws.shock_direction[0, 0, rows] >= 0.0
+            )
+        tech = kind == ShockKind.TECHNOLOGY
+        rows = idx[tech]
+        self.integration[rows] = self.integration[rows] * (
+            1.0 - np.minimum(1.0, d.shock_integration_setback * size[tech])
+        )
+        self.ledger[Cause.EXTERNAL_SHOCK, idx] = self.ledger[Cause.EXTERNAL_SHOCK, idx] + d.shock_blame * size
+        self.events.add(t + 1, idx, EventKind.SHOCK, a=kind, x=size)
+        shock[idx] = size
+        return shock
 
-    def _shift_shares(self, mask: np.ndarray, amount: np.ndarray, toward_hub: np.ndarray) -> None:
-        """Mirrors Alliance._shift_shares."""
+    def _shift_shares(self, rows: np.ndarray, amount: np.ndarray, toward_hub: np.ndarray) -> None:
+        """Mirrors Alliance._shift_shares for the alliances ``rows``."""
         lo, hi = SHARE_BOUNDS
-        hub = self.share[:, 0]
+        hub = self.share[0, rows]
         old_rest = 1.0 - hub
         signed = np.where(toward_hub, amount, -amount)
         new_hub = np.minimum(np.maximum(hub + signed, lo), hi)
         scale = (1.0 - new_hub) / old_rest
-        rest = self.share[:, 1:] * scale[:, None]
-        self.share[:, 1:] = np.where(mask[:, None] & self.on[:, 1:], rest, self.share[:, 1:])
-        self.share[:, 0] = np.where(mask, new_hub, hub)
+        others = self.share[1:, rows]
+        self.share[1:, rows] = np.where(self.on[1:, rows], others * scale, others)
+        self.share[0, rows] = new_hub
 
     def apply_triggers(self, t: int, running: np.ndarray, shock: np.ndarray) -> None:
         """Mirrors Alliance.apply_triggers."""
@@ -406,21 +443,50 @@ class VectorizedCohort:
             self.renegotiate(t, crisis, d.realign_fraction * d.crisis_efficacy, crisis=True)
 
     def renegotiate(self, t: int, mask: np.ndarray, fraction: float, crisis: bool) -> None:
-        """Mirrors Alliance.renegotiate."""
-        self.realign(mask, fraction)
-        self.reset_expectations(mask, fraction)
-        count = self._n_active()
-        moved = self.share + fraction * (1.0 / count[:, None] - self.share)
-        self.share = self._on_slots(moved, self.share, mask)
-        self.renegotiation_left = np.where(
-            mask, self.config.dynamics.renegotiation_weeks, self.renegotiation_left
-        )
-        self.renegotiation_planned = np.where(mask, not crisis, self.renegotiation_planned)
-        self.last_renegotiation = np.where(mask, t, self.last_renegotiation)
-        self.renegotiations = self.renegotiations + mask
-        self.events.add(t + 1, self.ids[mask], EventKind.RENEGOTIATION, a=int(crisis))
+        """Mirrors Alliance.renegotiate, on the few alliances in ``mask`` only."""
+        d = self.config.dynamics
+        rows = np.flatnonzero(mask)
+        on = None if self.all_slots_on else self.on[:, rows]
+        count = self._n_active()[rows]
 
-    def hold_touchpoints(self, t: int, running: np.ndarray, tp: Touchpoints) -> np.ndarray | float:
+        def slot_sum(values: np.ndarray) -> np.ndarray:
+            if on is None:
+                total = 0.0 + values[0]
+                for slot in range(1, len(values)):
+                    total = total + values[slot]
+                return total
+            total = np.zeros(len(rows))
+            for slot in range(len(values)):
+                total = np.where(on[slot], total + values[slot], total)
+            return total
+
+        def keep_off(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+            return new if on is None else np.where(on, new, old)
+
+        # realign (Alliance.realign)
+        x = self.incentives[:, :, rows]
+        for k in range(len(x)):
+            mean = slot_sum(x[k]) / count
+            x[k] = keep_off(x[k] + fraction * (mean - x[k]), x[k])
+        self.incentives[:, :, rows] = x
+        self._misalignment = None
+        # reset expectations (Alliance.reset_expectations, Alliance.projected_value)
+        joint = d.value_per_partner * count * self.config.alliance.complementarity * self.potential[rows]
+        planned = joint * (d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust)
+        share = self.share[:, rows]
+        realistic = share * planned - d.contribution_cost * self.commitment[:, rows]
+        e = self.expectation[:, rows]
+        self.expectation[:, rows] = keep_off(np.maximum(EXPECTATION_FLOOR, e + fraction * (realistic - e)), e)
+        self._gap = None
+        # rebalance shares
+        self.share[:, rows] = keep_off(share + fraction * (1.0 / count - share), share)
+        self.renegotiation_left[rows] = d.renegotiation_weeks
+        self.renegotiation_planned[rows] = not crisis
+        self.last_renegotiation[rows] = t
+        self.renegotiations[rows] += 1
+        self.events.add(t + 1, rows, EventKind.RENEGOTIATION, a=int(crisis))
+
+    def hold_touchpoints(self, t: int, tp: Touchpoints) -> np.ndarray | float:
         """Mirrors Alliance.hold_touchpoints; returns this week's proactive effort."""
         g = self.config.governance
         d = self.config.dynamics
@@ -452,13 +518,12 @@ class VectorizedCohort:
         d = self.config.dynamics
         a = self.config.alliance
         n = len(self.measurement)
-        measurement = np.zeros(n) if g.shared_kpis else self.measurement
         ip = a.ip_exposure * (1.0 - d.guardrail_effect) if g.ip_guardrails else a.ip_exposure
         drivers = np.empty((N_FRICTION_DRIVERS, n))
         drivers[0] = d.w_incentive * self.misalignment()
         drivers[1] = d.w_culture * self.effective_cultural_distance()
         drivers[2] = d.w_expectation * self.expectation_gap(t)
-        drivers[3] = d.w_measurement * measurement
+        drivers[3] = d.w_measurement * 0.0 if g.shared_kpis else d.w_measurement * self.measurement
         drivers[4] = d.w_integration * (a.integration_complexity * (1.0 - self.integration))
         drivers[5] = d.w_ip * ip
         if self.shape.n_partners > 2:
@@ -470,16 +535,16 @@ class VectorizedCohort:
             drivers[6] = d.w_coordination * (a.coordination_load * 0.0)
         return drivers
 
-    def issue_phase_factor(self, t: int) -> np.ndarray:
+    def issue_phase_factor(self, t: int) -> np.ndarray | float:
         """Mirrors Alliance.issue_phase_factor."""
         d = self.config.dynamics
         if t < self.launch_week:
-            return np.full(len(self.integration), d.prelaunch_issue_factor)
+            return d.prelaunch_issue_factor
         return np.where(
             self.piloting, d.pilot_issue_factor, 1.0 + d.full_launch_surge * (1.0 - self.integration)
         )
 
-    def raise_issues(self, t: int, running: np.ndarray, draws: WeekDraws) -> np.ndarray:
+    def raise_issues(self, t: int, draws: WeekDraws) -> np.ndarray:
         """Mirrors Alliance.raise_issues; returns the (7, N) friction mix used to attribute damage."""
         d = self.config.dynamics
         drivers = self.friction_drivers(t)
@@ -495,17 +560,17 @@ class VectorizedCohort:
         c2 = c1 + 3.0 * p * p * q
         u = draws.issue_u
         count = (u >= c0).astype(np.int64) + (u >= c1) + (u >= c2)
-        for j in range(MAX_NEW_ISSUES):
-            arriving = np.flatnonzero(count > j)
-            if len(arriving) == 0:
-                break
-            free = self.issue_age[arriving] < 0
-            has_free = free.any(axis=1)
-            placed = arriving[has_free]
-            slot = free.argmax(axis=1)[has_free]
-            self.issue_age[placed, slot] = 0
-            self.issue_small[placed, slot] = draws.severity_u[placed, j] < d.small_issue_share
-            self.issues_dropped[arriving[~has_free]] += 1
+        arriving = np.flatnonzero(count)
+        if len(arriving):
+            # the j-th new issue of an alliance takes its (j+1)-th free slot, as in the reference
+            wanted = count[arriving]
+            free = self.issue_age[:, arriving] < 0
+            rank = np.cumsum(free, axis=0)
+            slot, col = np.nonzero(free & (rank <= wanted))
+            rows = arriving[col]
+            self.issue_age[slot, rows] = 0
+            self.issue_small[slot, rows] = draws.severity_u[rank[slot, col] - 1, rows] < d.small_issue_share
+            self.issues_dropped[arriving] += np.maximum(0, wanted - rank[-1])
         self.issues_raised = self.issues_raised + count
         return mix
 
@@ -533,7 +598,6 @@ class VectorizedCohort:
             miss = miss * (1.0 - meeting * drag)
         if tp.working_group:
             miss = miss * (1.0 - d.working_group_resolve * drag)
-        miss = miss[:, None]
         if g.escalation_path:
             escalated = age >= g.escalation_age_weeks
             if tp.steering:
@@ -542,18 +606,18 @@ class VectorizedCohort:
         if g.cultural_bridging:
             miss = np.where(self.issue_small, miss * (1.0 - d.fast_track_resolve * drag), miss)
         settled = is_open & (draws.resolve_u < 1.0 - miss)
-        resolved = settled.sum(axis=1)
+        resolved = self._count_rows(settled)
         # ages are whole weeks, so these half-week totals are exact in any order
-        ages_settled = np.where(settled, age, 0).sum(axis=1, dtype=np.int64)
+        ages_settled = np.where(settled, age, 0).sum(axis=0, dtype=np.int64)
         self.resolution_weeks_total = self.resolution_weeks_total + (ages_settled + 0.5 * resolved)
         still_open = is_open & ~settled
         age[settled] = -1
         age += still_open
-        open_count = still_open.sum(axis=1)
+        open_count = self._count_rows(still_open)
         self.resolved_count = self.resolved_count + resolved
         reactive = d.firefight_effort * open_count
         if g.escalation_path:
-            escalations = (still_open & (age == g.escalation_age_weeks)).sum(axis=1)
+            escalations = self._count_rows(still_open & (age == g.escalation_age_weeks))
             self.escalations = self.escalations + escalations
             escalated_now = running & (escalations > 0)
             self.events.add(
@@ -571,10 +635,10 @@ class VectorizedCohort:
         draws: WeekDraws,
         proactive: np.ndarray | float,
         reactive: np.ndarray,
-    ) -> np.ndarray:
-        """Mirrors Alliance.create_value; returns the week's reactive effort (renegotiations added)."""
+    ) -> None:
+        """Mirrors Alliance.create_value."""
         d = self.config.dynamics
-        load = np.bincount(self.firm_of[running[:, None] & self.on], minlength=self.shape.n_firms)
+        load = np.bincount(self.firm_of[running & self.on], minlength=self.shape.n_firms)
         fresh = commitment(
             self.capacity[self.firm_of], load[self.firm_of].astype(np.float64), d.load_dilution
         )
@@ -611,15 +675,15 @@ class VectorizedCohort:
         self.effort_proactive = self.effort_proactive + proactive
         self.effort_reactive = self.effort_reactive + reactive
         joint_net = value - d.effort_cost * effort
-        net = self.share * joint_net[:, None] - d.contribution_cost * self.commitment
+        net = self.share * joint_net - d.contribution_cost * self.commitment
         self.perceived = self._on_slots(
             self.perceived + d.perception_rate * (net - self.perceived), self.perceived
         )
-        self.received = self._on_slots(self.received + self.share * value[:, None], self.received)
+        self._gap = None
+        self.received = self._on_slots(self.received + self.share * value, self.received)
         self.cumulative_value = self.cumulative_value + joint_net / self.shape.n_partners
         if self.config.scenario.value_trend != 0.0:
             self.potential = self.potential * (1.0 + self.config.scenario.value_trend)
-        return reactive
 
     def lose_key_contacts(self, t: int, running: np.ndarray, draws: WeekDraws) -> np.ndarray:
         """Mirrors Alliance.lose_key_contacts; returns departures per alliance."""
@@ -632,14 +696,13 @@ class VectorizedCohort:
             leaving &= self.on
         self.contact_gap = np.where(leaving, gap, self.contact_gap - waiting)
         if leaving.any():
-            rows, slots = np.nonzero(leaving & running[:, None])
+            slots, rows = np.nonzero(leaving & running)
             self.events.add(t + 1, rows, EventKind.KEY_CONTACT_DEPARTURE, a=slots)
-        return leaving.sum(axis=1)
+        return self._count_rows(leaving)
 
     def update_trust(
         self,
         t: int,
-        running: np.ndarray,
         tp: Touchpoints,
         draws: WeekDraws,
         resolved: np.ndarray,
@@ -653,19 +716,18 @@ class VectorizedCohort:
         ratio = np.where(self._felt(t), self.perceived / self.expectation, 1.0)
         ratio_total = self._slot_sum(np.minimum(ratio, 2.0))
         surplus = np.minimum(1.0, np.maximum(0.0, ratio_total / count - 1.0))
+        touch = float(tp.any and t >= self.charter_week)
         gain = (
-            d.trust_per_resolution * resolved
-            + d.trust_per_value * surplus
-            + d.trust_per_touchpoint * float(tp.any and t >= self.charter_week)
+            d.trust_per_resolution * resolved + d.trust_per_value * surplus + d.trust_per_touchpoint * touch
         )
         aged_issue = self.issue_age > d.aging_grace_weeks
-        aged = aged_issue.sum(axis=1) - 0.5 * (aged_issue & self.issue_small).sum(axis=1)
+        aged = self._count_rows(aged_issue) - 0.5 * self._count_rows(aged_issue & self.issue_small)
         ip = self.config.alliance.ip_exposure
         if g.ip_guardrails:
             ip = ip * (1.0 - d.guardrail_effect)
         overlap = d.overlap_temptation * self.config.alliance.capability_overlap
         temptation = np.minimum(1.0, self.misalignment() + ip + overlap)
-        tempted = draws.opportunism_u < (d.opportunism_rate * temptation)[:, None]
+        tempted = draws.opportunism_u < d.opportunism_rate * temptation
         acts = self._slot_sum(tempted.astype(np.float64))
         reputation_drop = self._slot_sum(self.reputation_drop[self.firm_of])
         contact = d.trust_per_contact_loss * (1.0 - self.institutionalisation)
@@ -687,22 +749,21 @@ class VectorizedCohort:
         before = self.trust
         self.trust = before + gain * (1.0 - before) - loss * before
         ledger = self.ledger
-        aging_damage = losses[0] * before
-        ledger[:N_FRICTION_DRIVERS] += aging_damage * mix
+        ledger[:N_FRICTION_DRIVERS] += (losses[0] * before) * mix
         ledger[Cause.OPPORTUNISM] += losses[1] * before
         ledger[Cause.EXPECTATION_GAP] += losses[2] * before
         ledger[Cause.KEY_CONTACT_LOSS] += losses[3] * before
         ledger[Cause.PARTNER_REPUTATION] += losses[4] * before
         ledger[Cause.INEQUITY] += losses[5] * before
 
-    def update_health(self, t: int, running: np.ndarray, tp: Touchpoints, resolved: np.ndarray) -> None:
+    def update_health(self, t: int, tp: Touchpoints, resolved: np.ndarray) -> None:
         """Mirrors Alliance.update_health."""
         d = self.config.dynamics
         count = self._n_active()
         without = self._slot_sum((self.contact_gap > 0).astype(np.float64))
         is_open = self.issue_age >= 0
-        open_count = is_open.sum(axis=1)
-        age_total = np.where(is_open, self.issue_age, 0).sum(axis=1, dtype=np.int64).astype(np.float64)
+        open_count = self._count_rows(is_open)
+        age_total = np.where(is_open, self.issue_age, 0).sum(axis=0, dtype=np.int64).astype(np.float64)
         touch = float(tp.any and t >= self.charter_week)
         communication = _clip01(
             d.communication_base
@@ -733,27 +794,30 @@ class VectorizedCohort:
         d = self.config.dynamics
         n_firms = self.shape.n_firms
         collapse = running & (self.trust < d.collapse_trust)
-        collapses = np.bincount(self.firm_of[collapse[:, None] & self.on], minlength=n_firms)
+        collapses = np.bincount(self.firm_of[collapse & self.on], minlength=n_firms)
         self._fail(t, collapse, FailureMode.TRUST_COLLAPSE)
         going = running & ~collapse
-        sel = going[:, None] & self.on
+        sel = going & self.on
         short = self._felt(t) & (self.perceived < self.outside_option[self.firm_of] * self.outside_factor)
         self.shortfall = np.where(sel, np.where(short, self.shortfall + 1, 0), self.shortfall)
         leaving = sel & (self.shortfall >= d.exit_patience)
-        self.on = self.on & ~leaving
-        self._count = None
         exits = np.bincount(self.firm_of[leaving], minlength=n_firms)
-        rows, slots = np.nonzero(leaving)
-        self.events.add(t + 1, rows, EventKind.PARTNER_EXIT, a=slots)
-        spokes = self.shape.n_partners - 1
-        remaining = self.on[:, 1:].sum(axis=1)
-        too_few = remaining * 2 < spokes if spokes > 1 else remaining < spokes
-        broken = going & (leaving[:, 0] | too_few)
-        self._fail(t, broken, FailureMode.PARTNER_EXIT)
-        going = going & ~broken
+        if exits.any():
+            self.on = self.on & ~leaving
+            self._count = None
+            self._misalignment = None
+            self._gap = None
+            slots, rows = np.nonzero(leaving)
+            self.events.add(t + 1, rows, EventKind.PARTNER_EXIT, a=slots)
+            spokes = self.shape.n_partners - 1
+            remaining = self._count_rows(self.on[1:])
+            too_few = remaining * 2 < spokes if spokes > 1 else remaining < spokes
+            broken = going & (leaving[0] | too_few)
+            self._fail(t, broken, FailureMode.PARTNER_EXIT)
+            going = going & ~broken
         if self.shape.n_partners > 2:
             total = self._slot_sum(self.share)
-            self.share = np.where(going[:, None] & self.on, self.share / total[:, None], self.share)
+            self.share = np.where(going & self.on, self.share / total, self.share)
         if tp.review and t >= self.charter_week:
             failing = self.termination_criteria_failing() >= d.termination_criteria
             self.failing_reviews = np.where(
@@ -801,18 +865,6 @@ class VectorizedCohort:
         )
         self.events.add(t + 1, self.ids[mask], EventKind.ENDING, a=outcome, b=code[mask])
 
-    def _on_slots(self, new: np.ndarray, old: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-        """``new`` on the slots still in their alliance (and in ``mask``), ``old`` elsewhere."""
-        if mask is None:
-            if self.all_slots_on:
-                return new
-            sel = self.on
-        else:
-            sel = mask[:, None] if self.all_slots_on else mask[:, None] & self.on
-        if new.ndim == 3:
-            sel = sel[:, :, None]
-        return np.where(sel, new, old)
-
     def _snapshot(self, mask: np.ndarray) -> None:
         """Copy aside the outputs of the alliances ending now; their rows keep evolving, unread."""
         rows = np.flatnonzero(mask)
@@ -820,7 +872,7 @@ class VectorizedCohort:
             current = getattr(self, name)
             if name not in self.final:
                 self.final[name] = np.zeros_like(current)
-            self.final[name][rows] = current[rows]
+            self.final[name][..., rows] = current[..., rows]
 
     def settle_reputation(self, exits: np.ndarray, collapses: np.ndarray) -> None:
         """Mirrors Firm.settle_reputation."""
@@ -838,12 +890,12 @@ class VectorizedCohort:
     def collect(self, t: int) -> None:
         """Per-week aggregates over alliances still running (the reference DataCollector's)."""
         alive = self.alive
-        n_alive = int(alive.sum())
+        n_alive = int(np.count_nonzero(alive))
         self.series["share_active"][t] = n_alive / len(alive)
         if n_alive:
             self.series["mean_trust"][t] = self.trust[alive].mean()
             self.series["mean_health"][t] = self.health[alive].mean()
-            self.series["open_issues"][t] = (self.issue_age[alive] >= 0).sum() / n_alive
+            self.series["open_issues"][t] = np.count_nonzero(self.issue_age[:, alive] >= 0) / n_alive
         else:
             for name in ("mean_trust", "mean_health", "open_issues"):
                 self.series[name][t] = np.nan
@@ -874,8 +926,8 @@ class VectorizedCohort:
             effort_reactive=f["effort_reactive"],
             renegotiations=f["renegotiations"],
             cumulative_value=f["cumulative_value"],
-            value_received=f["received"],
-            firm_of=self.firm_of,
+            value_received=f["received"].T,
+            firm_of=self.start.firm_of,
         )
         return CohortResult(
             config=self.config,
