@@ -42,10 +42,10 @@ class CohortShape:
 class WeekDraws:
     """One week's random numbers. ``F`` firms, ``N`` alliances, ``P`` partner slots, ``K`` objectives."""
 
-    strategy_noise: np.ndarray  # (K, F) standard normal
-    culture_noise: np.ndarray  # (traits, F) standard normal
-    incentive_noise: np.ndarray  # (K, P, N) standard normal
-    expectation_noise: np.ndarray  # (P, N) standard normal
+    strategy_noise: np.ndarray  # (K, F) unit-variance noise
+    culture_noise: np.ndarray  # (traits, F) unit-variance noise
+    incentive_noise: np.ndarray  # (K, P, N) unit-variance noise
+    expectation_noise: np.ndarray  # (P, N) unit-variance noise
     shock_u: np.ndarray  # (N,) uniform: does a shock arrive?
     shock_size: np.ndarray  # (N,) standard exponential: its size before scaling
     shock_kind_u: np.ndarray  # (N,) uniform: which kind
@@ -55,25 +55,55 @@ class WeekDraws:
     resolve_u: np.ndarray  # (ISSUE_CAPACITY, N) uniform: is the issue in each slot settled?
     contact_u: np.ndarray  # (P, N) uniform: does each partner's key contact leave?
     opportunism_u: np.ndarray  # (P, N) uniform: does each partner act opportunistically?
-    value_noise: np.ndarray  # (N,) standard normal: week-to-week luck in realised value
+    value_noise: np.ndarray  # (N,) unit-variance noise: week-to-week luck in realised value
+
+
+SQRT3 = float(np.sqrt(3.0))
+
+
+def _layout(shape: CohortShape) -> list[tuple[str, tuple[int, ...]]]:
+    """Every array of the week, in drawing order, with its shape."""
+    f, n, p = shape.n_firms, shape.n_alliances, shape.n_partners
+    return [
+        ("strategy_noise", (N_OBJECTIVES, f)),
+        ("culture_noise", (N_TRAITS, f)),
+        ("incentive_noise", (N_OBJECTIVES, p, n)),
+        ("expectation_noise", (p, n)),
+        ("shock_u", (n,)),
+        ("shock_size", (n,)),
+        ("shock_kind_u", (n,)),
+        ("shock_direction", (N_OBJECTIVES, p, n)),
+        ("issue_u", (n,)),
+        ("severity_u", (MAX_NEW_ISSUES, n)),
+        ("resolve_u", (ISSUE_CAPACITY, n)),
+        ("contact_u", (p, n)),
+        ("opportunism_u", (p, n)),
+        ("value_noise", (n,)),
+    ]
+
+
+NOISE = {"strategy_noise", "culture_noise", "incentive_noise", "expectation_noise", "value_noise"}
+"""Drift and luck increments: uniform on [-sqrt(3), sqrt(3)], i.e. mean 0 and variance 1.
+Sums of many such increments are close to Gaussian; a uniform costs a quarter of a normal."""
 
 
 def draw_week(rng: np.random.Generator, shape: CohortShape) -> WeekDraws:
-    """Draw one week's numbers from the replication's stream, always in this order."""
-    f, n, p = shape.n_firms, shape.n_alliances, shape.n_partners
-    return WeekDraws(
-        strategy_noise=rng.standard_normal((N_OBJECTIVES, f)),
-        culture_noise=rng.standard_normal((N_TRAITS, f)),
-        incentive_noise=rng.standard_normal((N_OBJECTIVES, p, n)),
-        expectation_noise=rng.standard_normal((p, n)),
-        shock_u=rng.random(n),
-        shock_size=rng.standard_exponential(n),
-        shock_kind_u=rng.random(n),
-        shock_direction=2.0 * rng.random((N_OBJECTIVES, p, n)) - 1.0,
-        issue_u=rng.random(n),
-        severity_u=rng.random((MAX_NEW_ISSUES, n)),
-        resolve_u=rng.random((ISSUE_CAPACITY, n)),
-        contact_u=rng.random((p, n)),
-        opportunism_u=rng.random((p, n)),
-        value_noise=rng.standard_normal(n),
-    )
+    """Draw one week's numbers from the replication's stream: one block of uniforms, always
+    laid out in the same order, then transformed (noise to unit variance, shock directions to
+    [-1, 1], shock sizes to standard exponentials by inverse CDF)."""
+    layout = _layout(shape)
+    sizes = [int(np.prod(dims)) for _, dims in layout]
+    block = rng.random(sum(sizes))
+    arrays = {}
+    start = 0
+    for (name, dims), size in zip(layout, sizes, strict=True):
+        u = block[start : start + size].reshape(dims)
+        start += size
+        if name in NOISE:
+            u = (2.0 * u - 1.0) * SQRT3
+        elif name == "shock_direction":
+            u = 2.0 * u - 1.0
+        elif name == "shock_size":
+            u = -np.log1p(-u)
+        arrays[name] = u
+    return WeekDraws(**arrays)

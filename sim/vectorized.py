@@ -120,6 +120,8 @@ class VectorizedCohort:
         self.reputation_drop = np.zeros(f)
         # partner slots, alliance axis last
         self.firm_of = np.ascontiguousarray(s.firm_of.T)
+        self.slot_capacity = np.take(self.capacity, self.firm_of)  # capacities never change
+        self.slot_outside = np.take(self.outside_option, self.firm_of)  # nor do outside options
         self.on = np.ones((p, n), dtype=bool)
         self._count: np.ndarray | None = None
         self._culture_distance: np.ndarray | None = None
@@ -215,7 +217,7 @@ class VectorizedCohort:
     @staticmethod
     def _count_rows(mask: np.ndarray) -> np.ndarray:
         """Number of True entries per alliance of a (Q, N) or (P, N) mask."""
-        return np.add.reduce(mask, axis=0, dtype=np.int64)
+        return np.add.reduce(mask, axis=0, dtype=np.int16)  # at most ISSUE_CAPACITY
 
     def _hub_distance(self, values: np.ndarray) -> np.ndarray:
         """Mirrors Alliance._hub_distance; ``values`` is (dims, P, N)."""
@@ -245,7 +247,7 @@ class VectorizedCohort:
         """Cached for the week: culture drifts only at its start and partners leave only at its end."""
         if self._culture_distance is not None:
             return self._culture_distance
-        distance = self._hub_distance(self.culture[:, self.firm_of])
+        distance = self._hub_distance(np.take(self.culture, self.firm_of, axis=1))
         if self.config.governance.cultural_bridging:
             distance = distance * (1.0 - self.config.dynamics.bridging_effect)
         self._culture_distance = distance
@@ -354,7 +356,7 @@ class VectorizedCohort:
         x_sigma = d.incentive_drift * volatility
         e_sigma = d.expectation_drift * volatility
         x = self.incentives
-        s = self.strategy[:, self.firm_of]
+        s = np.take(self.strategy, self.firm_of, axis=1)
         moved = _clip01(x + d.incentive_reversion * (s - x) + x_sigma * draws.incentive_noise)
         self.incentives = self._on_slots(moved, x)
         e = self.expectation
@@ -608,7 +610,7 @@ class VectorizedCohort:
         settled = is_open & (draws.resolve_u < 1.0 - miss)
         resolved = self._count_rows(settled)
         # ages are whole weeks, so these half-week totals are exact in any order
-        ages_settled = np.where(settled, age, 0).sum(axis=0, dtype=np.int64)
+        ages_settled = np.add.reduce(age * settled, axis=0, dtype=np.int64)
         self.resolution_weeks_total = self.resolution_weeks_total + (ages_settled + 0.5 * resolved)
         still_open = is_open & ~settled
         age[settled] = -1
@@ -640,7 +642,7 @@ class VectorizedCohort:
         d = self.config.dynamics
         load = np.bincount(self.firm_of[running & self.on], minlength=self.shape.n_firms)
         fresh = commitment(
-            self.capacity[self.firm_of], load[self.firm_of].astype(np.float64), d.load_dilution
+            self.slot_capacity, np.take(load, self.firm_of).astype(np.float64), d.load_dilution
         )
         self.commitment = self._on_slots(fresh, self.commitment)
         count = self._n_active()
@@ -729,7 +731,7 @@ class VectorizedCohort:
         temptation = np.minimum(1.0, self.misalignment() + ip + overlap)
         tempted = draws.opportunism_u < d.opportunism_rate * temptation
         acts = self._slot_sum(tempted.astype(np.float64))
-        reputation_drop = self._slot_sum(self.reputation_drop[self.firm_of])
+        reputation_drop = self._slot_sum(np.take(self.reputation_drop, self.firm_of))
         contact = d.trust_per_contact_loss * (1.0 - self.institutionalisation)
         if g.handover_protocol:
             contact = contact * (1.0 - d.handover_effect)
@@ -763,7 +765,7 @@ class VectorizedCohort:
         without = self._slot_sum((self.contact_gap > 0).astype(np.float64))
         is_open = self.issue_age >= 0
         open_count = self._count_rows(is_open)
-        age_total = np.where(is_open, self.issue_age, 0).sum(axis=0, dtype=np.int64).astype(np.float64)
+        age_total = np.add.reduce(np.maximum(self.issue_age, 0), axis=0, dtype=np.int64).astype(np.float64)
         touch = float(tp.any and t >= self.charter_week)
         communication = _clip01(
             d.communication_base
@@ -798,7 +800,7 @@ class VectorizedCohort:
         self._fail(t, collapse, FailureMode.TRUST_COLLAPSE)
         going = running & ~collapse
         sel = going & self.on
-        short = self._felt(t) & (self.perceived < self.outside_option[self.firm_of] * self.outside_factor)
+        short = self._felt(t) & (self.perceived < self.slot_outside * self.outside_factor)
         self.shortfall = np.where(sel, np.where(short, self.shortfall + 1, 0), self.shortfall)
         leaving = sel & (self.shortfall >= d.exit_patience)
         exits = np.bincount(self.firm_of[leaving], minlength=n_firms)
@@ -835,7 +837,7 @@ class VectorizedCohort:
     def termination_criteria_failing(self) -> np.ndarray:
         """Mirrors Alliance.termination_criteria_failing."""
         d = self.config.dynamics
-        surplus = self._slot_sum(self.perceived - self.outside_option[self.firm_of] * self.outside_factor)
+        surplus = self._slot_sum(self.perceived - self.slot_outside * self.outside_factor)
         return (
             (self.misalignment() > d.termination_misalignment).astype(np.int64)
             + (self.value_perception < d.termination_value)
