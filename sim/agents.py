@@ -141,10 +141,13 @@ class Membership:
         return week >= self.results_week
 
     def felt_gap(self, week: int) -> float:
-        """Relative shortfall of experience against expectation, once results are due."""
+        """Relative shortfall of experience against expectation, once results are due.
+
+        At most 1: getting nothing (or paying in) is the whole expectation broken.
+        """
         if not self.expects_results(week):
             return 0.0
-        return max(0.0, self.expectation - self.perceived_value) / self.expectation
+        return min(1.0, max(0.0, self.expectation - self.perceived_value) / self.expectation)
 
     def value_ratio(self, week: int) -> float:
         """Experienced over expected value (1 before results are due)."""

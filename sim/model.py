@@ -7,6 +7,7 @@ orchestrates the phases (each a method of the agents) and collects data.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,8 @@ class AllianceModel(mesa.Model):
             config = config.replace(**overrides)
         if rng is None:
             rng = config.seed
+        elif isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+            config = config.replace(seed=int(rng))  # record the seed actually used
         super().__init__(rng=rng)
         self.config = config.replace(engine=Engine.REFERENCE.value)
         self.start = build_cohort(self.config, self.rng)

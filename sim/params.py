@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import numbers
 import types
 import typing
 from collections.abc import Mapping
@@ -100,10 +101,11 @@ def _check_value(key: str, value: Any, annotation: Any, meta: Mapping[str, Any])
         raise ConfigError(f"{key} = {value!r}: must be a string")
     lo, hi = meta.get("lo"), meta.get("hi")
     if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ConfigError(f"{key} = {value!r}: must be {_describe_range(lo, hi, 'an integer')}")
+        value = int(value)
     elif annotation is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ConfigError(f"{key} = {value!r}: must be {_describe_range(lo, hi)}")
         value = float(value)
         if not math.isfinite(value):
@@ -128,7 +130,10 @@ class Section:
             value = getattr(self, f.name)
             if dataclasses.is_dataclass(hints[f.name]):
                 if not isinstance(value, hints[f.name]):
-                    raise ConfigError(f"{self._key(f.name)}: expected a {hints[f.name].__name__}")
+                    raise ConfigError(
+                        f"{self._key(f.name)} = {value!r}: expected a {hints[f.name].__name__} "
+                        "(build it with from_dict, or pass the settings as a mapping to from_dict)"
+                    )
                 continue
             checked = _check_value(self._key(f.name), value, hints[f.name], f.metadata)
             object.__setattr__(self, f.name, checked)
@@ -257,8 +262,7 @@ class ScenarioParams(Section):
         total = self.regulatory_share + self.market_share_share
         if total > 1.0:
             raise ConfigError(
-                "scenario.regulatory_share + scenario.market_share_share = "
-                f"{total}: must be at most 1 (the rest are technology shocks)"
+                f"scenario.regulatory_share + scenario.market_share_share = {total}: must be at most 1 (the rest are technology shocks)"
             )
 
 
@@ -442,8 +446,7 @@ class SimulationConfig(Section):
         sunset = self.governance.sunset_week
         if sunset > self.horizon_weeks:
             raise ConfigError(
-                f"governance.sunset_week = {sunset}: must be 0 (none) or at most "
-                f"horizon_weeks ({self.horizon_weeks})"
+                f"governance.sunset_week = {sunset}: must be 0 (none) or at most horizon_weeks ({self.horizon_weeks})"
             )
 
     def replace(self, **changes: Any) -> SimulationConfig:

@@ -259,9 +259,8 @@ class VectorizedCohort:
     def expectation_gap(self, t: int) -> np.ndarray:
         """Mirrors Alliance.expectation_gap (cached until expectations or perceived value change)."""
         if self._gap is None:
-            gap = np.where(
-                self._felt(t), np.maximum(0.0, self.expectation - self.perceived) / self.expectation, 0.0
-            )
+            shortfall = np.minimum(1.0, np.maximum(0.0, self.expectation - self.perceived) / self.expectation)
+            gap = np.where(self._felt(t), shortfall, 0.0)
             self._gap = self._slot_sum(gap) / self._n_active()
         return self._gap
 
