@@ -22,11 +22,23 @@ on contiguous rows; the reference engine reads them per alliance through
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from sim.mechanics import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAITS
+
+
+def cohort_stream(seed: int) -> np.random.Generator:
+    """The replication's random stream: everything random in a cohort comes from it.
+
+    SFC64 (numpy's small fast chaotic generator, which passes the standard
+    statistical test batteries) draws doubles about 1.7x faster than the
+    default PCG64 here, and draws are a large share of a vectorized run.
+    """
+    return np.random.Generator(np.random.SFC64(seed))
 
 
 @dataclass(frozen=True)
@@ -60,31 +72,40 @@ class WeekDraws:
 
 SQRT3 = float(np.sqrt(3.0))
 
+NOISE = ("strategy_noise", "culture_noise", "incentive_noise", "expectation_noise", "value_noise")
+"""Drift and luck increments: uniform on [-sqrt(3), sqrt(3)], i.e. mean 0 and variance 1.
+Sums of many such increments are close to Gaussian; a uniform costs a quarter of a normal."""
 
-def _layout(shape: CohortShape) -> list[tuple[str, tuple[int, ...]]]:
-    """Every array of the week, in drawing order, with its shape."""
+
+@functools.cache
+def _layout(shape: CohortShape) -> tuple[tuple[str, tuple[int, ...], int, int], ...]:
+    """Every array of the week in drawing order: name, dimensions, start and end in the block.
+
+    The noise arrays come first, so that one operation turns them all into unit-variance noise.
+    """
     f, n, p = shape.n_firms, shape.n_alliances, shape.n_partners
-    return [
+    dims = [
         ("strategy_noise", (N_OBJECTIVES, f)),
         ("culture_noise", (N_TRAITS, f)),
         ("incentive_noise", (N_OBJECTIVES, p, n)),
         ("expectation_noise", (p, n)),
-        ("shock_u", (n,)),
-        ("shock_size", (n,)),
-        ("shock_kind_u", (n,)),
+        ("value_noise", (n,)),
         ("shock_direction", (N_OBJECTIVES, p, n)),
+        ("shock_size", (n,)),
+        ("shock_u", (n,)),
+        ("shock_kind_u", (n,)),
         ("issue_u", (n,)),
         ("severity_u", (MAX_NEW_ISSUES, n)),
         ("resolve_u", (ISSUE_CAPACITY, n)),
         ("contact_u", (p, n)),
         ("opportunism_u", (p, n)),
-        ("value_noise", (n,)),
     ]
-
-
-NOISE = {"strategy_noise", "culture_noise", "incentive_noise", "expectation_noise", "value_noise"}
-"""Drift and luck increments: uniform on [-sqrt(3), sqrt(3)], i.e. mean 0 and variance 1.
-Sums of many such increments are close to Gaussian; a uniform costs a quarter of a normal."""
+    out, start = [], 0
+    for name, shape_ in dims:
+        size = math.prod(shape_)
+        out.append((name, shape_, start, start + size))
+        start += size
+    return tuple(out)
 
 
 def draw_week(rng: np.random.Generator, shape: CohortShape) -> WeekDraws:
@@ -92,18 +113,10 @@ def draw_week(rng: np.random.Generator, shape: CohortShape) -> WeekDraws:
     laid out in the same order, then transformed (noise to unit variance, shock directions to
     [-1, 1], shock sizes to standard exponentials by inverse CDF)."""
     layout = _layout(shape)
-    sizes = [int(np.prod(dims)) for _, dims in layout]
-    block = rng.random(sum(sizes))
-    arrays = {}
-    start = 0
-    for (name, dims), size in zip(layout, sizes, strict=True):
-        u = block[start : start + size].reshape(dims)
-        start += size
-        if name in NOISE:
-            u = (2.0 * u - 1.0) * SQRT3
-        elif name == "shock_direction":
-            u = 2.0 * u - 1.0
-        elif name == "shock_size":
-            u = -np.log1p(-u)
-        arrays[name] = u
+    block = rng.random(layout[-1][3])
+    noise_end = layout[len(NOISE) - 1][3]
+    block[:noise_end] = (2.0 * block[:noise_end] - 1.0) * SQRT3
+    arrays = {name: block[start:end].reshape(dims) for name, dims, start, end in layout}
+    arrays["shock_direction"] = 2.0 * arrays["shock_direction"] - 1.0
+    arrays["shock_size"] = -np.log1p(-arrays["shock_size"])
     return WeekDraws(**arrays)

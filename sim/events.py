@@ -67,15 +67,22 @@ class EventLog:
         return sum(len(c[1]) for c in self._chunks)
 
     def _columns(self) -> tuple[np.ndarray, ...]:
-        n = np.array([len(c[1]) for c in self._chunks], dtype=np.int64)
-        week = np.repeat(np.array([c[0] for c in self._chunks], dtype=np.int64), n)
-        kind = np.repeat(np.array([c[2] for c in self._chunks], dtype=np.int64), n)
-        ids = np.concatenate([np.asarray(c[1], dtype=np.int64) for c in self._chunks])
-        a, b, x = (
-            np.concatenate([np.broadcast_to(np.asarray(c[i], dtype=dt), (len(c[1]),)) for c in self._chunks])
-            for i, dt in ((3, np.int64), (4, np.int64), (5, np.float64))
-        )
-        return week, ids, kind, a, b, x
+        chunks = self._chunks
+        n = np.array([len(c[1]) for c in chunks], dtype=np.int64)
+        week = np.repeat(np.array([c[0] for c in chunks], dtype=np.int64), n)
+        kind = np.repeat(np.array([c[2] for c in chunks], dtype=np.int64), n)
+        ids = np.concatenate([np.asarray(c[1], dtype=np.int64) for c in chunks])
+
+        def payload(i: int, dtype: type) -> np.ndarray:
+            parts = [
+                np.asarray(c[i], dtype=dtype)
+                if isinstance(c[i], np.ndarray)
+                else np.full(len(c[1]), c[i], dtype=dtype)
+                for c in chunks
+            ]
+            return np.concatenate(parts)
+
+        return week, ids, kind, payload(3, np.int64), payload(4, np.int64), payload(5, np.float64)
 
     def to_frame(self) -> pd.DataFrame:
         """The event table in canonical order (week, alliance, kind, payload)."""

@@ -15,7 +15,7 @@ import mesa
 import numpy as np
 
 from sim.agents import Alliance, Firm
-from sim.draws import WeekDraws, draw_week
+from sim.draws import WeekDraws, cohort_stream, draw_week
 from sim.events import EventLog
 from sim.market import build_cohort
 from sim.mechanics import (
@@ -95,11 +95,16 @@ class AllianceModel(mesa.Model):
             config = config.replace(**overrides)
         if rng is None:
             rng = config.seed
-        elif isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-            config = config.replace(seed=int(rng))  # record the seed actually used
         super().__init__(rng=rng)
-        self.config = config.replace(engine=Engine.REFERENCE.value)
-        self.start = build_cohort(self.config, self.rng)
+        if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+            seed = int(rng)
+        else:  # a generator or other seed material: derive a replication seed from Mesa's stream
+            seed = int(self.rng.integers(2**63 - 1))
+        # The cohort's own stream (market, firms, weekly draws) comes from the recorded seed,
+        # so a run is reproduced from its config alone, by either engine.
+        self.config = config.replace(seed=seed, engine=Engine.REFERENCE.value)
+        self.stream = cohort_stream(seed)
+        self.start = build_cohort(self.config, self.stream)
         self.shape = self.start.shape
         self.market = self.start.market
         self.charter_week = charter_week(self.config)
@@ -149,7 +154,7 @@ class AllianceModel(mesa.Model):
     def step(self) -> None:
         """One week: draw the week's numbers, then run each phase for every alliance in turn."""
         t = self.week_index
-        week = WeekLists.from_draws(draw_week(self.rng, self.shape))
+        week = WeekLists.from_draws(draw_week(self.stream, self.shape))
         self.touch = touchpoints(t, self.config)
         self.firm_set.do("drift", week)
         phases: list[tuple[str, tuple[Any, ...]]] = [

@@ -131,8 +131,7 @@ class Section:
             if dataclasses.is_dataclass(hints[f.name]):
                 if not isinstance(value, hints[f.name]):
                     raise ConfigError(
-                        f"{self._key(f.name)} = {value!r}: expected a {hints[f.name].__name__} "
-                        "(build it with from_dict, or pass the settings as a mapping to from_dict)"
+                        f"{self._key(f.name)} = {value!r}: expected a {hints[f.name].__name__} (build it with from_dict, or pass the settings as a mapping to from_dict)"
                     )
                 continue
             checked = _check_value(self._key(f.name), value, hints[f.name], f.metadata)

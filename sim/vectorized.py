@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.draws import WeekDraws, draw_week
+from sim.draws import WeekDraws, cohort_stream, draw_week
 from sim.events import ENDING_CODE_BASE, EventLog
 from sim.market import CohortStart, build_cohort
 from sim.mechanics import (
@@ -95,7 +95,7 @@ class VectorizedCohort:
 
     def __init__(self, config: SimulationConfig, start: CohortStart | None = None) -> None:
         self.config = config
-        self.rng = np.random.default_rng(config.seed)
+        self.rng = cohort_stream(config.seed)
         self.start = start if start is not None else build_cohort(config, self.rng)
         s = self.start
         f, n, p = s.shape.n_firms, s.shape.n_alliances, s.shape.n_partners
@@ -764,6 +764,7 @@ class VectorizedCohort:
         without = self._slot_sum((self.contact_gap > 0).astype(np.float64))
         is_open = self.issue_age >= 0
         open_count = self._count_rows(is_open)
+        self._open_count = open_count  # issues do not change after this phase in a week
         age_total = np.add.reduce(np.maximum(self.issue_age, 0), axis=0, dtype=np.int64).astype(np.float64)
         touch = float(tp.any and t >= self.charter_week)
         communication = _clip01(
@@ -848,9 +849,9 @@ class VectorizedCohort:
         """Mirrors Alliance.fail: the primary cause is the largest entry of the damage ledger."""
         if not mask.any():
             return
-        cause = self.ledger.argmax(axis=0)
-        self.failure_cause = np.where(mask, cause, self.failure_cause)
-        self.failure_mode = np.where(mask, MODES.index(mode), self.failure_mode)
+        rows = np.flatnonzero(mask)
+        self.failure_cause[rows] = self.ledger[:, rows].argmax(axis=0)
+        self.failure_mode[rows] = MODES.index(mode)
         self._end(t, mask, FAILED)
 
     def _end(self, t: int, mask: np.ndarray, outcome: int) -> None:
@@ -894,9 +895,11 @@ class VectorizedCohort:
         n_alive = int(np.count_nonzero(alive))
         self.series["share_active"][t] = n_alive / len(alive)
         if n_alive:
-            self.series["mean_trust"][t] = self.trust[alive].mean()
-            self.series["mean_health"][t] = self.health[alive].mean()
-            self.series["open_issues"][t] = np.count_nonzero(self.issue_age[:, alive] >= 0) / n_alive
+            self.series["mean_trust"][t] = np.add.reduce(self.trust, where=alive) / n_alive
+            self.series["mean_health"][t] = np.add.reduce(self.health, where=alive) / n_alive
+            self.series["open_issues"][t] = (
+                np.add.reduce(self._open_count, where=alive, dtype=np.int64) / n_alive
+            )
         else:
             for name in ("mean_trust", "mean_health", "open_issues"):
                 self.series[name][t] = np.nan
