@@ -118,6 +118,7 @@ class VectorizedCohort:
         self.capacity = s.capacity
         self.outside_option = s.outside_option
         self.reputation_drop = np.zeros(f)
+        self._reputation_dropped = False  # whether any firm lost reputation last week
         # partner slots, alliance axis last
         self.firm_of = np.ascontiguousarray(s.firm_of.T)
         self.slot_capacity = np.take(self.capacity, self.firm_of)  # capacities never change
@@ -127,6 +128,9 @@ class VectorizedCohort:
         self._culture_distance: np.ndarray | None = None
         self._misalignment: np.ndarray | None = None  # valid until incentives change
         self._gap: np.ndarray | None = None  # valid until expectations or perceived value change
+        self._loads_changed = True  # firms' alliance counts changed since commitments were set
+        self._commit_factor: np.ndarray | None = None
+        self._inequity: np.ndarray | None = None
         # In a dyad either exit ends the alliance, so every slot of a running alliance is on
         # and sums over slots need no mask (rows of ended alliances are never read).
         self.all_slots_on = p == 2
@@ -289,11 +293,13 @@ class VectorizedCohort:
         self._gap = None
 
     def inequity(self) -> np.ndarray:
-        """Mirrors Alliance.inequity."""
-        count = self._n_active()
-        mean = self._slot_sum(self.commitment) / count
-        spread = self._slot_sum(np.abs(self.commitment - mean))
-        return spread / count / mean
+        """Mirrors Alliance.inequity (cached while commitments do not change)."""
+        if self._inequity is None:
+            count = self._n_active()
+            mean = self._slot_sum(self.commitment) / count
+            spread = self._slot_sum(np.abs(self.commitment - mean))
+            self._inequity = spread / count / mean
+        return self._inequity
 
     # ------------------------------------------------------------------ phases
     def step(self) -> None:
@@ -639,13 +645,19 @@ class VectorizedCohort:
     ) -> None:
         """Mirrors Alliance.create_value."""
         d = self.config.dynamics
-        load = np.bincount(self.firm_of[running & self.on], minlength=self.shape.n_firms)
-        fresh = commitment(
-            self.slot_capacity, np.take(load, self.firm_of).astype(np.float64), d.load_dilution
-        )
-        self.commitment = self._on_slots(fresh, self.commitment)
         count = self._n_active()
-        commit_factor = self._slot_sum(np.minimum(self.commitment, 1.0)) / count
+        if self._loads_changed:
+            # commitment depends only on capacity and how many alliances a firm holds,
+            # which change only when an alliance ends or a partner leaves
+            load = np.bincount(self.firm_of[running & self.on], minlength=self.shape.n_firms)
+            fresh = commitment(
+                self.slot_capacity, np.take(load, self.firm_of).astype(np.float64), d.load_dilution
+            )
+            self.commitment = self._on_slots(fresh, self.commitment)
+            self._commit_factor = self._slot_sum(np.minimum(self.commitment, 1.0)) / count
+            self._inequity = None
+            self._loads_changed = False
+        commit_factor = self._commit_factor
         if t >= self.launch_week:
             self.integration = (
                 self.integration + d.integration_rate * (1.0 - self.integration) * commit_factor
@@ -729,16 +741,25 @@ class VectorizedCohort:
         overlap = d.overlap_temptation * self.config.alliance.capability_overlap
         temptation = np.minimum(1.0, self.misalignment() + ip + overlap)
         tempted = draws.opportunism_u < d.opportunism_rate * temptation
-        acts = self._slot_sum(tempted.astype(np.float64))
-        reputation_drop = self._slot_sum(np.take(self.reputation_drop, self.firm_of))
-        contact = d.trust_per_contact_loss * (1.0 - self.institutionalisation)
-        if g.handover_protocol:
-            contact = contact * (1.0 - d.handover_effect)
+        # Terms that are zero for every alliance this week are kept as the scalar 0.0: adding
+        # it changes nothing, exactly as adding the reference engine's 0.0 per alliance.
+        acts = self._slot_sum(tempted.astype(np.float64)) if tempted.any() else 0.0
+        if self._reputation_dropped:
+            reputation_drop = self._slot_sum(np.take(self.reputation_drop, self.firm_of))
+        else:
+            reputation_drop = 0.0
+        if departures.any():
+            contact = d.trust_per_contact_loss * (1.0 - self.institutionalisation)
+            if g.handover_protocol:
+                contact = contact * (1.0 - d.handover_effect)
+            contact_loss = contact * departures
+        else:
+            contact_loss = 0.0
         losses = [
             d.trust_per_aged_issue * aged,
             d.trust_per_opportunism * acts,
             d.trust_per_gap * self.expectation_gap(t),
-            contact * departures,
+            contact_loss,
             d.trust_per_reputation_drop * reputation_drop,
             d.trust_per_inequity * self.inequity(),
         ]
@@ -751,11 +772,15 @@ class VectorizedCohort:
         self.trust = before + gain * (1.0 - before) - loss * before
         ledger = self.ledger
         ledger[:N_FRICTION_DRIVERS] += (losses[0] * before) * mix
-        ledger[Cause.OPPORTUNISM] += losses[1] * before
-        ledger[Cause.EXPECTATION_GAP] += losses[2] * before
-        ledger[Cause.KEY_CONTACT_LOSS] += losses[3] * before
-        ledger[Cause.PARTNER_REPUTATION] += losses[4] * before
-        ledger[Cause.INEQUITY] += losses[5] * before
+        for cause, loss_part in (
+            (Cause.OPPORTUNISM, losses[1]),
+            (Cause.EXPECTATION_GAP, losses[2]),
+            (Cause.KEY_CONTACT_LOSS, losses[3]),
+            (Cause.PARTNER_REPUTATION, losses[4]),
+            (Cause.INEQUITY, losses[5]),
+        ):
+            if isinstance(loss_part, np.ndarray):
+                ledger[cause] += loss_part * before
 
     def update_health(self, t: int, tp: Touchpoints, resolved: np.ndarray) -> None:
         """Mirrors Alliance.update_health."""
@@ -806,6 +831,7 @@ class VectorizedCohort:
         exits = np.bincount(self.firm_of[leaving], minlength=n_firms)
         if exits.any():
             self.on = self.on & ~leaving
+            self._loads_changed = True
             self._count = None
             self._misalignment = None
             self._gap = None
@@ -858,6 +884,7 @@ class VectorizedCohort:
         """Mirrors Alliance.end."""
         if not mask.any():
             return
+        self._loads_changed = True
         self._snapshot(mask)
         self.alive = self.alive & ~mask
         self.outcome = np.where(mask, outcome, self.outcome)
@@ -879,6 +906,9 @@ class VectorizedCohort:
     def settle_reputation(self, exits: np.ndarray, collapses: np.ndarray) -> None:
         """Mirrors Firm.settle_reputation."""
         d = self.config.dynamics
+        self._reputation_dropped = bool(exits.any() or collapses.any())
+        if not self._reputation_dropped and not self.reputation_drop.any():
+            return  # nothing happened this week nor last: reputations and drops stay as they are
         drop = exits * d.reputation_exit_loss + collapses * d.reputation_collapse_loss
         self.reputation = np.maximum(0.0, self.reputation - drop)
         self.reputation_drop = drop
