@@ -58,16 +58,16 @@ class WeekDraws:
     culture_noise: np.ndarray  # (traits, F) unit-variance noise
     incentive_noise: np.ndarray  # (K, P, N) unit-variance noise
     expectation_noise: np.ndarray  # (P, N) unit-variance noise
-    shock_u: np.ndarray  # (N,) uniform: does a shock arrive?
-    shock_size: np.ndarray  # (N,) standard exponential: its size before scaling
-    shock_kind_u: np.ndarray  # (N,) uniform: which kind
+    value_noise: np.ndarray  # (N,) unit-variance noise: week-to-week luck in realised value
     shock_direction: np.ndarray  # (K, P, N) uniform on [-1, 1]: how it moves incentives
+    shock_size: np.ndarray  # (N,) standard exponential: its size before scaling
+    shock_u: np.ndarray  # (N,) uniform: does a shock arrive?
+    shock_kind_u: np.ndarray  # (N,) uniform: which kind
     issue_u: np.ndarray  # (N,) uniform: how many issues arise
     severity_u: np.ndarray  # (MAX_NEW_ISSUES, N) uniform: is each new issue small?
     resolve_u: np.ndarray  # (ISSUE_CAPACITY, N) uniform: is the issue in each slot settled?
     contact_u: np.ndarray  # (P, N) uniform: does each partner's key contact leave?
     opportunism_u: np.ndarray  # (P, N) uniform: does each partner act opportunistically?
-    value_noise: np.ndarray  # (N,) unit-variance noise: week-to-week luck in realised value
 
 
 SQRT3 = float(np.sqrt(3.0))

@@ -74,7 +74,9 @@ class Cause(enum.IntEnum):
 
     The first seven are the friction drivers of issue arrival (in this order),
     so the damage done by aging issues is split among them by their share of
-    the week's issue rate.
+    the week's issue rate. The sixth driver, exposure of intellectual property,
+    is booked as ``OPPORTUNISM``: both are about a partner taking what is not
+    its share.
     """
 
     INCENTIVE_MISALIGNMENT = 0

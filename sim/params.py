@@ -284,7 +284,7 @@ class MarketParams(Section):
     SECTION: ClassVar[str] = "market"
 
     alliances_per_firm: float = knob(1.5, 1.0, 10.0, "mean alliances a firm holds")
-    degree: int = knob(6, 2, 100, "neighbours each firm knows (small-world graph)")
+    degree: int = knob(6, 2, 100, "ring neighbours per firm before rewiring (even; small-world graph)")
     rewiring: float = knob(0.1, 0.0, 1.0, "small-world rewiring probability")
     prior_experience: float = knob(0.4, 0.0, 10.0, "mean past joint alliances per known pair")
     reputation_alpha: float = knob(6.0, 0.1, 100.0, "Beta prior of reputation, alpha")
@@ -374,7 +374,7 @@ class Dynamics(Section):
     exit_patience: int = knob(12, 1, 520, "weeks of shortfall before a partner exits")
     value_noise: float = knob(0.15, 0.0, 2.0, "week-to-week relative s.d. of realised value")
     # trust
-    initial_trust: float = knob(0.45, 0.0, 1.0, "trust at signing for average partners")
+    initial_trust: float = knob(0.45, 0.0, 1.0, "trust at signing: typical reputation, no shared history")
     reputation_trust: float = knob(0.3, 0.0, 1.0, "initial trust per unit reputation above typical")
     experience_trust: float = knob(0.1, 0.0, 1.0, "initial trust from past joint alliances")
     trust_per_resolution: float = knob(0.04, 0.0, 1.0, "trust gain per settled issue")

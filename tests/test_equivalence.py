@@ -3,10 +3,11 @@
 Per-alliance results and events must be identical to the last bit: both engines
 read the same weekly draws and evaluate every formula in the same arithmetic
 order. The weekly time series are cohort means; the reference engine sums them
-alliance by alliance, numpy pairwise, so they may differ by floating-point
-reassociation. For ``n`` values in [0, 1] (open issues are bounded by the issue
-capacity) that error is at most about ``n * eps * max`` ~ 1e-13 for these
-cohorts; we allow 1e-9 relative, far below any real difference.
+alliance by alliance, the vectorized engine with numpy reductions (pairwise,
+masked), so they may differ by floating-point reassociation. For ``n`` values
+bounded by ``m`` (trust and health by 1, open issues by the issue capacity)
+that error is at most about ``n * eps * m`` ~ 1e-12 for these cohorts; we
+allow 1e-9 relative, far below any real difference.
 """
 
 from __future__ import annotations

@@ -1307,6 +1307,7 @@ class TestEndings:
         a.trust = 0.6
         partner = a.members[1]
         partner.results_week = 0
+        a.members[0].perceived_value = a.members[0].firm.outside_option + 1.0  # the hub stays content
         low, high = partner.firm.outside_option - 0.01, partner.firm.outside_option + 0.01
         for t, value in enumerate([low, low, high, low, low]):
             partner.perceived_value = value
