@@ -14,8 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
+import itertools
+import json
 import logging
+import os
+import shutil
 import sys
+import time
+import traceback
 import typing
 from pathlib import Path
 from typing import Any
@@ -23,14 +30,20 @@ from typing import Any
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.params import ConfigError, Section, SimulationConfig
 from sim.results import format_summary
-from sim.runner import run_cohort, write_results
+from sim.runner import provenance, run_cohort, write_results
+from sim.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-CLI_KEYS = ("progress",)
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = ROOT / "configs"
+EXPERIMENT_DIR = ROOT / "experiments"
+CLI_KEYS = ("progress", "study")
 """Top-level keys that steer the command line, not the model."""
 
 
@@ -65,16 +78,39 @@ def mirror_schema(cls: type[Section], extra: list[tuple[str, type, Any]] | None 
 
 
 ConfigStore.instance().store(
-    name="config_schema", node=mirror_schema(SimulationConfig, extra=[("progress", bool, True)])
+    name="config_schema",
+    node=mirror_schema(
+        SimulationConfig, extra=[("progress", bool, True), ("study", dict[str, Any] | None, None)]
+    ),
 )
+
+
+def register_experiments(folder: Path = EXPERIMENT_DIR) -> list[str]:
+    """Make every ``experiments/<name>.yaml`` selectable as ``+experiment=<name>``.
+
+    Studies live beside their code in ``experiments/``; they are stored in
+    Hydra's config store under the group ``experiment``, at the global package
+    (each file lists only what it changes, as with ``# @package _global_``).
+    """
+    names = []
+    for path in sorted(folder.glob("*.yaml")):
+        node = OmegaConf.load(path)
+        ConfigStore.instance().store(group="experiment", name=path.stem, node=node, package="_global_")
+        names.append(path.stem)
+    return names
+
+
+register_experiments()
 
 
 def to_simulation_config(cfg: DictConfig) -> SimulationConfig:
     """Validate a composed Hydra config into the model's typed parameters."""
-    data = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(data, dict)
-    for key in (*CLI_KEYS, "hydra", "experiment", "study"):
-        data.pop(key, None)
+    skip = {*CLI_KEYS, "hydra", "experiment"}
+    data = {
+        key: OmegaConf.to_container(cfg[key], resolve=True) if OmegaConf.is_config(cfg[key]) else cfg[key]
+        for key in cfg
+        if key not in skip
+    }
     return SimulationConfig.from_dict(data)
 
 
@@ -114,8 +150,10 @@ class WeekProgress:
 
 @hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> dict:
-    """Simulate one cohort under one design and write its results."""
+    """Simulate one cohort under one design and write its results (one cell of a study in a multirun)."""
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    if HydraConfig.get().mode is RunMode.MULTIRUN:
+        return run_cell(cfg)
     try:
         config = to_simulation_config(cfg)
     except ConfigError as error:
@@ -137,6 +175,163 @@ def main(cfg: DictConfig) -> dict:
     print(format_summary(summary, title))
     print(f"results: {out_dir}")
     return summary
+
+
+# ------------------------------------------------------------------ studies
+def model_fingerprint() -> str:
+    """Hash of the model's source: cells computed by other code are never reused."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "sim").glob("*.py")):
+        if path.name not in ("cli.py", "studies.py"):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def config_hash(config: SimulationConfig) -> str:
+    """Identity of a cell: its validated parameters and the model code that runs them."""
+    payload = json.dumps({"config": config.to_dict(), "model": model_fingerprint()}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def _task_overrides() -> dict[str, str]:
+    """This job's overrides as key -> value, without the experiment selector."""
+    out = {}
+    for item in HydraConfig.get().overrides.task:
+        key, _, value = item.partition("=")
+        key = key.lstrip("+~")
+        if key not in ("experiment", *CLI_KEYS):
+            out[key] = value
+    return out
+
+
+def _sweep_size(run_dir: Path) -> int | None:
+    """Cells in the whole sweep, as counted before it started (study.json)."""
+    try:
+        return int(json.loads((run_dir / STUDY_FILE).read_text())["cells"])
+    except (OSError, ValueError, KeyError):  # progress is a courtesy, never a reason to fail
+        return None
+
+
+def run_cell(cfg: DictConfig) -> dict:
+    """One cell of a study: simulate it (or reuse it if an identical cell finished before).
+
+    Never raises: a cell that fails leaves ``failure.json`` with its error, so
+    the rest of the study completes and is aggregated.
+    """
+    started = time.perf_counter()
+    hc = HydraConfig.get()
+    cell_dir = Path(hc.runtime.output_dir)
+    run_dir = Path(hc.sweep.dir)
+    overrides = _task_overrides()
+    total = _sweep_size(run_dir)
+    label = " ".join(f"{k}={v}" for k, v in overrides.items()) or "(defaults)"
+    position = f"[{hc.job.num + 1}/{total}]" if total else f"[{hc.job.num + 1}]"
+    try:
+        config = to_simulation_config(cfg)
+        key = config_hash(config)
+        store = cell_store(run_dir.parent) / key
+        status = "cached"
+        if not (store / "done.json").exists():
+            status = "computed"
+            result = run_cohort(config)
+            staging = store.with_name(f".{key}.{os.getpid()}.tmp")
+            shutil.rmtree(staging, ignore_errors=True)
+            write_results(result, staging, {"overrides": overrides})
+            (staging / "done.json").write_text(json.dumps({"config_hash": key}) + "\n")
+            try:
+                staging.rename(store)  # atomic: a killed job leaves no half-written cell
+            except OSError:
+                shutil.rmtree(staging, ignore_errors=True)  # another worker finished it first
+        record = {
+            "overrides": overrides,
+            "config_hash": key,
+            "status": status,
+            "seconds": round(time.perf_counter() - started, 3),
+            "results": os.path.relpath(store, run_dir),
+            "seed": config.seed,
+            "n_alliances": config.n_alliances,
+        }
+        (cell_dir / CELL_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"{position} {label}: {status} in {record['seconds']:.1f} s", flush=True)
+        return record
+    except Exception as error:  # recorded, the study goes on
+        failure = {
+            "cell": cell_dir.name,
+            "overrides": overrides,
+            "error": f"{type(error).__name__}: {error}",
+            "traceback": traceback.format_exc(),
+        }
+        (cell_dir / FAILURE_FILE).write_text(json.dumps(failure, indent=2) + "\n")
+        print(f"{position} {label}: FAILED ({failure['error']})", flush=True)
+        return failure
+
+
+def _sweep_cells(config: DictConfig) -> list[list[str]]:
+    """Every cell of the sweep as its list of overrides, in launch order."""
+    params = dict(config.hydra.sweeper.params or {})
+    for item in config.hydra.overrides.task:
+        key, _, value = item.partition("=")
+        params[key] = value
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
+    axes = []
+    for o in parsed:
+        name = o.get_key_element()
+        values = list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.get_value_element_as_str()]
+        axes.append([f"{name}={v}" for v in values])
+    return [list(combo) for combo in itertools.product(*axes)]
+
+
+class StudyCallback(Callback):
+    """Validates every cell of a study before any runs; aggregates and reports when all are done."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from hydra.core.global_hydra import GlobalHydra
+
+        run_dir = Path(config.hydra.sweep.dir)
+        cells = _sweep_cells(config)
+        loader = GlobalHydra.instance().config_loader()
+        seeds = set()
+        for overrides in cells:
+            try:
+                job_cfg = loader.load_sweep_config(config, overrides)
+                seeds.add(to_simulation_config(job_cfg).seed)
+            except ConfigError as error:
+                fail(f"cell {' '.join(overrides)}: {error}")
+        study = dict(OmegaConf.to_container(config.get("study") or {}, resolve=True))  # type: ignore[arg-type]
+        swept = [
+            o.get_key_element()
+            for o in OverridesParser.create().parse_overrides(
+                [f"{k}={v}" for k, v in dict(config.hydra.sweeper.params or {}).items()]
+                + [o for o in config.hydra.overrides.task if "," in o.partition("=")[2]]
+            )
+            if o.is_sweep_override()
+        ]
+        study.setdefault("name", run_dir.parent.name)
+        study["dims"] = [k.lstrip("+~") for k in swept if k.lstrip("+~") != "seed"]
+        study["cells"] = len(cells)
+        study["seeds"] = sorted(seeds)
+        study["horizon_weeks"] = int(config.horizon_weeks)
+        study["n_alliances"] = int(config.n_alliances)
+        study["command_overrides"] = list(config.hydra.overrides.task)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / STUDY_FILE).write_text(json.dumps(study, indent=2) + "\n")
+        print(
+            f"study {study['name']}: {len(cells)} cells, seeds {study['seeds']}, results in {run_dir}",
+            flush=True,
+        )
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        run_dir = Path(config.hydra.sweep.dir)
+        text = build_report(run_dir)
+        base = SimulationConfig.from_dict({"seed": int(config.seed)})
+        (run_dir / "provenance.json").write_text(
+            json.dumps(
+                provenance(base, {"study": run_dir.parent.name, "model": model_fingerprint()}), indent=2
+            )
+            + "\n"
+        )
+        print(text, flush=True)
 
 
 if __name__ == "__main__":

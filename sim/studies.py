@@ -1,0 +1,385 @@
+"""Studies: combine the cells of a sweep, summarise them and draw their figures.
+
+A study is a Hydra multirun over design cells (see ``experiments/`` and
+:mod:`sim.cli`). Each cell simulates one cohort and leaves in its folder a
+``cell.json`` (its overrides, the hash of its validated config, its status)
+or a ``failure.json`` (its error). This module only reads those folders: it
+never runs the model, so a report can be rebuilt at any time with
+
+    alliance-sim-report results/<study>/<run>
+
+Layout of a study run folder::
+
+    study.json            what was swept, the baseline, the figures asked for
+    cells/<overrides>/    one folder per cell: cell.json or failure.json, .hydra/
+    runs.parquet          every alliance of every finished cell, with the cell's overrides as columns
+    summary.csv, .md      outcome rates with 95% intervals by cell
+    paired.csv            paired differences against the baseline design
+    failures.csv          cells that raised, with their errors
+    figures/*.png         rates by design, survival curves, hazard by age, heatmaps
+    provenance.json       package versions, git revision, seeds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.results import wilson
+
+CELL_FILE = "cell.json"
+FAILURE_FILE = "failure.json"
+STUDY_FILE = "study.json"
+RATE_COLUMNS = ("failed", "success", "underperforming", "terminated")
+
+
+@dataclass
+class Study:
+    """A study run folder, read back."""
+
+    folder: Path
+    meta: dict[str, Any]
+    runs: pd.DataFrame
+    cells: pd.DataFrame
+    failures: pd.DataFrame
+    dims: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name") or self.folder.parent.name)
+
+
+def cell_store(study_root: Path) -> Path:
+    """Where finished cells are kept, by config hash, across runs of a study (for resuming)."""
+    return study_root / ".cells"
+
+
+def load_study(folder: Path) -> Study:
+    """Read a study run folder: the finished cells' alliances, the cells and the failures."""
+    folder = Path(folder)
+    meta_path = folder / STUDY_FILE
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    cells, failures, tables = [], [], []
+    for cell_dir in sorted((folder / "cells").glob("*")) if (folder / "cells").exists() else []:
+        if (cell_dir / FAILURE_FILE).exists():
+            failures.append(json.loads((cell_dir / FAILURE_FILE).read_text()))
+            continue
+        if not (cell_dir / CELL_FILE).exists():
+            continue  # interrupted before it finished: the next run of the study redoes it
+        cell = json.loads((cell_dir / CELL_FILE).read_text())
+        table = pd.read_parquet(folder / cell["results"] / "alliances.parquet")
+        front = ["cell", *cell["overrides"]]
+        table["cell"] = cell_dir.name
+        for key, value in cell["overrides"].items():
+            table[key] = value  # the cell's override names the design (it may refine a column)
+        table = table[front + [c for c in table.columns if c not in front]]
+        tables.append(table)
+        cells.append(
+            {
+                "cell": cell_dir.name,
+                **cell["overrides"],
+                "config_hash": cell["config_hash"],
+                "status": cell["status"],
+                "seconds": cell["seconds"],
+            }
+        )
+    runs = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    dims = [k for k in meta.get("dims", []) if k in runs.columns]
+    if not dims and cells:
+        dims = [k for k in cells[0] if k not in ("cell", "config_hash", "status", "seconds", "seed")]
+    if len(runs):
+        runs = runs.sort_values(["cell", "alliance_id"], kind="stable").reset_index(drop=True)
+    return Study(folder, meta, runs, pd.DataFrame(cells), pd.DataFrame(failures), dims)
+
+
+def summarize(runs: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
+    """Outcome rates by cell with 95% Wilson intervals, plus mean resolution time."""
+    rows = []
+    for key, group in runs.groupby(dims, sort=False, observed=True) if dims else [((), runs)]:
+        key = key if isinstance(key, tuple) else (key,)
+        n = len(group)
+        row: dict[str, Any] = dict(zip(dims, key, strict=True))
+        row["n"] = n
+        for outcome in RATE_COLUMNS:
+            k = int((group["outcome"] == outcome).sum())
+            lo, hi = wilson(k, n)
+            row[f"{outcome}_rate"] = k / n
+            row[f"{outcome}_lo"] = lo
+            row[f"{outcome}_hi"] = hi
+        row["mean_resolution_weeks"] = float(group["mean_resolution_weeks"].mean())
+        row["median_weeks_to_failure"] = (
+            float(group.loc[group["outcome"] == "failed", "end_week"].median())
+            if (group["outcome"] == "failed").any()
+            else math.nan
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_differences(runs: pd.DataFrame, dims: list[str], baseline: dict[str, str]) -> pd.DataFrame:
+    """Each design against the baseline on the same alliances under the same shocks.
+
+    Cells share seeds, so alliance ``i`` of one cell and alliance ``i`` of the
+    baseline cell with the same other settings are the same partners facing
+    the same environment. The difference of their outcome indicators is
+    averaged with a 95% t interval: common random numbers make it far
+    tighter than a comparison of two independent rates.
+    """
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    if not baseline or not len(runs):
+        return pd.DataFrame()
+    base_keys = [k for k in baseline if k in dims]
+    other = [k for k in dims if k not in base_keys]
+    is_base = np.logical_and.reduce([runs[k].astype(str) == str(v) for k, v in baseline.items() if k in runs])
+    base = runs.loc[is_base]
+    rows = []
+    for key, group in runs.loc[~is_base].groupby(dims, sort=False, observed=True):
+        key = key if isinstance(key, tuple) else (key,)
+        cell = dict(zip(dims, key, strict=True))
+        match = base
+        for k in [*other, "seed"]:
+            value = cell.get(k, group[k].iloc[0] if k in group else None)
+            if k in base:
+                match = match.loc[match[k] == value]
+        merged = group.merge(match, on="alliance_id", suffixes=("", "_base"))
+        if not len(merged):
+            continue
+        row: dict[str, Any] = {
+            **cell,
+            "baseline": ",".join(f"{k}={v}" for k, v in baseline.items()),
+            "pairs": len(merged),
+        }
+        for outcome in ("failed", "success"):
+            diff = (merged["outcome"] == outcome).astype(float) - (merged["outcome_base"] == outcome).astype(
+                float
+            )
+            stats = DescrStatsW(diff.to_numpy())
+            lo, hi = stats.tconfint_mean() if len(diff) > 1 and stats.std > 0 else (stats.mean, stats.mean)
+            row[f"{outcome}_diff"] = float(stats.mean)
+            row[f"{outcome}_diff_lo"] = float(lo)
+            row[f"{outcome}_diff_hi"] = float(hi)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _pct(x: float) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def headline_table(summary: pd.DataFrame, dims: list[str]) -> str:
+    """Failure, success and underperformance rates with their intervals, as Markdown."""
+    header = [*dims, "n", "failed (95% CI)", "success (95% CI)", "underperforming (95% CI)", "terminated"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, r in summary.iterrows():
+        cells = [str(r[d]) for d in dims] + [str(int(r["n"]))]
+        for outcome in ("failed", "success", "underperforming"):
+            cells.append(
+                f"{_pct(r[f'{outcome}_rate'])} ({_pct(r[f'{outcome}_lo'])}–{_pct(r[f'{outcome}_hi'])})"
+            )
+        cells.append(_pct(r["terminated_rate"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def paired_table(paired: pd.DataFrame, dims: list[str]) -> str:
+    if not len(paired):
+        return ""
+    header = [*dims, "pairs", "Δ failed vs baseline (95% CI)", "Δ success vs baseline (95% CI)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, r in paired.iterrows():
+        cells = [str(r[d]) for d in dims] + [str(int(r["pairs"]))]
+        for outcome in ("failed", "success"):
+            cells.append(
+                f"{100 * r[f'{outcome}_diff']:+.1f} pts ({100 * r[f'{outcome}_diff_lo']:+.1f} to {100 * r[f'{outcome}_diff_hi']:+.1f})"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- figures
+def _axes_keys(meta: dict[str, Any], dims: list[str]) -> tuple[str, str | None]:
+    x = meta.get("x") or (dims[0] if dims else "governance")
+    hue = meta.get("hue") or next((d for d in dims if d != x), None)
+    return x, hue
+
+
+def plot_rates(summary: pd.DataFrame, x: str, hue: str | None, outcome: str, path: Path) -> None:
+    """Outcome rate by the x dimension, one series per hue, with 95% intervals."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    order = list(dict.fromkeys(summary[x].astype(str)))
+    groups = summary.groupby(hue, sort=False) if hue else [(None, summary)]
+    n_groups = summary[hue].nunique() if hue else 1
+    width = 0.8 / n_groups
+    for i, (label, g) in enumerate(groups):
+        pos = np.array([order.index(v) for v in g[x].astype(str)]) + (i - (n_groups - 1) / 2) * width
+        rate = g[f"{outcome}_rate"].to_numpy()
+        err = np.vstack([rate - g[f"{outcome}_lo"].to_numpy(), g[f"{outcome}_hi"].to_numpy() - rate])
+        ax.bar(pos, rate, width=width * 0.95, label=str(label) if label is not None else None, alpha=0.85)
+        ax.errorbar(pos, rate, yerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.set_xticks(range(len(order)), order)
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{outcome} rate (95% CI)")
+    ax.set_ylim(0, 1)
+    ax.grid(axis="y", alpha=0.3)
+    if hue:
+        ax.legend(title=hue, frameon=False)
+    ax.set_title(f"{outcome.capitalize()} rate by {x}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _durations(group: pd.DataFrame, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Time to failure: failures are events, every other ending or survival is censored."""
+    end = group["end_week"].astype("Float64").fillna(horizon).to_numpy(dtype=float)
+    event = (group["outcome"] == "failed").to_numpy()
+    return end, event
+
+
+def plot_survival(runs: pd.DataFrame, by: str, horizon: int, path: Path) -> None:
+    """Kaplan-Meier curves of survival (no failure) by ``by``, with confidence bands."""
+    import matplotlib.pyplot as plt
+    from lifelines import KaplanMeierFitter
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for label, group in runs.groupby(by, sort=False, observed=True):
+        durations, events = _durations(group, horizon)
+        KaplanMeierFitter(label=str(label)).fit(durations, events).plot_survival_function(ax=ax, ci_show=True)
+    ax.set_xlabel("weeks since signing")
+    ax.set_ylabel("share not failed")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, horizon)
+    ax.grid(alpha=0.3)
+    ax.legend(title=by, frameon=False)
+    ax.set_title(f"Survival (Kaplan-Meier) by {by}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_hazard(runs: pd.DataFrame, by: str, horizon: int, path: Path, bandwidth: float = 8.0) -> None:
+    """Smoothed hazard of failure by alliance age (Nelson-Aalen, Epanechnikov kernel)."""
+    import matplotlib.pyplot as plt
+    from lifelines import NelsonAalenFitter
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for label, group in runs.groupby(by, sort=False, observed=True):
+        durations, events = _durations(group, horizon)
+        if events.sum() < 2:
+            continue
+        naf = NelsonAalenFitter().fit(durations, events)
+        hazard = naf.smoothed_hazard_(bandwidth)
+        ax.plot(hazard.index, hazard.iloc[:, 0], label=str(label))
+    ax.set_xlabel("alliance age (weeks)")
+    ax.set_ylabel("weekly hazard of failure")
+    ax.set_xlim(0, horizon)
+    ax.grid(alpha=0.3)
+    ax.legend(title=by, frameon=False)
+    ax.set_title(f"Hazard of failure by age and {by}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_heatmap(summary: pd.DataFrame, x: str, y: str, outcome: str, path: Path) -> None:
+    """Outcome rate over two swept dimensions, annotated with the rates."""
+    import matplotlib.pyplot as plt
+
+    table = summary.pivot_table(index=y, columns=x, values=f"{outcome}_rate", aggfunc="mean", sort=False)
+    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 3, 0.6 * len(table.index) + 2.5))
+    image = ax.imshow(
+        table.to_numpy(), cmap="RdYlGn_r" if outcome == "failed" else "RdYlGn", vmin=0, vmax=1, aspect="auto"
+    )
+    ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
+    ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    for (i, j), value in np.ndenumerate(table.to_numpy()):
+        ax.text(j, i, f"{100 * value:.0f}%", ha="center", va="center", fontsize=9)
+    fig.colorbar(image, ax=ax, label=f"{outcome} rate")
+    ax.set_title(f"{outcome.capitalize()} rate")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------ report
+def build_report(folder: Path) -> str:
+    """Write the combined table, summaries and figures of a study run; return the printed table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    study = load_study(folder)
+    folder = study.folder
+    meta, dims = study.meta, study.dims
+    lines = [f"study {study.name}: {len(study.cells)} cells finished, {len(study.failures)} failed"]
+    if len(study.failures):
+        study.failures.to_csv(folder / "failures.csv", index=False)
+        for _, f in study.failures.iterrows():
+            lines.append(f"  failed cell {f.get('cell', '?')}: {f.get('error', '')}")
+    if not len(study.runs):
+        text = "\n".join([*lines, "no finished cells: nothing to summarise"])
+        (folder / "summary.md").write_text(text + "\n")
+        return text
+    study.runs.to_parquet(folder / "runs.parquet", index=False)
+    summary = summarize(study.runs, dims)
+    summary.to_csv(folder / "summary.csv", index=False)
+    baseline = meta.get("baseline") or {}
+    paired = paired_differences(study.runs, dims, baseline)
+    if len(paired):
+        paired.to_csv(folder / "paired.csv", index=False)
+    table = headline_table(summary, dims)
+    pairs = paired_table(paired, dims)
+    horizon = int(meta.get("horizon_weeks") or study.runs["end_week"].max() or 156)
+    figures = folder / "figures"
+    figures.mkdir(exist_ok=True)
+    x, hue = _axes_keys(meta, dims)
+    made = []
+    for outcome in ("failed", "success"):
+        path = figures / f"{outcome}_rate_by_{x}.png"
+        plot_rates(summary, x, hue, outcome, path)
+        made.append(path)
+    survival_by = meta.get("survival_by") or x
+    plot_survival(study.runs, survival_by, horizon, figures / f"survival_by_{survival_by}.png")
+    plot_hazard(study.runs, survival_by, horizon, figures / f"hazard_by_{survival_by}.png")
+    made += [figures / f"survival_by_{survival_by}.png", figures / f"hazard_by_{survival_by}.png"]
+    if hue and len(dims) >= 2:
+        for outcome in ("failed", "success"):
+            path = figures / f"heatmap_{outcome}_{x}_by_{hue}.png"
+            plot_heatmap(summary, x, hue, outcome, path)
+            made.append(path)
+    title = meta.get("title") or study.name
+    md = [f"# {title}", "", meta.get("description", "").strip(), "", "## Outcome rates by cell", "", table]
+    if pairs:
+        md += ["", "## Paired differences against the baseline (same alliances, same shocks)", "", pairs]
+    md += ["", "## Figures", ""] + [f"![{p.stem}](figures/{p.name})" for p in made]
+    (folder / "summary.md").write_text("\n".join(md) + "\n")
+    lines += ["", table]
+    if pairs:
+        lines += ["", "paired differences against the baseline (same alliances, same shocks):", pairs]
+    lines += ["", f"results: {folder}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``alliance-sim-report FOLDER``: rebuild a study's summary and figures from its results."""
+    parser = argparse.ArgumentParser(prog="alliance-sim-report", description=main.__doc__)
+    parser.add_argument("folder", type=Path, help="a study run folder, results/<study>/<run>")
+    args = parser.parse_args(argv)
+    if not (args.folder / "cells").is_dir():
+        parser.error(f"{args.folder} is not a study run folder (it has no cells/ folder)")
+    print(build_report(args.folder))
+
+
+if __name__ == "__main__":
+    main()
