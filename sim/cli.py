@@ -324,13 +324,13 @@ class StudyCallback(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(config.hydra.sweep.dir)
         text = build_report(run_dir)
-        base = SimulationConfig.from_dict({"seed": int(config.seed)})
-        (run_dir / "provenance.json").write_text(
-            json.dumps(
-                provenance(base, {"study": run_dir.parent.name, "model": model_fingerprint()}), indent=2
-            )
-            + "\n"
-        )
+        base = to_simulation_config(config)  # the settings every cell shares, before its overrides
+        extra = {
+            "study": run_dir.parent.name,
+            "model": model_fingerprint(),
+            "cells": len(_sweep_cells(config)),
+        }
+        (run_dir / "provenance.json").write_text(json.dumps(provenance(base, extra), indent=2) + "\n")
         print(text, flush=True)
 
 
