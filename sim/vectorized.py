@@ -129,6 +129,7 @@ class VectorizedCohort:
         self._misalignment: np.ndarray | None = None  # valid until incentives change
         self._gap: np.ndarray | None = None  # valid until expectations or perceived value change
         self._loads_changed = True  # firms' alliance counts changed since commitments were set
+        self._ended: np.ndarray | None = None  # alliances that ended this week
         self._commit_factor: np.ndarray | None = None
         self._inequity: np.ndarray | None = None
         # In a dyad either exit ends the alliance, so every slot of a running alliance is on
@@ -213,7 +214,7 @@ class VectorizedCohort:
             for slot in range(1, len(values)):
                 total = total + values[slot]
             return total
-        total = np.zeros(values.shape[1])
+        total = np.zeros(values.shape[1:])
         for slot in range(len(values)):
             total = np.where(self.on[slot], total + values[slot], total)
         return total
@@ -279,10 +280,8 @@ class VectorizedCohort:
         """Mirrors Alliance.realign for the alliances in ``mask`` (all if None)."""
         count = self._n_active()
         x = self.incentives
-        for k in range(len(x)):
-            mean = self._slot_sum(x[k]) / count
-            moved = x[k] + fraction * (mean - x[k])
-            x[k] = self._on_slots(moved, x[k], mask)
+        mean = self._slot_sum(x.transpose(1, 0, 2)) / count  # (K, N), every objective at once
+        self.incentives = self._on_slots(x + fraction * (mean[:, None, :] - x), x, mask)
         self._misalignment = None
 
     def reset_expectations(self, mask: np.ndarray | None, fraction: float) -> None:
@@ -325,6 +324,9 @@ class VectorizedCohort:
             self.update_trust(t, tp, draws, resolved, departures, mix)
             self.update_health(t, tp, resolved)
             exits, collapses = self.check_endings(t, running, tp)
+        if self._ended is not None:  # outputs of this week's endings, copied aside once
+            self._snapshot(self._ended)
+            self._ended = None
         self.settle_reputation(exits, collapses)
         self.outside_factor = self.outside_factor * (1.0 + self.config.scenario.outside_option_trend)
         self.week_index += 1
@@ -462,7 +464,7 @@ class VectorizedCohort:
                 for slot in range(1, len(values)):
                     total = total + values[slot]
                 return total
-            total = np.zeros(len(rows))
+            total = np.zeros(values.shape[1:])
             for slot in range(len(values)):
                 total = np.where(on[slot], total + values[slot], total)
             return total
@@ -472,10 +474,8 @@ class VectorizedCohort:
 
         # realign (Alliance.realign)
         x = self.incentives[:, :, rows]
-        for k in range(len(x)):
-            mean = slot_sum(x[k]) / count
-            x[k] = keep_off(x[k] + fraction * (mean - x[k]), x[k])
-        self.incentives[:, :, rows] = x
+        mean = slot_sum(x.transpose(1, 0, 2)) / count  # (K, rows), every objective at once
+        self.incentives[:, :, rows] = keep_off(x + fraction * (mean[:, None, :] - x), x)
         self._misalignment = None
         # reset expectations (Alliance.reset_expectations, Alliance.projected_value)
         joint = d.value_per_partner * count * self.config.alliance.complementarity * self.potential[rows]
@@ -885,7 +885,7 @@ class VectorizedCohort:
         if not mask.any():
             return
         self._loads_changed = True
-        self._snapshot(mask)
+        self._ended = mask if self._ended is None else self._ended | mask
         self.alive = self.alive & ~mask
         self.outcome = np.where(mask, outcome, self.outcome)
         self.end_week = np.where(mask, t + 1, self.end_week)
