@@ -30,4 +30,4 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
   "$py" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev,cluster]"
+.venv/bin/python -m pip install --quiet -e ".[dev,cluster,calibration]"
