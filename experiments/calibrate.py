@@ -38,6 +38,9 @@ SPACE = [
     ("dynamics.working_group_resolve", 0.1, 0.9, False, False),
     ("dynamics.structure_drag", 0.0, 0.7, False, False),
     ("dynamics.trust_per_aged_issue", 0.001, 0.04, True, False),
+    ("dynamics.trust_per_issue", 0.005, 0.1, True, False),
+    ("dynamics.trust_per_resolution", 0.005, 0.1, True, False),
+    ("dynamics.renegotiation_recovery", 0.0, 1.0, False, False),
     ("dynamics.trust_per_gap", 0.002, 0.04, True, False),
     ("dynamics.trust_per_touchpoint", 0.004, 0.05, True, False),
     ("dynamics.opportunism_rate", 0.0005, 0.04, True, False),
@@ -62,6 +65,14 @@ def suggest(trial: optuna.Trial) -> dict[str, float]:
         else:
             values[name] = trial.suggest_float(name, lo, hi, log=log)
     return values
+
+
+def current_default(name: str) -> float:
+    """The value a parameter has in configs/ now (``alliance.<type>.<key>`` per alliance type)."""
+    parts = name.split(".")
+    if parts[0] == "alliance":
+        return getattr(load_config([f"alliance={parts[1]}"]).alliance, parts[2])
+    return getattr(getattr(load_config([]), parts[0]), parts[1])
 
 
 def apply_to_configs(values: dict[str, float]) -> list[Path]:
@@ -121,6 +132,10 @@ def main() -> None:
     study = optuna.create_study(
         direction="minimize", sampler=optuna.samplers.TPESampler(seed=args.sampler_seed)
     )
+    if args.start and args.start.exists():
+        start = {name: current_default(name) for name, *_ in SPACE}
+        start.update(json.loads(args.start.read_text()))
+        study.enqueue_trial(start, skip_if_exists=True)
 
     def report_progress(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         done = trial.number + 1
@@ -156,7 +171,7 @@ Regenerate with `python experiments/calibrate.py` (add `--apply` to write the
 fitted values into `configs/`). This run: {args.trials} trials of Optuna's TPE
 sampler (seed {args.sampler_seed}), the first at the parameters in
 `{args.start.name if args.start else "none"}` (the result of an earlier, wider search; parameters
-it lacks are sampled); every trial simulated the same six cohorts
+it lacks at their defaults); every trial simulated the same six cohorts
 of {args.n} alliances (seed {args.seed}) over 156 weeks; {minutes:.1f} minutes.
 
 **Objective**: the sum over patterns of the squared miss in units of the

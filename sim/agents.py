@@ -165,6 +165,7 @@ class WeekLedger:
     reactive_effort: float = 0.0
     friction_mix: list[float] = field(default_factory=lambda: [0.0] * N_FRICTION_DRIVERS)
     resolved: int = 0
+    raised: int = 0
     departures: int = 0
 
 
@@ -438,13 +439,17 @@ class Alliance(mesa.Agent):
             self.renegotiate(t, d.realign_fraction * d.crisis_efficacy, crisis=True)
 
     def renegotiate(self, t: int, fraction: float, crisis: bool) -> None:
-        """Realign incentives, expectations and value shares part of the way, at the cost of
+        """Realign incentives, expectations and value shares part of the way, and re-scope the
+        deal to recover part of the value shocks destroyed (less in a crisis), at the cost of
         weeks of reduced value and of effort."""
         self.realign(fraction)
         self.reset_expectations(fraction)
         count = self.n_active()
         for m in self.active_members():
             m.share = m.share + fraction * (1.0 / count - m.share)
+        d = self.cfg.dynamics
+        recovery = d.renegotiation_recovery * (d.crisis_efficacy if crisis else 1.0)
+        self.potential = self.potential + recovery * (self.model.trend_level - self.potential)
         self.renegotiation_left = self.cfg.dynamics.renegotiation_weeks
         self.renegotiation_planned = not crisis
         self.last_renegotiation = t
@@ -545,6 +550,7 @@ class Alliance(mesa.Agent):
             self.issue_age[slot] = 0
             self.issue_small[slot] = week.severity_u[n][j] < d.small_issue_share
         self.issues_raised += count
+        self.week.raised = count
 
     def _free_issue_slot(self) -> int | None:
         for q, age in enumerate(self.issue_age):
@@ -706,7 +712,7 @@ class Alliance(mesa.Agent):
 
     def update_trust(self, t: int, week: WeekLists) -> None:
         """Trust grows with settled issues, delivered value and regular contact; it erodes with
-        aging issues, opportunism (tempted by misalignment, exposed IP and, between
+        every new issue (friction costs goodwill even when settled fast), aging issues, opportunism (tempted by misalignment, exposed IP and, between
         competitors, overlapping capabilities), broken expectations, a lost champion,
         news of a partner's misconduct elsewhere and inequitable commitment.
 
@@ -756,6 +762,7 @@ class Alliance(mesa.Agent):
             contact * self.week.departures,
             d.trust_per_reputation_drop * reputation_drop,
             d.trust_per_inequity * self.inequity(),
+            d.trust_per_issue * self.week.raised,
         ]
         total = 0.0
         for x in losses:
@@ -768,6 +775,9 @@ class Alliance(mesa.Agent):
         aging_damage = losses[0] * before
         for c in range(N_FRICTION_DRIVERS):
             self.ledger[c] += aging_damage * mix[c]
+        arrival_damage = losses[6] * before
+        for c in range(N_FRICTION_DRIVERS):
+            self.ledger[c] += arrival_damage * mix[c]
         self.ledger[Cause.OPPORTUNISM] += losses[1] * before
         self.ledger[Cause.EXPECTATION_GAP] += losses[2] * before
         self.ledger[Cause.KEY_CONTACT_LOSS] += losses[3] * before

@@ -185,7 +185,6 @@ def pattern_table(measured: Mapping[str, Measurement]) -> str:
         fmt = (lambda x: f"{x:.2f}") if t.pattern == "P2" else (lambda x: f"{100 * x:.1f}%")
         tol = f"± {t.tolerance:.1f}" if t.pattern == "P2" else f"± {100 * t.tolerance:.0f} pts"
         lines.append(
-            f"| {t.pattern} | {t.description} | {fmt(t.target)} {tol} | {fmt(m.value)} ({fmt(m.low)} to {fmt(m.high)}) "
-            f"| {'yes' if m.within(t) else 'NO'} |"
+            f"| {t.pattern} | {t.description} | {fmt(t.target)} {tol} | {fmt(m.value)} ({fmt(m.low)} to {fmt(m.high)}) | {'yes' if m.within(t) else 'NO'} |"
         )
     return "\n".join(lines)

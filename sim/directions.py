@@ -138,7 +138,6 @@ def checks_table(runs: pd.DataFrame, checks: list[dict]) -> tuple[str, bool]:
         effect, passed = evaluate_check(runs, check)
         ok = ok and passed
         lines.append(
-            f"| {effect.label} | {100 * effect.mean:+.1f} pts ({100 * effect.low:+.1f} to {100 * effect.high:+.1f}) "
-            f"| {effect.pairs} | {check.get('expect')} | {'yes' if passed else 'NO'} |"
+            f"| {effect.label} | {100 * effect.mean:+.1f} pts ({100 * effect.low:+.1f} to {100 * effect.high:+.1f}) | {effect.pairs} | {check.get('expect')} | {'yes' if passed else 'NO'} |"
         )
     return "\n".join(lines), ok

@@ -116,6 +116,7 @@ class AllianceModel(mesa.Model):
         )
         self.triggers_on = self.config.triggers.active(self.config.governance)
         self.outside_factor = 1.0
+        self.trend_level = 1.0  # value potential the market trend alone would leave
         self.week_index = 0
         self.touch = touchpoints(0, self.config)
         self.events = EventLog()
@@ -177,6 +178,7 @@ class AllianceModel(mesa.Model):
                 getattr(alliance, phase)(*args)
         self.firm_set.do("settle_reputation")
         self.outside_factor = self.outside_factor * (1.0 + self.config.scenario.outside_option_trend)
+        self.trend_level = self.trend_level * (1.0 + self.config.scenario.value_trend)
         self.week_index += 1
         self.datacollector.collect(self)
         if self.week_index >= self.config.horizon_weeks:

@@ -378,6 +378,9 @@ class Dynamics(Section):
     reputation_trust: float = knob(0.3, 0.0, 1.0, "initial trust per unit reputation above typical")
     experience_trust: float = knob(0.1, 0.0, 1.0, "initial trust from past joint alliances")
     trust_per_resolution: float = knob(0.04, 0.0, 1.0, "trust gain per settled issue")
+    trust_per_issue: float = knob(
+        0.04, 0.0, 1.0, "trust lost when an issue arises, however fast it is settled"
+    )
     trust_per_value: float = knob(0.02, 0.0, 1.0, "trust gain per unit of value above par")
     trust_per_touchpoint: float = knob(0.02, 0.0, 1.0, "trust gain in a week with a touchpoint")
     aging_grace_weeks: int = knob(3, 0, 52, "age after which an open issue erodes trust")
@@ -412,6 +415,9 @@ class Dynamics(Section):
     renegotiation_weeks: int = knob(4, 0, 52, "weeks of reduced value while renegotiating")
     renegotiation_value_loss: float = knob(0.3, 0.0, 1.0, "value lost during those weeks")
     realign_fraction: float = knob(0.6, 0.0, 1.0, "part of the gaps a renegotiation closes")
+    renegotiation_recovery: float = knob(
+        0.5, 0.0, 1.0, "part of the value lost to shocks a renegotiation recovers"
+    )
     crisis_health: float = knob(0.3, 0.0, 1.0, "health that forces a crisis renegotiation")
     crisis_min_trust: float = knob(0.3, 0.0, 1.0, "trust needed to still renegotiate")
     crisis_efficacy: float = knob(0.4, 0.0, 1.0, "effect of a crisis renegotiation vs planned")

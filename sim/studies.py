@@ -38,6 +38,16 @@ CELL_FILE = "cell.json"
 FAILURE_FILE = "failure.json"
 STUDY_FILE = "study.json"
 RATE_COLUMNS = ("failed", "success", "underperforming", "terminated")
+PAIRED_METRICS = {
+    "mean_resolution_weeks": "Δ mean resolution (weeks)",
+    "issues_raised": "Δ issues raised",
+    "final_trust": "Δ final trust",
+    "effort_proactive": "Δ proactive effort (person-weeks)",
+    "effort_reactive": "Δ reactive effort (person-weeks)",
+}
+"""Continuous per-alliance metrics whose paired mean differences paired.csv reports, with
+their headers in summary.md. mean_resolution_weeks is compared on the pairs in which both
+alliances settled at least one issue (it is empty otherwise)."""
 
 
 @dataclass
@@ -130,10 +140,13 @@ def paired_differences(runs: pd.DataFrame, dims: list[str], baseline: dict[str, 
     baseline cell with the same other settings are the same partners facing
     the same environment. The difference of their outcome indicators is
     averaged with a 95% t interval: common random numbers make it far
-    tighter than a comparison of two independent rates.
+    tighter than a comparison of two independent rates. The continuous
+    metrics of :data:`PAIRED_METRICS` get the same treatment: the mean of
+    the per-alliance differences (``<metric>_diff``) with its 95% t interval
+    (``<metric>_diff_lo``, ``<metric>_diff_hi``), over the pairs in which
+    both values exist (``mean_resolution_weeks_pairs`` counts them for the
+    resolution time, which is empty for an alliance that settled nothing).
     """
-    from statsmodels.stats.weightstats import DescrStatsW
-
     if not baseline or not len(runs):
         return pd.DataFrame()
     base_keys = [k for k in baseline if k in dims]
@@ -161,13 +174,35 @@ def paired_differences(runs: pd.DataFrame, dims: list[str], baseline: dict[str, 
             diff = (merged["outcome"] == outcome).astype(float) - (merged["outcome_base"] == outcome).astype(
                 float
             )
-            stats = DescrStatsW(diff.to_numpy())
-            lo, hi = stats.tconfint_mean() if len(diff) > 1 and stats.std > 0 else (stats.mean, stats.mean)
-            row[f"{outcome}_diff"] = float(stats.mean)
-            row[f"{outcome}_diff_lo"] = float(lo)
-            row[f"{outcome}_diff_hi"] = float(hi)
+            mean, lo, hi = mean_interval(diff.to_numpy())
+            row[f"{outcome}_diff"] = mean
+            row[f"{outcome}_diff_lo"] = lo
+            row[f"{outcome}_diff_hi"] = hi
+        for metric in PAIRED_METRICS:
+            if metric not in merged or f"{metric}_base" not in merged:
+                continue
+            values = merged[metric].to_numpy(dtype=float, na_value=np.nan)
+            base_values = merged[f"{metric}_base"].to_numpy(dtype=float, na_value=np.nan)
+            both = ~(np.isnan(values) | np.isnan(base_values))
+            mean, lo, hi = mean_interval(values[both] - base_values[both])
+            row[f"{metric}_diff"] = mean
+            row[f"{metric}_diff_lo"] = lo
+            row[f"{metric}_diff_hi"] = hi
+            if metric == "mean_resolution_weeks":
+                row["mean_resolution_weeks_pairs"] = int(both.sum())
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def mean_interval(diff: np.ndarray) -> tuple[float, float, float]:
+    """Mean of paired differences with its 95% t interval (the mean itself if it cannot vary)."""
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    if not len(diff):
+        return math.nan, math.nan, math.nan
+    stats = DescrStatsW(diff)
+    lo, hi = stats.tconfint_mean() if len(diff) > 1 and stats.std > 0 else (stats.mean, stats.mean)
+    return float(stats.mean), float(lo), float(hi)
 
 
 def _pct(x: float) -> str:
@@ -199,6 +234,25 @@ def paired_table(paired: pd.DataFrame, dims: list[str]) -> str:
         for outcome in ("failed", "success"):
             cells.append(
                 f"{100 * r[f'{outcome}_diff']:+.1f} pts ({100 * r[f'{outcome}_diff_lo']:+.1f} to {100 * r[f'{outcome}_diff_hi']:+.1f})"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def paired_metrics_table(paired: pd.DataFrame, dims: list[str]) -> str:
+    """Paired mean differences of the continuous per-alliance metrics, as Markdown."""
+    metrics = [m for m in PAIRED_METRICS if f"{m}_diff" in paired]
+    if not len(paired) or not metrics:
+        return ""
+    header = [*dims, "pairs", *(f"{PAIRED_METRICS[m]} (95% CI)" for m in metrics)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, r in paired.iterrows():
+        cells = [str(r[d]) for d in dims] + [str(int(r["pairs"]))]
+        for m in metrics:
+            digits = 3 if m == "final_trust" else 2
+            mean, lo, hi = (r[f"{m}_diff{s}"] for s in ("", "_lo", "_hi"))
+            cells.append(
+                "" if math.isnan(mean) else f"{mean:+.{digits}f} ({lo:+.{digits}f} to {hi:+.{digits}f})"
             )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -340,6 +394,7 @@ def build_report(folder: Path) -> str:
         paired.to_csv(folder / "paired.csv", index=False)
     table = headline_table(summary, dims)
     pairs = paired_table(paired, dims)
+    metric_pairs = paired_metrics_table(paired, dims)
     horizon = int(meta.get("horizon_weeks") or study.runs["end_week"].max() or 156)
     figures = folder / "figures"
     figures.mkdir(exist_ok=True)
@@ -360,13 +415,24 @@ def build_report(folder: Path) -> str:
             made.append(path)
     title = meta.get("title") or study.name
     md = [f"# {title}", "", meta.get("description", "").strip(), "", "## Outcome rates by cell", "", table]
+    if meta.get("checks"):
+        from sim.directions import checks_table
+
+        checks, held = checks_table(study.runs, meta["checks"])
+        md += ["", "## Checks (paired 95% intervals on the same alliances)", "", checks]
+        lines += ["", "checks (paired 95% intervals on the same alliances):", checks]
+        lines.append("all checks hold" if held else "SOME CHECKS DO NOT HOLD")
     if pairs:
         md += ["", "## Paired differences against the baseline (same alliances, same shocks)", "", pairs]
+    if metric_pairs:
+        md += ["", "## Paired mean differences of per-alliance metrics (95% t intervals)", "", metric_pairs]
     md += ["", "## Figures", ""] + [f"![{p.stem}](figures/{p.name})" for p in made]
     (folder / "summary.md").write_text("\n".join(md) + "\n")
     lines += ["", table]
     if pairs:
         lines += ["", "paired differences against the baseline (same alliances, same shocks):", pairs]
+    if metric_pairs:
+        lines += ["", "paired mean differences of per-alliance metrics (95% t intervals):", metric_pairs]
     lines += ["", f"results: {folder}"]
     return "\n".join(lines)
 

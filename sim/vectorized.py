@@ -108,6 +108,7 @@ class VectorizedCohort:
         self.structure_slowdown = 1.0 - d.structure_drag * governance_intensity(config.governance) ** 2
         self.triggers_on = config.triggers.active(config.governance)
         self.outside_factor = 1.0
+        self.trend_level = 1.0  # value potential the market trend alone would leave
         self.week_index = 0
         self.events = EventLog()
         self.ids = np.arange(n)
@@ -317,11 +318,11 @@ class VectorizedCohort:
             shock = self.receive_shock(t, running, draws)
             self.apply_triggers(t, running, shock)
             proactive = self.hold_touchpoints(t, tp)
-            mix = self.raise_issues(t, draws)
+            mix, raised = self.raise_issues(t, draws)
             resolved, reactive = self.resolve_issues(t, running, tp, draws)
             self.create_value(t, running, draws, proactive, reactive)
             departures = self.lose_key_contacts(t, running, draws)
-            self.update_trust(t, tp, draws, resolved, departures, mix)
+            self.update_trust(t, tp, draws, resolved, departures, mix, raised)
             self.update_health(t, tp, resolved)
             exits, collapses = self.check_endings(t, running, tp)
         if self._ended is not None:  # outputs of this week's endings, copied aside once
@@ -329,6 +330,7 @@ class VectorizedCohort:
             self._ended = None
         self.settle_reputation(exits, collapses)
         self.outside_factor = self.outside_factor * (1.0 + self.config.scenario.outside_option_trend)
+        self.trend_level = self.trend_level * (1.0 + self.config.scenario.value_trend)
         self.week_index += 1
         self.collect(t)
         if self.week_index >= self.config.horizon_weeks:
@@ -487,6 +489,8 @@ class VectorizedCohort:
         self._gap = None
         # rebalance shares
         self.share[:, rows] = keep_off(share + fraction * (1.0 / count - share), share)
+        recovery = d.renegotiation_recovery * (d.crisis_efficacy if crisis else 1.0)
+        self.potential[rows] = self.potential[rows] + recovery * (self.trend_level - self.potential[rows])
         self.renegotiation_left[rows] = d.renegotiation_weeks
         self.renegotiation_planned[rows] = not crisis
         self.last_renegotiation[rows] = t
@@ -551,8 +555,9 @@ class VectorizedCohort:
             self.piloting, d.pilot_issue_factor, 1.0 + d.full_launch_surge * (1.0 - self.integration)
         )
 
-    def raise_issues(self, t: int, draws: WeekDraws) -> np.ndarray:
-        """Mirrors Alliance.raise_issues; returns the (7, N) friction mix used to attribute damage."""
+    def raise_issues(self, t: int, draws: WeekDraws) -> tuple[np.ndarray, np.ndarray]:
+        """Mirrors Alliance.raise_issues; returns the (7, N) friction mix used to attribute damage
+        and the issues raised this week."""
         d = self.config.dynamics
         drivers = self.friction_drivers(t)
         total = 0.0 + drivers[0]
@@ -579,7 +584,7 @@ class VectorizedCohort:
             self.issue_small[slot, rows] = draws.severity_u[rank[slot, col] - 1, rows] < d.small_issue_share
             self.issues_dropped[arriving] += np.maximum(0, wanted - rank[-1])
         self.issues_raised = self.issues_raised + count
-        return mix
+        return mix, count
 
     def resolve_issues(
         self, t: int, running: np.ndarray, tp: Touchpoints, draws: WeekDraws
@@ -721,6 +726,7 @@ class VectorizedCohort:
         resolved: np.ndarray,
         departures: np.ndarray,
         mix: np.ndarray,
+        raised: np.ndarray,
     ) -> None:
         """Mirrors Alliance.update_trust."""
         g = self.config.governance
@@ -762,6 +768,7 @@ class VectorizedCohort:
             contact_loss,
             d.trust_per_reputation_drop * reputation_drop,
             d.trust_per_inequity * self.inequity(),
+            d.trust_per_issue * raised,
         ]
         total = 0.0 + losses[0]
         for x in losses[1:]:
@@ -772,6 +779,7 @@ class VectorizedCohort:
         self.trust = before + gain * (1.0 - before) - loss * before
         ledger = self.ledger
         ledger[:N_FRICTION_DRIVERS] += (losses[0] * before) * mix
+        ledger[:N_FRICTION_DRIVERS] += (losses[6] * before) * mix
         for cause, loss_part in (
             (Cause.OPPORTUNISM, losses[1]),
             (Cause.EXPECTATION_GAP, losses[2]),
