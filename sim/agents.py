@@ -137,8 +137,10 @@ class Membership:
     active: bool = True
 
     def expects_results(self, week: int) -> bool:
-        """Expectations are felt only once the partner expected to see results."""
-        return week >= self.results_week
+        """Expectations are felt only once the partner expected to see results, and not while
+        the alliance is still a pilot: a pilot is a deliberate, limited test whose results are
+        due when it scales up."""
+        return week >= self.results_week and not self.alliance.piloting
 
     def felt_gap(self, week: int) -> float:
         """Relative shortfall of experience against expectation, once results are due.
@@ -329,7 +331,8 @@ class Alliance(mesa.Agent):
 
         A full launch goes straight to scaled operation. A pilot runs at
         reduced scale for ``pilot_weeks`` and scales up at the first week after
-        that in which last week's health clears the gate.
+        that in which last week's health clears the gate; partners then give
+        the scaled operation ``post_pilot_results_weeks`` before judging it.
         """
         d = self.cfg.dynamics
         self.week = WeekLedger()
@@ -348,6 +351,9 @@ class Alliance(mesa.Agent):
                 self.piloting = False
                 self.phase = Phase.SCALED_OPERATION
                 self.record(EventKind.SCALE_UP)
+                due = t + d.post_pilot_results_weeks  # the scaled operation gets time to deliver
+                for m in self.members:
+                    m.results_week = max(m.results_week, due)
 
     def drift_incentives_and_expectations(self, t: int, week: WeekLists) -> None:
         """Incentives revert toward each firm's drifting strategy; expectations shift silently.
@@ -648,6 +654,8 @@ class Alliance(mesa.Agent):
             scale = self.cfg.launch.pilot_scale if self.piloting else 1.0
         else:
             scale = 0.0
+        # a pilot is a limited test: partners commit resources at its scale too
+        resource_scale = self.cfg.launch.pilot_scale if self.piloting else 1.0
         if self.renegotiation_left > 0:
             renegotiating = 1.0 - d.renegotiation_value_loss
             self.renegotiation_left -= 1
@@ -675,7 +683,7 @@ class Alliance(mesa.Agent):
         self.effort_reactive += self.week.reactive_effort
         joint_net = value - d.effort_cost * effort
         for m in active:
-            net = m.share * joint_net - d.contribution_cost * m.commitment
+            net = m.share * joint_net - d.contribution_cost * m.commitment * resource_scale
             m.perceived_value = m.perceived_value + d.perception_rate * (net - m.perceived_value)
             m.value_received += m.share * value
         self.cumulative_value += joint_net / len(self.members)

@@ -182,7 +182,12 @@ def model_fingerprint() -> str:
     """Hash of the model's source: cells computed by other code are never reused."""
     digest = hashlib.sha256()
     for path in sorted((ROOT / "sim").glob("*.py")):
-        if path.name not in ("cli.py", "studies.py"):
+        if path.name not in (
+            "cli.py",
+            "studies.py",
+            "calibration.py",
+            "directions.py",
+        ):  # analysis, not model
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -252,6 +257,7 @@ def run_cell(cfg: DictConfig) -> dict:
             "seed": config.seed,
             "n_alliances": config.n_alliances,
         }
+        (cell_dir / FAILURE_FILE).unlink(missing_ok=True)  # an earlier attempt's failure is over
         (cell_dir / CELL_FILE).write_text(json.dumps(record, indent=2) + "\n")
         print(f"{position} {label}: {status} in {record['seconds']:.1f} s", flush=True)
         return record
@@ -262,6 +268,7 @@ def run_cell(cfg: DictConfig) -> dict:
             "error": f"{type(error).__name__}: {error}",
             "traceback": traceback.format_exc(),
         }
+        (cell_dir / CELL_FILE).unlink(missing_ok=True)
         (cell_dir / FAILURE_FILE).write_text(json.dumps(failure, indent=2) + "\n")
         print(f"{position} {label}: FAILED ({failure['error']})", flush=True)
         return failure
@@ -308,7 +315,7 @@ class StudyCallback(Callback):
             if o.is_sweep_override()
         ]
         study.setdefault("name", run_dir.parent.name)
-        study["dims"] = [k.lstrip("+~") for k in swept if k.lstrip("+~") != "seed"]
+        study["dims"] = list(dict.fromkeys(k.lstrip("+~") for k in swept if k.lstrip("+~") != "seed"))
         study["cells"] = len(cells)
         study["seeds"] = sorted(seeds)
         study["horizon_weeks"] = int(config.horizon_weeks)

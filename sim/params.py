@@ -311,6 +311,9 @@ class Dynamics(Section):
     pilot_issue_factor: float = knob(0.6, 0.0, 5.0, "issue rate during a pilot")
     prelaunch_issue_factor: float = knob(0.5, 0.0, 5.0, "issue rate before launch")
     results_weeks: float = knob(26.0, 0.0, 520.0, "mean expected weeks from launch to results")
+    post_pilot_results_weeks: int = knob(
+        13, 0, 520, "weeks partners give a scaled-up pilot before judging it"
+    )
     # drift
     strategy_drift: float = knob(0.01, 0.0, 1.0, "weekly s.d. of firm strategy")
     culture_drift: float = knob(0.005, 0.0, 1.0, "weekly s.d. of firm culture")

@@ -377,6 +377,7 @@ def build_report(folder: Path) -> str:
     folder = study.folder
     meta, dims = study.meta, study.dims
     lines = [f"study {study.name}: {len(study.cells)} cells finished, {len(study.failures)} failed"]
+    (folder / "failures.csv").unlink(missing_ok=True)  # from an earlier run into this folder
     if len(study.failures):
         study.failures.to_csv(folder / "failures.csv", index=False)
         for _, f in study.failures.iterrows():

@@ -260,7 +260,8 @@ class VectorizedCohort:
         return distance
 
     def _felt(self, t: int) -> np.ndarray:
-        return t >= self.results_week
+        """Mirrors Membership.expects_results."""
+        return (t >= self.results_week) & ~self.piloting
 
     def expectation_gap(self, t: int) -> np.ndarray:
         """Mirrors Alliance.expectation_gap (cached until expectations or perceived value change)."""
@@ -356,6 +357,8 @@ class VectorizedCohort:
         if t >= self.launch_week + lc.pilot_weeks and self.piloting.any():
             scale_up = running & self.piloting & (self.health >= lc.pilot_gate_health)
             self.piloting = self.piloting & ~scale_up
+            due = t + self.config.dynamics.post_pilot_results_weeks
+            self.results_week = np.where(scale_up, np.maximum(self.results_week, due), self.results_week)
             self.events.add(t + 1, self.ids[scale_up], EventKind.SCALE_UP)
 
     def drift_incentives_and_expectations(self, draws: WeekDraws) -> None:
@@ -693,7 +696,8 @@ class VectorizedCohort:
         self.effort_proactive = self.effort_proactive + proactive
         self.effort_reactive = self.effort_reactive + reactive
         joint_net = value - d.effort_cost * effort
-        net = self.share * joint_net - d.contribution_cost * self.commitment
+        resource_scale = np.where(self.piloting, self.config.launch.pilot_scale, 1.0)
+        net = self.share * joint_net - d.contribution_cost * self.commitment * resource_scale
         self.perceived = self._on_slots(
             self.perceived + d.perception_rate * (net - self.perceived), self.perceived
         )
