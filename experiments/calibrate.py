@@ -39,7 +39,7 @@ SPACE = [
     ("dynamics.structure_drag", 0.0, 0.7, False, False),
     ("dynamics.trust_per_aged_issue", 0.001, 0.04, True, False),
     ("dynamics.trust_per_issue", 0.005, 0.1, True, False),
-    ("dynamics.trust_per_resolution", 0.005, 0.1, True, False),
+    ("dynamics.resolution_repair", 0.0, 1.0, False, False),
     ("dynamics.renegotiation_recovery", 0.0, 1.0, False, False),
     ("dynamics.trust_per_gap", 0.002, 0.04, True, False),
     ("dynamics.trust_per_touchpoint", 0.004, 0.05, True, False),
@@ -57,6 +57,19 @@ SPACE = [
 OUT = ROOT / "results" / "calibration"
 
 
+REPAIR = "dynamics.resolution_repair"
+"""Not a model parameter: settling an issue repairs at most the goodwill its arrival cost, so
+the search sets trust_per_resolution = resolution_repair * trust_per_issue (repair in [0, 1])."""
+
+
+def to_parameters(sampled: dict[str, float]) -> dict[str, float]:
+    """Model parameters from the sampled values (resolves the repair fraction)."""
+    values = {k: v for k, v in sampled.items() if k != REPAIR}
+    if REPAIR in sampled:
+        values["dynamics.trust_per_resolution"] = sampled[REPAIR] * sampled["dynamics.trust_per_issue"]
+    return values
+
+
 def suggest(trial: optuna.Trial) -> dict[str, float]:
     values = {}
     for name, lo, hi, log, integer in SPACE:
@@ -64,7 +77,7 @@ def suggest(trial: optuna.Trial) -> dict[str, float]:
             values[name] = trial.suggest_int(name, int(lo), int(hi))
         else:
             values[name] = trial.suggest_float(name, lo, hi, log=log)
-    return values
+    return to_parameters(values)
 
 
 def current_default(name: str) -> float:
@@ -133,7 +146,7 @@ def main() -> None:
         direction="minimize", sampler=optuna.samplers.TPESampler(seed=args.sampler_seed)
     )
     if args.start and args.start.exists():
-        start = {name: current_default(name) for name, *_ in SPACE}
+        start = {name: current_default(name) for name, *_ in SPACE if name != REPAIR}
         start.update(json.loads(args.start.read_text()))
         study.enqueue_trial(start, skip_if_exists=True)
 
@@ -149,7 +162,7 @@ def main() -> None:
             )
 
     study.optimize(objective, n_trials=args.trials, callbacks=[report_progress])
-    best = dict(study.best_params)
+    best = to_parameters(dict(study.best_params))
     fit = measure(run_pattern_cohorts(build, args.n, args.seed, best))
     fresh = measure(run_pattern_cohorts(build, args.validate_n, args.validate_seed, best))
     minutes = (time.perf_counter() - started) / 60
@@ -157,7 +170,7 @@ def main() -> None:
     study.trials_dataframe().to_csv(args.out / "trials.csv", index=False)
     (args.out / "fitted.json").write_text(json.dumps(best, indent=2) + "\n")
     ranges = "\n".join(
-        f"| `{name}` | {best[name]:.4g} | {lo:g} to {hi:g}{' (log)' if log else ''} |"
+        f"| `{name}` | {study.best_params[name]:.4g} | {lo:g} to {hi:g}{' (log)' if log else ''} |"
         for name, lo, hi, log, _ in SPACE
     )
     report = f"""# Calibration to the reference patterns

@@ -23,21 +23,8 @@ def measured(request):
     return measure(run_pattern_cohorts(load_config, N, request.param))
 
 
-P2_GAP = (
-    "P2 is not met by the current calibration: the committee-versus-handshake odds ratio is about 4.2 "
-    "(95% CI 3.9 to 4.7 on the validation seed) against 3.2 +- 0.8; see results/calibration/report.md"
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "target",
-    [
-        pytest.param(t, marks=pytest.mark.xfail(reason=P2_GAP, strict=False)) if t.pattern == "P2" else t
-        for t in TARGETS
-    ],
-    ids=[t.pattern for t in TARGETS],
-)
+@pytest.mark.parametrize("target", TARGETS, ids=[t.pattern for t in TARGETS])
 def test_pattern_within_tolerance_on_a_fresh_seed(measured, target):
     m = measured[target.pattern]
     standard_error = (m.high - m.low) / (2 * 1.96)
