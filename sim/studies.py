@@ -265,6 +265,19 @@ def _axes_keys(meta: dict[str, Any], dims: list[str]) -> tuple[str, str | None]:
     return x, hue
 
 
+def _finish(fig, ax, path: Path, title: str, legend_title: str | None = None) -> None:
+    """Grid, legend (when there is anything to label), title; save and close."""
+    import matplotlib.pyplot as plt
+
+    ax.grid(alpha=0.3)
+    if legend_title is not None and ax.get_legend_handles_labels()[0]:
+        ax.legend(title=legend_title, frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_rates(summary: pd.DataFrame, x: str, hue: str | None, outcome: str, path: Path) -> None:
     """Outcome rate by the x dimension, one series per hue, with 95% intervals."""
     import matplotlib.pyplot as plt
@@ -313,12 +326,7 @@ def plot_survival(runs: pd.DataFrame, by: str, horizon: int, path: Path) -> None
     ax.set_ylabel("share not failed")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, horizon)
-    ax.grid(alpha=0.3)
-    ax.legend(title=by, frameon=False)
-    ax.set_title(f"Survival (Kaplan-Meier) by {by}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, path, f"Survival (Kaplan-Meier) by {by}", legend_title=by)
 
 
 def plot_hazard(runs: pd.DataFrame, by: str, horizon: int, path: Path, bandwidth: float = 8.0) -> None:
@@ -337,12 +345,7 @@ def plot_hazard(runs: pd.DataFrame, by: str, horizon: int, path: Path, bandwidth
     ax.set_xlabel("alliance age (weeks)")
     ax.set_ylabel("weekly hazard of failure")
     ax.set_xlim(0, horizon)
-    ax.grid(alpha=0.3)
-    ax.legend(title=by, frameon=False)
-    ax.set_title(f"Hazard of failure by age and {by}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _finish(fig, ax, path, f"Hazard of failure by age and {by}", legend_title=by)
 
 
 def plot_heatmap(summary: pd.DataFrame, x: str, y: str, outcome: str, path: Path) -> None:

@@ -159,13 +159,7 @@ class VectorizedCohort:
         self.decision_efficiency = np.full(n, INITIAL_DECISION_EFFICIENCY)
         self.conflict_resolution = np.full(n, INITIAL_CONFLICT_RESOLUTION)
         self.value_perception = np.full(n, INITIAL_VALUE_PERCEPTION)
-        self.health = (
-            self.communication
-            + self.decision_efficiency
-            + self.conflict_resolution
-            + self.trust
-            + self.value_perception
-        ) / 5.0
+        self.health = self._health_index()
         self.piloting = np.zeros(n, dtype=bool)
         self.renegotiation_left = np.zeros(n, dtype=np.int64)
         self.renegotiation_planned = np.zeros(n, dtype=bool)
@@ -192,6 +186,16 @@ class VectorizedCohort:
         }
 
     # ----------------------------------------------------------------- helpers
+    def _health_index(self) -> np.ndarray:
+        """Mirrors Alliance._health_index: the mean of the five components."""
+        return (
+            self.communication
+            + self.decision_efficiency
+            + self.conflict_resolution
+            + self.trust
+            + self.value_perception
+        ) / 5.0
+
     def _n_active(self) -> np.ndarray:
         """Partners still in each alliance (cached; it changes only when a partner exits)."""
         if self._count is None:
@@ -820,13 +824,7 @@ class VectorizedCohort:
         self.decision_efficiency = self.decision_efficiency + r * (decision - self.decision_efficiency)
         self.conflict_resolution = self.conflict_resolution + r * (conflict - self.conflict_resolution)
         self.value_perception = self.value_perception + r * (value - self.value_perception)
-        self.health = (
-            self.communication
-            + self.decision_efficiency
-            + self.conflict_resolution
-            + self.trust
-            + self.value_perception
-        ) / 5.0
+        self.health = self._health_index()
 
     def check_endings(self, t: int, running: np.ndarray, tp: Touchpoints) -> tuple[np.ndarray, np.ndarray]:
         """Mirrors Alliance.check_endings; returns per-firm counts of exits and collapses."""
