@@ -115,8 +115,17 @@ def draw_week(rng: np.random.Generator, shape: CohortShape) -> WeekDraws:
     layout = _layout(shape)
     block = rng.random(layout[-1][3])
     noise_end = layout[len(NOISE) - 1][3]
-    block[:noise_end] = (2.0 * block[:noise_end] - 1.0) * SQRT3
     arrays = {name: block[start:end].reshape(dims) for name, dims, start, end in layout}
-    arrays["shock_direction"] = 2.0 * arrays["shock_direction"] - 1.0
-    arrays["shock_size"] = -np.log1p(-arrays["shock_size"])
+    # the transforms run in place on views of the block (same arithmetic, no temporaries)
+    noise = block[:noise_end]
+    noise *= 2.0
+    noise -= 1.0
+    noise *= SQRT3
+    direction = arrays["shock_direction"]
+    direction *= 2.0
+    direction -= 1.0
+    size = arrays["shock_size"]
+    np.negative(size, out=size)
+    np.log1p(size, out=size)
+    np.negative(size, out=size)
     return WeekDraws(**arrays)

@@ -119,18 +119,24 @@ class VectorizedCohort:
         self.capacity = s.capacity
         self.outside_option = s.outside_option
         self.reputation_drop = np.zeros(f)
+        self._no_firms = np.zeros(
+            f, dtype=np.int64
+        )  # per-firm counts in a week where nothing happened; never written
         self._reputation_dropped = False  # whether any firm lost reputation last week
         # partner slots, alliance axis last
         self.firm_of = np.ascontiguousarray(s.firm_of.T)
-        self.slot_capacity = np.take(self.capacity, self.firm_of)  # capacities never change
-        self.slot_outside = np.take(self.outside_option, self.firm_of)  # nor do outside options
+        self.slot_capacity = self.capacity.take(self.firm_of)  # capacities never change
+        self.slot_outside = self.outside_option.take(self.firm_of)  # nor do outside options
         self.on = np.ones((p, n), dtype=bool)
         self._count: np.ndarray | None = None
+        self._joint: np.ndarray | None = None
         self._culture_distance: np.ndarray | None = None
         self._misalignment: np.ndarray | None = None  # valid until incentives change
         self._gap: np.ndarray | None = None  # valid until expectations or perceived value change
         self._loads_changed = True  # firms' alliance counts changed since commitments were set
-        self._ended: np.ndarray | None = None  # alliances that ended this week
+        self._ended: list[np.ndarray] = []  # rows of the alliances that ended this week
+        self._felt_now: np.ndarray | None = None  # who expects results this week, once the lifecycle moved
+        self._felt_all = False
         self._commit_factor: np.ndarray | None = None
         self._inequity: np.ndarray | None = None
         # In a dyad either exit ends the alliance, so every slot of a running alliance is on
@@ -149,12 +155,18 @@ class VectorizedCohort:
         self.alive = np.ones(n, dtype=bool)
         self.measurement = s.measurement
         self.experience = s.experience
+        self.experience_factor = 1.0 + d.experience_boost * (np.minimum(self.experience, 3.0) / 3.0)  # fixed
+        self._contact_share: np.ndarray | None = None  # share of partners without a key contact
         self.trust = s.trust.copy()
         self.integration = np.zeros(n)
         self.potential = np.ones(n)
         self.institutionalisation = np.full(n, d.initial_institutionalisation)
         self.issue_age = np.full((ISSUE_CAPACITY, n), -1, dtype=np.int16)
         self.issue_small = np.zeros((ISSUE_CAPACITY, n), dtype=bool)
+        # New issues take the lowest free slots, so open issues crowd the first rows; no
+        # slot at or past this row is open in any alliance, and phases read only the rows
+        # before it (a handful of the ISSUE_CAPACITY rows in practice).
+        self.issue_rows = 0
         self.communication = np.full(n, INITIAL_COMMUNICATION)
         self.decision_efficiency = np.full(n, INITIAL_DECISION_EFFICIENCY)
         self.conflict_resolution = np.full(n, INITIAL_CONFLICT_RESOLUTION)
@@ -202,6 +214,17 @@ class VectorizedCohort:
             self._count = np.add.reduce(self.on, axis=0, dtype=np.int64).astype(np.float64)
         return self._count
 
+    def _joint_base(self) -> np.ndarray:
+        """``value_per_partner * partners * complementarity``, the first factors of joint value
+        (cached while no partner leaves)."""
+        if self._joint is None:
+            self._joint = (
+                self.config.dynamics.value_per_partner
+                * self._n_active()
+                * self.config.alliance.complementarity
+            )
+        return self._joint
+
     def _on_slots(self, new: np.ndarray, old: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """``new`` on the slots still in their alliance (and in alliances of ``mask``), ``old`` elsewhere."""
         if mask is None:
@@ -233,6 +256,12 @@ class VectorizedCohort:
         """Mirrors Alliance._hub_distance; ``values`` is (dims, P, N)."""
         hub = values[:, 0]
         dims = len(values)
+        if self.all_slots_on:  # one spoke: (0 + diff / dims) / max(1, 1) is diff / dims, exactly
+            gaps = np.abs(hub - values[:, 1])
+            diff = gaps[0]
+            for k in range(1, dims):
+                diff = diff + gaps[k]
+            return diff / dims
         total = np.zeros(values.shape[2])
         count = np.zeros(values.shape[2])
         for slot in range(1, values.shape[1]):
@@ -240,8 +269,6 @@ class VectorizedCohort:
             diff = gaps[0]
             for k in range(1, dims):
                 diff = diff + gaps[k]
-            if self.all_slots_on:
-                return diff / dims  # one spoke: (0 + diff / dims) / max(1, 1), exactly
             on = self.on[slot]
             total = np.where(on, total + diff / dims, total)
             count = np.where(on, count + 1.0, count)
@@ -257,28 +284,38 @@ class VectorizedCohort:
         """Cached for the week: culture drifts only at its start and partners leave only at its end."""
         if self._culture_distance is not None:
             return self._culture_distance
-        distance = self._hub_distance(np.take(self.culture, self.firm_of, axis=1))
+        distance = self._hub_distance(self.culture.take(self.firm_of, axis=1))
         if self.config.governance.cultural_bridging:
             distance = distance * (1.0 - self.config.dynamics.bridging_effect)
         self._culture_distance = distance
         return distance
 
+    def outside_now(self) -> np.ndarray:
+        """Each slot's outside option this week (with no trend the factor stays 1.0, and x * 1.0 is x)."""
+        return self.slot_outside if self.outside_factor == 1.0 else self.slot_outside * self.outside_factor
+
     def _felt(self, t: int) -> np.ndarray:
-        """Mirrors Membership.expects_results."""
-        return (t >= self.results_week) & ~self.piloting
+        """Mirrors Membership.expects_results (cached for the week: only the lifecycle phase,
+        which runs before any reader, changes pilots and results weeks)."""
+        if self._felt_now is None:
+            self._felt_now = (t >= self.results_week) & ~self.piloting
+            # once every partner expects results, the masks below select everything
+            self._felt_all = bool(self._felt_now.all())
+        return self._felt_now
 
     def expectation_gap(self, t: int) -> np.ndarray:
         """Mirrors Alliance.expectation_gap (cached until expectations or perceived value change)."""
         if self._gap is None:
             shortfall = np.minimum(1.0, np.maximum(0.0, self.expectation - self.perceived) / self.expectation)
-            gap = np.where(self._felt(t), shortfall, 0.0)
+            felt = self._felt(t)
+            gap = shortfall if self._felt_all else np.where(felt, shortfall, 0.0)
             self._gap = self._slot_sum(gap) / self._n_active()
         return self._gap
 
     def projected_value(self) -> np.ndarray:
         """Mirrors Alliance.projected_value, for every slot."""
         d = self.config.dynamics
-        joint = d.value_per_partner * self._n_active() * self.config.alliance.complementarity * self.potential
+        joint = self._joint_base() * self.potential
         planned = joint * (d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust)
         return self.share * planned - d.contribution_cost * self.commitment
 
@@ -309,30 +346,35 @@ class VectorizedCohort:
     # ------------------------------------------------------------------ phases
     def step(self) -> None:
         """One week for the whole cohort; mirrors AllianceModel.step."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._week()
+
+    def _week(self) -> None:
+        """The body of :meth:`step`; rows of ended alliances may divide by zero, unread."""
         t = self.week_index
         draws = draw_week(self.rng, self.shape)
         tp = touchpoints(t, self.config)
         self._culture_distance = None
         self._misalignment = None
         self._gap = None
+        self._felt_now = None
         self.drift_firms(draws)
         running = self.alive.copy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.advance_lifecycle(t, running)
-            self.drift_incentives_and_expectations(draws)
-            shock = self.receive_shock(t, running, draws)
-            self.apply_triggers(t, running, shock)
-            proactive = self.hold_touchpoints(t, tp)
-            mix, raised = self.raise_issues(t, draws)
-            resolved, reactive = self.resolve_issues(t, running, tp, draws)
-            self.create_value(t, running, draws, proactive, reactive)
-            departures = self.lose_key_contacts(t, running, draws)
-            self.update_trust(t, tp, draws, resolved, departures, mix, raised)
-            self.update_health(t, tp, resolved)
-            exits, collapses = self.check_endings(t, running, tp)
-        if self._ended is not None:  # outputs of this week's endings, copied aside once
-            self._snapshot(self._ended)
-            self._ended = None
+        self.advance_lifecycle(t, running)
+        self.drift_incentives_and_expectations(draws)
+        shock = self.receive_shock(t, running, draws)
+        self.apply_triggers(t, running, shock)
+        proactive = self.hold_touchpoints(t, tp)
+        mix, raised = self.raise_issues(t, draws)
+        resolved, reactive = self.resolve_issues(t, running, tp, draws)
+        self.create_value(t, running, draws, proactive, reactive)
+        departures = self.lose_key_contacts(t, running, draws)
+        self.update_trust(t, tp, draws, resolved, departures, mix, raised)
+        self.update_health(t, tp, resolved)
+        exits, collapses = self.check_endings(t, running, tp)
+        if self._ended:  # outputs of this week's endings, copied aside once
+            self._snapshot(np.concatenate(self._ended))
+            self._ended = []
         self.settle_reputation(exits, collapses)
         self.outside_factor = self.outside_factor * (1.0 + self.config.scenario.outside_option_trend)
         self.trend_level = self.trend_level * (1.0 + self.config.scenario.value_trend)
@@ -372,7 +414,7 @@ class VectorizedCohort:
         x_sigma = d.incentive_drift * volatility
         e_sigma = d.expectation_drift * volatility
         x = self.incentives
-        s = np.take(self.strategy, self.firm_of, axis=1)
+        s = self.strategy.take(self.firm_of, axis=1)
         moved = _clip01(x + d.incentive_reversion * (s - x) + x_sigma * draws.incentive_noise)
         self.incentives = self._on_slots(moved, x)
         e = self.expectation
@@ -387,28 +429,27 @@ class VectorizedCohort:
         """
         sc = self.config.scenario
         d = self.config.dynamics
-        idx = np.flatnonzero(running & (draws.shock_u < sc.shock_rate))
+        idx = (running & (draws.shock_u < sc.shock_rate)).nonzero()[0]
         shock = np.zeros(len(running))
         if len(idx) == 0:
             return shock
         size = sc.shock_scale * draws.shock_size[idx]
         ku = draws.shock_kind_u[idx]
         market_bound = sc.regulatory_share + sc.market_share_share
-        kind = np.where(
-            ku < sc.regulatory_share,
-            int(ShockKind.REGULATORY),
-            np.where(ku < market_bound, int(ShockKind.MARKET_SHARE), int(ShockKind.TECHNOLOGY)),
-        )
+        # the kind uniform is cut at the regulatory share, then at the market-share bound,
+        # and the kinds are numbered in that order (0, 1, 2), so a kind is the cuts passed
+        kind = (ku >= sc.regulatory_share).astype(np.int64) + (ku >= market_bound)
         push = d.shock_incentive_push * size
         x = self.incentives[:, :, idx]
         pushed = _clip01(x + push * draws.shock_direction[:, :, idx])
         self.incentives[:, :, idx] = pushed if self.all_slots_on else np.where(self.on[:, idx], pushed, x)
         self._misalignment = None
         reg = kind == ShockKind.REGULATORY
-        rows = idx[reg]
-        self.potential[rows] = np.maximum(
-            POTENTIAL_FLOOR, self.potential[rows] * (1.0 - np.minimum(1.0, d.shock_value_hit * size[reg]))
-        )
+        if reg.any():
+            rows = idx[reg]
+            self.potential[rows] = np.maximum(
+                POTENTIAL_FLOOR, self.potential[rows] * (1.0 - np.minimum(1.0, d.shock_value_hit * size[reg]))
+            )
         market = kind == ShockKind.MARKET_SHARE
         if market.any():
             rows = idx[market]
@@ -416,11 +457,12 @@ class VectorizedCohort:
                 rows, d.shock_share_shift * size[market], draws.shock_direction[0, 0, rows] >= 0.0
             )
         tech = kind == ShockKind.TECHNOLOGY
-        rows = idx[tech]
-        self.integration[rows] = self.integration[rows] * (
-            1.0 - np.minimum(1.0, d.shock_integration_setback * size[tech])
-        )
-        self.ledger[Cause.EXTERNAL_SHOCK, idx] = self.ledger[Cause.EXTERNAL_SHOCK, idx] + d.shock_blame * size
+        if tech.any():
+            rows = idx[tech]
+            self.integration[rows] = self.integration[rows] * (
+                1.0 - np.minimum(1.0, d.shock_integration_setback * size[tech])
+            )
+        self.ledger[Cause.EXTERNAL_SHOCK, idx] += d.shock_blame * size  # idx has no repeats
         self.events.add(t + 1, idx, EventKind.SHOCK, a=kind, x=size)
         shock[idx] = size
         return shock
@@ -434,7 +476,9 @@ class VectorizedCohort:
         new_hub = np.minimum(np.maximum(hub + signed, lo), hi)
         scale = (1.0 - new_hub) / old_rest
         others = self.share[1:, rows]
-        self.share[1:, rows] = np.where(self.on[1:, rows], others * scale, others)
+        self.share[1:, rows] = (
+            others * scale if self.all_slots_on else np.where(self.on[1:, rows], others * scale, others)
+        )
         self.share[0, rows] = new_hub
 
     def apply_triggers(self, t: int, running: np.ndarray, shock: np.ndarray) -> None:
@@ -463,7 +507,7 @@ class VectorizedCohort:
     def renegotiate(self, t: int, mask: np.ndarray, fraction: float, crisis: bool) -> None:
         """Mirrors Alliance.renegotiate, on the few alliances in ``mask`` only."""
         d = self.config.dynamics
-        rows = np.flatnonzero(mask)
+        rows = mask.nonzero()[0]
         on = None if self.all_slots_on else self.on[:, rows]
         count = self._n_active()[rows]
 
@@ -579,17 +623,22 @@ class VectorizedCohort:
         c2 = c1 + 3.0 * p * p * q
         u = draws.issue_u
         count = (u >= c0).astype(np.int64) + (u >= c1) + (u >= c2)
-        arriving = np.flatnonzero(count)
+        arriving = count.nonzero()[0]
         if len(arriving):
             # the j-th new issue of an alliance takes its (j+1)-th free slot, as in the reference
+            # rows from issue_rows on are free, so the first MAX_NEW_ISSUES of them hold every newcomer
+            searched = min(ISSUE_CAPACITY, self.issue_rows + MAX_NEW_ISSUES)
             wanted = count[arriving]
-            free = self.issue_age[:, arriving] < 0
-            rank = np.cumsum(free, axis=0)
-            slot, col = np.nonzero(free & (rank <= wanted))
+            free = self.issue_age[:searched, arriving] < 0
+            rank = free.cumsum(axis=0)
+            slot, col = (free & (rank <= wanted)).nonzero()
             rows = arriving[col]
             self.issue_age[slot, rows] = 0
             self.issue_small[slot, rows] = draws.severity_u[rank[slot, col] - 1, rows] < d.small_issue_share
-            self.issues_dropped[arriving] += np.maximum(0, wanted - rank[-1])
+            if searched == ISSUE_CAPACITY:  # otherwise at least MAX_NEW_ISSUES slots were free
+                self.issues_dropped[arriving] += np.maximum(0, wanted - rank[-1])
+            if len(slot):
+                self.issue_rows = max(self.issue_rows, int(slot[-1]) + 1)
         self.issues_raised = self.issues_raised + count
         return mix, count
 
@@ -600,17 +649,21 @@ class VectorizedCohort:
         g = self.config.governance
         d = self.config.dynamics
         count = self._n_active()
-        without = self._slot_sum((self.contact_gap > 0).astype(np.float64))
-        contact_factor = 1.0 - d.contact_drag * (without / count)
+        if (
+            self._contact_share is None
+        ):  # else as update_health left it last week: contacts and partners did not change since
+            self._contact_share = self._slot_sum((self.contact_gap > 0).astype(np.float64)) / count
+        contact_factor = 1.0 - d.contact_drag * self._contact_share
         culture_factor = np.maximum(0.0, 1.0 - d.culture_drag * self.effective_cultural_distance())
-        experience_factor = 1.0 + d.experience_boost * (np.minimum(self.experience, 3.0) / 3.0)
-        adhoc = d.adhoc_resolve * culture_factor * contact_factor * experience_factor
+        adhoc = d.adhoc_resolve * culture_factor * contact_factor * self.experience_factor
         if g.decision_rights:
             adhoc = adhoc * (1.0 + d.rights_boost)
         adhoc = np.minimum(adhoc, 1.0)
         drag = self.structure_slowdown
         meeting = d.rights_meeting_resolve if g.decision_rights else d.meeting_resolve
-        age = self.issue_age
+        used = self.issue_rows
+        age = self.issue_age[:used]  # a view: settling and ageing below write through
+        small = self.issue_small[:used]
         is_open = age >= 0
         miss = 1.0 - adhoc * drag
         if tp.meeting:
@@ -623,8 +676,8 @@ class VectorizedCohort:
                 miss = np.where(escalated, miss * (1.0 - d.steering_resolve * drag), miss)
             miss = np.where(escalated, miss * (1.0 - d.escalation_resolve * drag), miss)
         if g.cultural_bridging:
-            miss = np.where(self.issue_small, miss * (1.0 - d.fast_track_resolve * drag), miss)
-        settled = is_open & (draws.resolve_u < 1.0 - miss)
+            miss = np.where(small, miss * (1.0 - d.fast_track_resolve * drag), miss)
+        settled = is_open & (draws.resolve_u[:used] < 1.0 - miss)
         resolved = self._count_rows(settled)
         # ages are whole weeks, so these half-week totals are exact in any order
         ages_settled = np.add.reduce(age * settled, axis=0, dtype=np.int64)
@@ -633,6 +686,10 @@ class VectorizedCohort:
         age[settled] = -1
         age += still_open
         open_count = self._count_rows(still_open)
+        self._open_count = open_count  # issues do not change again this week
+        while used and not still_open[used - 1].any():
+            used -= 1
+        self.issue_rows = used
         self.resolved_count = self.resolved_count + resolved
         reactive = d.firefight_effort * open_count
         if g.escalation_path:
@@ -663,45 +720,54 @@ class VectorizedCohort:
             # which change only when an alliance ends or a partner leaves
             load = np.bincount(self.firm_of[running & self.on], minlength=self.shape.n_firms)
             fresh = commitment(
-                self.slot_capacity, np.take(load, self.firm_of).astype(np.float64), d.load_dilution
+                self.slot_capacity, load.take(self.firm_of).astype(np.float64), d.load_dilution
             )
             self.commitment = self._on_slots(fresh, self.commitment)
             self._commit_factor = self._slot_sum(np.minimum(self.commitment, 1.0)) / count
             self._inequity = None
             self._loads_changed = False
         commit_factor = self._commit_factor
+        # a pilot is a limited test: partners commit resources at its scale too. Where no
+        # alliance is piloting (or renegotiating) the factor is the scalar 1.0: multiplying by
+        # it is exact, as the reference engine's per-alliance 1.0 is.
+        resource_scale = (
+            np.where(self.piloting, self.config.launch.pilot_scale, 1.0) if self.piloting.any() else 1.0
+        )
         if t >= self.launch_week:
             self.integration = (
                 self.integration + d.integration_rate * (1.0 - self.integration) * commit_factor
             )
-            scale = np.where(self.piloting, self.config.launch.pilot_scale, 1.0)
+            scale = resource_scale
         else:
             scale = 0.0
         renegotiating_now = self.renegotiation_left > 0
-        renegotiating = np.where(renegotiating_now, 1.0 - d.renegotiation_value_loss, 1.0)
-        self.renegotiation_left = self.renegotiation_left - renegotiating_now
-        planned = renegotiating_now & self.renegotiation_planned
-        proactive = np.where(planned, proactive + d.renegotiation_effort, proactive)
-        reactive = np.where(renegotiating_now & ~planned, reactive + d.renegotiation_effort, reactive)
+        if renegotiating_now.any():
+            renegotiating = np.where(renegotiating_now, 1.0 - d.renegotiation_value_loss, 1.0)
+            self.renegotiation_left = self.renegotiation_left - renegotiating_now
+            planned = renegotiating_now & self.renegotiation_planned
+            proactive = np.where(planned, proactive + d.renegotiation_effort, proactive)
+            reactive = np.where(renegotiating_now & ~planned, reactive + d.renegotiation_effort, reactive)
+        else:
+            renegotiating = 1.0
         value = (
-            d.value_per_partner
-            * count
-            * self.config.alliance.complementarity
+            self._joint_base()
             * self.potential
             * (d.integration_floor + (1.0 - d.integration_floor) * self.integration)
             * (d.trust_floor + (1.0 - d.trust_floor) * self.trust)
             * commit_factor
-            * scale
-            * renegotiating
-            * (1.0 + d.value_noise * draws.value_noise)
         )
-        value = np.maximum(0.0, value)
+        for factor in (scale, renegotiating):
+            if isinstance(factor, np.ndarray) or factor != 1.0:  # x * 1.0 is x: skipped
+                value = value * factor
+        value = np.maximum(0.0, value * (1.0 + d.value_noise * draws.value_noise))
         effort = proactive + reactive
         self.effort_proactive = self.effort_proactive + proactive
         self.effort_reactive = self.effort_reactive + reactive
         joint_net = value - d.effort_cost * effort
-        resource_scale = np.where(self.piloting, self.config.launch.pilot_scale, 1.0)
-        net = self.share * joint_net - d.contribution_cost * self.commitment * resource_scale
+        contribution = d.contribution_cost * self.commitment
+        if isinstance(resource_scale, np.ndarray):
+            contribution = contribution * resource_scale
+        net = self.share * joint_net - contribution
         self.perceived = self._on_slots(
             self.perceived + d.perception_rate * (net - self.perceived), self.perceived
         )
@@ -722,7 +788,7 @@ class VectorizedCohort:
             leaving &= self.on
         self.contact_gap = np.where(leaving, gap, self.contact_gap - waiting)
         if leaving.any():
-            slots, rows = np.nonzero(leaving & running)
+            slots, rows = (leaving & running).nonzero()
             self.events.add(t + 1, rows, EventKind.KEY_CONTACT_DEPARTURE, a=slots)
         return self._count_rows(leaving)
 
@@ -740,15 +806,19 @@ class VectorizedCohort:
         g = self.config.governance
         d = self.config.dynamics
         count = self._n_active()
-        ratio = np.where(self._felt(t), self.perceived / self.expectation, 1.0)
+        felt = self._felt(t)
+        ratio = self.perceived / self.expectation
+        if not self._felt_all:
+            ratio = np.where(felt, ratio, 1.0)
         ratio_total = self._slot_sum(np.minimum(ratio, 2.0))
         surplus = np.minimum(1.0, np.maximum(0.0, ratio_total / count - 1.0))
         touch = float(tp.any and t >= self.charter_week)
         gain = (
             d.trust_per_resolution * resolved + d.trust_per_value * surplus + d.trust_per_touchpoint * touch
         )
-        aged_issue = self.issue_age > d.aging_grace_weeks
-        aged = self._count_rows(aged_issue) - 0.5 * self._count_rows(aged_issue & self.issue_small)
+        used = self.issue_rows
+        aged_issue = self.issue_age[:used] > d.aging_grace_weeks
+        aged = self._count_rows(aged_issue) - 0.5 * self._count_rows(aged_issue & self.issue_small[:used])
         ip = self.config.alliance.ip_exposure
         if g.ip_guardrails:
             ip = ip * (1.0 - d.guardrail_effect)
@@ -759,7 +829,7 @@ class VectorizedCohort:
         # it changes nothing, exactly as adding the reference engine's 0.0 per alliance.
         acts = self._slot_sum(tempted.astype(np.float64)) if tempted.any() else 0.0
         if self._reputation_dropped:
-            reputation_drop = self._slot_sum(np.take(self.reputation_drop, self.firm_of))
+            reputation_drop = self._slot_sum(self.reputation_drop.take(self.firm_of))
         else:
             reputation_drop = 0.0
         if departures.any():
@@ -803,18 +873,18 @@ class VectorizedCohort:
         d = self.config.dynamics
         count = self._n_active()
         without = self._slot_sum((self.contact_gap > 0).astype(np.float64))
-        is_open = self.issue_age >= 0
-        open_count = self._count_rows(is_open)
-        self._open_count = open_count  # issues do not change after this phase in a week
-        age_total = np.add.reduce(np.maximum(self.issue_age, 0), axis=0, dtype=np.int64).astype(np.float64)
+        self._contact_share = without / count
+        open_count = self._open_count  # as resolve_issues left them
+        age = self.issue_age[: self.issue_rows]
+        age_total = np.add.reduce(np.maximum(age, 0), axis=0, dtype=np.int64).astype(np.float64)
         touch = float(tp.any and t >= self.charter_week)
         communication = _clip01(
             d.communication_base
             + d.communication_touchpoint * touch
-            - d.communication_contact * (without / count)
+            - d.communication_contact * self._contact_share
             - d.communication_issue * open_count
         )
-        mean_age = np.where(open_count > 0, age_total / np.maximum(open_count, 1), 0.0)
+        mean_age = age_total / np.maximum(open_count, 1)  # 0.0 where none is open: no ages to add
         decision = 1.0 / (1.0 + mean_age / d.decision_age_scale)
         handled = resolved + open_count
         conflict = np.where(handled > 0, resolved / np.maximum(handled, 1), 1.0)
@@ -831,27 +901,40 @@ class VectorizedCohort:
         d = self.config.dynamics
         n_firms = self.shape.n_firms
         collapse = running & (self.trust < d.collapse_trust)
-        collapses = np.bincount(self.firm_of[collapse & self.on], minlength=n_firms)
-        self._fail(t, collapse, FailureMode.TRUST_COLLAPSE)
+        rows = collapse.nonzero()[0]
+        if len(rows):
+            partners = self.firm_of[:, rows]
+            partners = partners.ravel() if self.all_slots_on else partners[self.on[:, rows]]
+            collapses = np.bincount(partners, minlength=n_firms)
+        else:
+            collapses = self._no_firms
+        self._fail(t, rows, FailureMode.TRUST_COLLAPSE)
         going = running & ~collapse
         sel = going & self.on
-        short = self._felt(t) & (self.perceived < self.slot_outside * self.outside_factor)
-        self.shortfall = np.where(sel, np.where(short, self.shortfall + 1, 0), self.shortfall)
+        felt = self._felt(t)
+        short = self.perceived < self.outside_now()
+        if not self._felt_all:
+            short = felt & short
+        self.shortfall = np.where(
+            sel, (self.shortfall + 1) * short, self.shortfall
+        )  # a run of short weeks, reset by a good one
         leaving = sel & (self.shortfall >= d.exit_patience)
-        exits = np.bincount(self.firm_of[leaving], minlength=n_firms)
-        if exits.any():
+        exits = np.bincount(self.firm_of[leaving], minlength=n_firms) if leaving.any() else self._no_firms
+        if exits is not self._no_firms:
             self.on = self.on & ~leaving
             self._loads_changed = True
             self._count = None
+            self._joint = None
+            self._contact_share = None
             self._misalignment = None
             self._gap = None
-            slots, rows = np.nonzero(leaving)
+            slots, rows = leaving.nonzero()
             self.events.add(t + 1, rows, EventKind.PARTNER_EXIT, a=slots)
             spokes = self.shape.n_partners - 1
             remaining = self._count_rows(self.on[1:])
             too_few = remaining * 2 < spokes if spokes > 1 else remaining < spokes
             broken = going & (leaving[0] | too_few)
-            self._fail(t, broken, FailureMode.PARTNER_EXIT)
+            self._fail(t, broken.nonzero()[0], FailureMode.PARTNER_EXIT)
             going = going & ~broken
         if self.shape.n_partners > 2:
             total = self._slot_sum(self.share)
@@ -862,18 +945,18 @@ class VectorizedCohort:
                 going, np.where(failing, self.failing_reviews + 1, 0), self.failing_reviews
             )
             ended = going & (self.failing_reviews >= d.termination_reviews)
-            self._end(t, ended, TERMINATED)
+            self._end(t, ended.nonzero()[0], TERMINATED)
             going = going & ~ended
         if t + 1 == self.config.governance.sunset_week:
             met = self.cumulative_value >= self.config.alliance.objective_value
-            self._end(t, going & met, SUCCESS)
-            self._end(t, going & ~met, TERMINATED)
+            self._end(t, (going & met).nonzero()[0], SUCCESS)
+            self._end(t, (going & ~met).nonzero()[0], TERMINATED)
         return exits, collapses
 
     def termination_criteria_failing(self) -> np.ndarray:
         """Mirrors Alliance.termination_criteria_failing."""
         d = self.config.dynamics
-        surplus = self._slot_sum(self.perceived - self.slot_outside * self.outside_factor)
+        surplus = self._slot_sum(self.perceived - self.outside_now())
         return (
             (self.misalignment() > d.termination_misalignment).astype(np.int64)
             + (self.value_perception < d.termination_value)
@@ -881,32 +964,30 @@ class VectorizedCohort:
             + (surplus < 0.0)
         )
 
-    def _fail(self, t: int, mask: np.ndarray, mode: FailureMode) -> None:
-        """Mirrors Alliance.fail: the primary cause is the largest entry of the damage ledger."""
-        if not mask.any():
+    def _fail(self, t: int, rows: np.ndarray, mode: FailureMode) -> None:
+        """Mirrors Alliance.fail for the alliances ``rows`` (ascending): the primary cause is
+        the largest entry of the damage ledger."""
+        if len(rows) == 0:
             return
-        rows = np.flatnonzero(mask)
         self.failure_cause[rows] = self.ledger[:, rows].argmax(axis=0)
         self.failure_mode[rows] = MODES.index(mode)
-        self._end(t, mask, FAILED)
+        self._end(t, rows, FAILED)
 
-    def _end(self, t: int, mask: np.ndarray, outcome: int) -> None:
-        """Mirrors Alliance.end."""
-        if not mask.any():
+    def _end(self, t: int, rows: np.ndarray, outcome: int) -> None:
+        """Mirrors Alliance.end for the alliances ``rows`` (ascending)."""
+        if len(rows) == 0:
             return
         self._loads_changed = True
-        self._ended = mask if self._ended is None else self._ended | mask
-        self.alive = self.alive & ~mask
-        self.outcome = np.where(mask, outcome, self.outcome)
-        self.end_week = np.where(mask, t + 1, self.end_week)
-        code = np.where(
-            self.failure_cause >= 0, self.failure_mode * ENDING_CODE_BASE + self.failure_cause, -1
-        )
-        self.events.add(t + 1, self.ids[mask], EventKind.ENDING, a=outcome, b=code[mask])
+        self._ended.append(rows)
+        self.alive[rows] = False  # ``running`` is a copy taken at the start of the week
+        self.outcome[rows] = outcome
+        self.end_week[rows] = t + 1
+        cause = self.failure_cause[rows]
+        code = np.where(cause >= 0, self.failure_mode[rows] * ENDING_CODE_BASE + cause, -1)
+        self.events.add(t + 1, rows, EventKind.ENDING, a=outcome, b=code)
 
-    def _snapshot(self, mask: np.ndarray) -> None:
-        """Copy aside the outputs of the alliances ending now; their rows keep evolving, unread."""
-        rows = np.flatnonzero(mask)
+    def _snapshot(self, rows: np.ndarray) -> None:
+        """Copy aside the outputs of the alliances ``rows``, ending now; their rows keep evolving, unread."""
         for name in SNAPSHOT:
             current = getattr(self, name)
             if name not in self.final:
@@ -927,7 +1008,7 @@ class VectorizedCohort:
         """Mirrors Alliance.close_at_horizon."""
         met = self.cumulative_value >= self.config.alliance.objective_value
         self.outcome = np.where(self.alive, np.where(met, SUCCESS, UNDERPERFORMING), self.outcome)
-        self._snapshot(self.alive)
+        self._snapshot(self.alive.nonzero()[0])
 
     def collect(self, t: int) -> None:
         """Per-week aggregates over alliances still running (the reference DataCollector's)."""
@@ -945,10 +1026,11 @@ class VectorizedCohort:
                 self.series[name][t] = np.nan
 
     def run(self, progress=None) -> VectorizedCohort:
-        while self.week_index < self.config.horizon_weeks:
-            self.step()
-            if progress is not None:
-                progress(self.week_index, self.config.horizon_weeks)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            while self.week_index < self.config.horizon_weeks:
+                self._week()
+                if progress is not None:
+                    progress(self.week_index, self.config.horizon_weeks)
         return self
 
     def result(self) -> CohortResult:
