@@ -129,6 +129,8 @@ class VectorizedCohort:
         self.slot_outside = self.outside_option.take(self.firm_of)  # nor do outside options
         self.on = np.ones((p, n), dtype=bool)
         self._count: np.ndarray | None = None
+        self._drivers: np.ndarray | None = None  # friction drivers, rewritten in place every week
+        self._summed_drivers: list[int] = []
         self._joint: np.ndarray | None = None
         self._culture_distance: np.ndarray | None = None
         self._misalignment: np.ndarray | None = None  # valid until incentives change
@@ -579,22 +581,32 @@ class VectorizedCohort:
         g = self.config.governance
         d = self.config.dynamics
         a = self.config.alliance
-        n = len(self.measurement)
-        ip = a.ip_exposure * (1.0 - d.guardrail_effect) if g.ip_guardrails else a.ip_exposure
-        drivers = np.empty((N_FRICTION_DRIVERS, n))
-        drivers[0] = d.w_incentive * self.misalignment()
-        drivers[1] = d.w_culture * self.effective_cultural_distance()
-        drivers[2] = d.w_expectation * self.expectation_gap(t)
-        drivers[3] = d.w_measurement * 0.0 if g.shared_kpis else d.w_measurement * self.measurement
-        drivers[4] = d.w_integration * (a.integration_complexity * (1.0 - self.integration))
-        drivers[5] = d.w_ip * ip
+        drivers = self._drivers
+        if drivers is None:  # rows 3 and 5 never change, nor does row 6 in a dyad
+            drivers = self._drivers = np.empty((N_FRICTION_DRIVERS, len(self.measurement)))
+            ip = a.ip_exposure * (1.0 - d.guardrail_effect) if g.ip_guardrails else a.ip_exposure
+            drivers[3] = d.w_measurement * 0.0 if g.shared_kpis else d.w_measurement * self.measurement
+            drivers[5] = d.w_ip * ip
+            if self.shape.n_partners == 2:
+                drivers[6] = d.w_coordination * (a.coordination_load * 0.0)
+            # rows that are +0.0 everywhere add nothing to the total (which is never -0.0)
+            self._summed_drivers = [
+                c
+                for c in range(1, N_FRICTION_DRIVERS)
+                if c in (1, 2, 4)
+                or (c == 6 and self.shape.n_partners > 2)
+                or drivers[c].any()
+                or np.signbit(drivers[c]).any()
+            ]
+        np.multiply(d.w_incentive, self.misalignment(), out=drivers[0])
+        np.multiply(d.w_culture, self.effective_cultural_distance(), out=drivers[1])
+        np.multiply(d.w_expectation, self.expectation_gap(t), out=drivers[2])
+        np.multiply(d.w_integration, a.integration_complexity * (1.0 - self.integration), out=drivers[4])
         if self.shape.n_partners > 2:
             coordination = a.coordination_load * np.maximum(0.0, self._n_active() - 2.0)
             if g.orchestrator:
                 coordination = coordination * (1.0 - d.orchestration_effect)
-            drivers[6] = d.w_coordination * coordination
-        else:
-            drivers[6] = d.w_coordination * (a.coordination_load * 0.0)
+            np.multiply(d.w_coordination, coordination, out=drivers[6])
         return drivers
 
     def issue_phase_factor(self, t: int) -> np.ndarray | float:
@@ -602,9 +614,8 @@ class VectorizedCohort:
         d = self.config.dynamics
         if t < self.launch_week:
             return d.prelaunch_issue_factor
-        return np.where(
-            self.piloting, d.pilot_issue_factor, 1.0 + d.full_launch_surge * (1.0 - self.integration)
-        )
+        surge = 1.0 + d.full_launch_surge * (1.0 - self.integration)
+        return np.where(self.piloting, d.pilot_issue_factor, surge) if self.piloting.any() else surge
 
     def raise_issues(self, t: int, draws: WeekDraws) -> tuple[np.ndarray, np.ndarray]:
         """Mirrors Alliance.raise_issues; returns the (7, N) friction mix used to attribute damage
@@ -612,9 +623,9 @@ class VectorizedCohort:
         d = self.config.dynamics
         drivers = self.friction_drivers(t)
         total = 0.0 + drivers[0]
-        for c in range(1, N_FRICTION_DRIVERS):
+        for c in self._summed_drivers:
             total = total + drivers[c]
-        mix = np.where(total > 0.0, drivers / total, 0.0)
+        mix = np.where(total > 0.0, drivers / total, 0.0)  # a new array: the drivers' buffer is reused
         rate = d.base_issue_rate * self.issue_phase_factor(t) * (1.0 + total)
         p = np.minimum(rate / MAX_NEW_ISSUES, 1.0)
         q = 1.0 - p
