@@ -169,6 +169,7 @@ class WeekLedger:
     resolved: int = 0
     raised: int = 0
     departures: int = 0
+    realigned: float = 0.0  # misalignment removed by this week's strategic review
 
 
 class Alliance(mesa.Agent):
@@ -467,7 +468,9 @@ class Alliance(mesa.Agent):
 
         They cost effort every time; standing levers cost a little every week.
         Touchpoints are where expectations are made explicit and where strategic
-        reviews realign incentives. Structure institutionalises the relationship.
+        reviews realign incentives; restoring a shared purpose builds trust in proportion to
+        the misalignment removed (see update_trust). Structure institutionalises the
+        relationship.
         """
         g = self.cfg.governance
         d = self.cfg.dynamics
@@ -488,7 +491,9 @@ class Alliance(mesa.Agent):
         if g.explicit_expectations and tp.any:
             self.reset_expectations(d.explicit_expectation_rate)
         if g.strategic_alignment and tp.review:
+            before = self.misalignment()
             self.realign(d.review_realign_fraction)
+            self.week.realigned = before - self.misalignment()
         self.institutionalisation = min(
             1.0, self.institutionalisation + d.institutionalisation_rate * self.model.structure_levers
         )
@@ -719,7 +724,9 @@ class Alliance(mesa.Agent):
                 self.record(EventKind.KEY_CONTACT_DEPARTURE, a=m.slot)
 
     def update_trust(self, t: int, week: WeekLists) -> None:
-        """Trust grows with settled issues, delivered value and regular contact; it erodes with
+        """Trust grows with settled issues, delivered value, regular contact and strategic
+        realignment (a review that reconciles the partners' priorities restores shared purpose,
+        in proportion to the misalignment it removes); it erodes with
         every new issue (friction costs goodwill even when settled fast), aging issues, opportunism (tempted by misalignment, exposed IP and, between
         competitors, overlapping capabilities), broken expectations, a lost champion,
         news of a partner's misconduct elsewhere and inequitable commitment.
@@ -741,6 +748,7 @@ class Alliance(mesa.Agent):
             d.trust_per_resolution * self.week.resolved
             + d.trust_per_value * surplus
             + d.trust_per_touchpoint * float(self.model.touch.any and t >= self.model.charter_week)
+            + d.trust_per_realignment * self.week.realigned
         )
         aged = 0.0
         for q in range(ISSUE_CAPACITY):
@@ -829,7 +837,8 @@ class Alliance(mesa.Agent):
 
     def check_endings(self, t: int) -> None:
         """Trust collapse, a partner's exit after a sustained shortfall against its outside
-        option, a deliberate ending after consecutive failing reviews, or a sunset."""
+        option, a deliberate ending after consecutive failing reviews or, at a strategic
+        review, by agreement when a partner no longer fits, or a sunset."""
         d = self.cfg.dynamics
         if self.trust < d.collapse_trust:
             for m in self.active_members():
@@ -861,6 +870,9 @@ class Alliance(mesa.Agent):
             if self.failing_reviews >= d.termination_reviews:
                 self.end(t, Outcome.TERMINATED)
                 return
+            if self.cfg.governance.strategic_alignment and self.agreed_wind_down():
+                self.end(t, Outcome.TERMINATED)
+                return
         if t + 1 == self.cfg.governance.sunset_week:
             self.end(t, Outcome.SUCCESS if self.objectives_met() else Outcome.TERMINATED)
 
@@ -887,6 +899,20 @@ class Alliance(mesa.Agent):
             + int(self.health < d.termination_health)
             + int(surplus < 0.0)
         )
+
+    def agreed_wind_down(self) -> bool:
+        """At a strategic review a partner whose shortfall against its outside option has used
+        ``agreed_exit_fraction`` of its exit patience says it no longer fits; if its leaving
+        would end the alliance (either partner of a dyad, the hub, or so many spokes that too
+        few remain), the partners wind the alliance down by agreement instead of waiting for
+        the walk-out."""
+        d = self.cfg.dynamics
+        threshold = d.agreed_exit_fraction * d.exit_patience
+        if self.members[0].active and self.members[0].shortfall_weeks >= threshold:
+            return True
+        spokes = len(self.members) - 1
+        remaining = sum(1 for m in self.members[1:] if m.active and m.shortfall_weeks < threshold)
+        return remaining * 2 < spokes if spokes > 1 else remaining < spokes
 
     def _too_few_spokes(self) -> bool:
         """A dyad fails when either partner leaves; an ecosystem when fewer than half its

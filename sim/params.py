@@ -425,6 +425,16 @@ class Dynamics(Section):
     crisis_min_trust: float = knob(0.3, 0.0, 1.0, "trust needed to still renegotiate")
     crisis_efficacy: float = knob(0.4, 0.0, 1.0, "effect of a crisis renegotiation vs planned")
     review_realign_fraction: float = knob(0.3, 0.0, 1.0, "realignment at a strategic review")
+    trust_per_realignment: float = knob(
+        0.1, 0.0, 5.0, "trust gain per unit of misalignment a strategic review removes"
+    )
+    agreed_exit_fraction: float = knob(
+        0.8,
+        0.05,
+        1.0,
+        "share of its exit patience a partner's shortfall has used when a strategic review "
+        "winds the alliance down by agreement (1: never)",
+    )
     explicit_expectation_rate: float = knob(0.4, 0.0, 1.0, "gap closed at a touchpoint")
     # graceful termination
     termination_health: float = knob(0.4, 0.0, 1.0, "criterion: relationship health below this")

@@ -139,6 +139,7 @@ class VectorizedCohort:
         self._ended: list[np.ndarray] = []  # rows of the alliances that ended this week
         self._felt_now: np.ndarray | None = None  # who expects results this week, once the lifecycle moved
         self._felt_all = False
+        self._realigned: np.ndarray | None = None  # misalignment removed by this week's review
         self._commit_factor: np.ndarray | None = None
         self._inequity: np.ndarray | None = None
         # In a dyad either exit ends the alliance, so every slot of a running alliance is on
@@ -569,8 +570,11 @@ class VectorizedCohort:
         proactive = effort * self._n_active()
         if g.explicit_expectations and tp.any:
             self.reset_expectations(None, d.explicit_expectation_rate)
+        self._realigned = None
         if g.strategic_alignment and tp.review:
+            before = self.misalignment()
             self.realign(None, d.review_realign_fraction)
+            self._realigned = before - self.misalignment()
         if self.structure_levers:
             grown = self.institutionalisation + d.institutionalisation_rate * self.structure_levers
             self.institutionalisation = np.minimum(1.0, grown)
@@ -827,6 +831,8 @@ class VectorizedCohort:
         gain = (
             d.trust_per_resolution * resolved + d.trust_per_value * surplus + d.trust_per_touchpoint * touch
         )
+        if self._realigned is not None:  # elsewhere the reference adds 0.0, which changes nothing
+            gain = gain + d.trust_per_realignment * self._realigned
         used = self.issue_rows
         aged_issue = self.issue_age[:used] > d.aging_grace_weeks
         aged = self._count_rows(aged_issue) - 0.5 * self._count_rows(aged_issue & self.issue_small[:used])
@@ -956,6 +962,8 @@ class VectorizedCohort:
                 going, np.where(failing, self.failing_reviews + 1, 0), self.failing_reviews
             )
             ended = going & (self.failing_reviews >= d.termination_reviews)
+            if self.config.governance.strategic_alignment:
+                ended = ended | (going & self.agreed_wind_down())
             self._end(t, ended.nonzero()[0], TERMINATED)
             going = going & ~ended
         if t + 1 == self.config.governance.sunset_week:
@@ -963,6 +971,16 @@ class VectorizedCohort:
             self._end(t, (going & met).nonzero()[0], SUCCESS)
             self._end(t, (going & ~met).nonzero()[0], TERMINATED)
         return exits, collapses
+
+    def agreed_wind_down(self) -> np.ndarray:
+        """Mirrors Alliance.agreed_wind_down."""
+        d = self.config.dynamics
+        threshold = d.agreed_exit_fraction * d.exit_patience
+        fits = self.shortfall < threshold
+        spokes = self.shape.n_partners - 1
+        remaining = self._count_rows(self.on[1:] & fits[1:])
+        too_few = remaining * 2 < spokes if spokes > 1 else remaining < spokes
+        return (self.on[0] & ~fits[0]) | too_few
 
     def termination_criteria_failing(self) -> np.ndarray:
         """Mirrors Alliance.termination_criteria_failing."""

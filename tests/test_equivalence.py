@@ -124,6 +124,25 @@ def test_engines_agree_with_sunset_and_sensitive_triggers():
     assert differences(ref, vec) == []
 
 
+@pytest.mark.parametrize("alliance", ["complementary", "ecosystem"])
+def test_engines_agree_with_monthly_realignment_reviews(alliance):
+    """Realignment at every review: its trust gain and the wind-down by agreement."""
+    overrides = [
+        f"alliance={alliance}",
+        "governance=handshake",
+        "governance.strategic_alignment=true",
+        "governance.health_check_weeks=4",
+        "dynamics.strategy_drift=0.03",
+        "n_alliances=60",
+        "seed=3",
+    ]
+    ref, vec = both_engines(overrides)
+    assert differences(ref, vec) == []
+    never, _ = both_engines([*overrides, "dynamics.agreed_exit_fraction=1.0"])
+    moved = ref.alliances["outcome"] != never.alliances["outcome"]
+    assert moved.any(), "some alliances should be wound down by agreement"
+
+
 def test_comparison_detects_one_perturbed_coefficient(monkeypatch):
     """The equivalence check is not vacuous: change one constant in one engine and it fails."""
     overrides = cell("complementary", "handshake", "full", "calm", n=60)

@@ -518,6 +518,21 @@ class TestTouchpoints:
         assert a.members[0].incentives == pytest.approx([1.0 - 0.5 * f, 0.5 * f, 0.5, 0.5])
         assert a.institutionalisation == pytest.approx(0.2 + d.institutionalisation_rate * 4)
 
+    def test_a_realignment_records_the_misalignment_it_removes(self):
+        """In a dyad realigning by f leaves (1 - f) of the gap: f x misalignment is removed."""
+        model = tiny_model(governance={"strategic_alignment": True, "health_check_weeks": 4})
+        d = model.config.dynamics
+        model.touch = REVIEW_ONLY
+        a = fresh(model.alliances[0])
+        set_incentives(a, [1.0, 0.0, 0.5, 0.5], [0.0, 1.0, 0.5, 0.5])  # misalignment 0.5
+        a.hold_touchpoints(20)
+        assert a.week.realigned == pytest.approx(d.review_realign_fraction * 0.5)
+        b = fresh(tiny_model(governance={"health_check_weeks": 4}).alliances[0])
+        b.model.touch = REVIEW_ONLY
+        set_incentives(b, [1.0, 0.0, 0.5, 0.5], [0.0, 1.0, 0.5, 0.5])
+        b.hold_touchpoints(20)
+        assert b.week.realigned == 0.0  # a review without strategic alignment realigns nothing
+
     def test_a_week_without_touchpoints_costs_only_the_standing_levers(self):
         model = tiny_model(governance=RICH_GOVERNANCE)
         d = model.config.dynamics
@@ -1131,6 +1146,20 @@ class TestUpdateTrust:
         assert a.ledger[Cause.CULTURAL_FRICTION] == pytest.approx(losses["aged"] * 0.5 * 0.5)
         assert a.ledger[Cause.EXPECTATION_GAP] == pytest.approx(losses["gap"] * 0.5)
 
+    def test_realignment_builds_trust_in_proportion_to_the_misalignment_removed(self):
+        """A review that reconciles the partners' priorities restores shared purpose:
+        gain += trust_per_realignment x misalignment removed; nothing else differs."""
+        trusts = []
+        for realigned in (0.0, 0.2):
+            model = tiny_model()
+            model.touch = NO_TOUCHPOINT
+            a = trust_scene(model)
+            a.week.realigned = realigned
+            a.update_trust(40, trust_week(model, act=False))
+            trusts.append(a.trust)
+        d = tiny_model().config.dynamics
+        assert trusts[1] - trusts[0] == pytest.approx(d.trust_per_realignment * 0.2 * 0.5)
+
     def test_handover_protocol_reduces_the_trust_lost_with_a_champion(self):
         """The loss from a departure is cut by handover_effect; nothing else differs."""
         trusts = {}
@@ -1404,6 +1433,71 @@ class TestEndings:
         assert a.failure_cause is None and a.failure_mode is None
         assert a.end_week == 57
         assert list(events_of(model)["detail"]) == ["terminated"]
+
+    @staticmethod
+    def _short(model, weeks: list[int]) -> Alliance:
+        """Alliance 0 passing every charter criterion, its partners short of their outside
+        options for the given numbers of weeks (0: content)."""
+        a = TestEndings._reviewed(model, set())
+        for m, w in zip(a.members, weeks, strict=True):
+            m.results_week = 0
+            m.shortfall_weeks = w - 1  # this week's check adds one
+            m.perceived_value = m.firm.outside_option + (-0.05 if w else 0.05)
+        return a
+
+    @pytest.mark.parametrize(
+        ("alignment", "touch", "weeks", "wound_down"),
+        [
+            (True, "review", 12, True),  # 0.8 x 15 weeks of patience used up: winds down
+            (True, "review", 11, False),  # not yet
+            (True, "none", 12, False),  # only at a review
+            (False, "review", 12, False),  # only where the review realigns strategy
+        ],
+    )
+    def test_a_partner_that_no_longer_fits_winds_the_alliance_down_at_a_strategic_review(
+        self, alignment, touch, weeks, wound_down
+    ):
+        """At a strategic review a partner whose shortfall has used agreed_exit_fraction of its
+        exit patience says so and the partners end the alliance by agreement: terminated, no
+        exit, no reputation lost."""
+        model = tiny_model(
+            governance={"strategic_alignment": alignment, "health_check_weeks": 4},
+            dynamics={"exit_patience": 15, "agreed_exit_fraction": 0.8},
+        )
+        model.touch = REVIEW_ONLY if touch == "review" else NO_TOUCHPOINT
+        a = self._short(model, [0, weeks])
+        a.check_endings(40)
+        assert a.alive is not wound_down
+        if wound_down:
+            assert a.outcome is Outcome.TERMINATED
+            assert a.failure_mode is None
+            assert all(m.active for m in a.members)
+            assert all(m.firm.exits_this_week == 0 for m in a.members)
+            assert list(events_of(model)["detail"]) == ["terminated"]
+
+    @pytest.mark.parametrize(("short_spokes", "wound_down"), [([2], False), ([1, 2, 3], True)])
+    def test_an_ecosystem_winds_down_only_if_the_leavers_would_end_it(self, short_spokes, wound_down):
+        """One spoke that no longer fits leaves an ecosystem alive (it exits in its own time);
+        enough of them to leave fewer than half the spokes wind it down."""
+        model = tiny_model(
+            alliance={"type": "ecosystem", "spokes": 4},
+            governance={"strategic_alignment": True, "health_check_weeks": 4},
+            dynamics={"exit_patience": 15, "agreed_exit_fraction": 0.8},
+        )
+        model.touch = REVIEW_ONLY
+        a = fresh(model.alliances[0])
+        a.trust = 0.6
+        a.value_perception = 0.9
+        a.health = 0.9
+        set_incentives(a, *([[0.5] * 4] * 5))
+        for m in a.members:
+            m.results_week = 0
+            short = m.slot in short_spokes
+            m.shortfall_weeks = 11 if short else 0
+            m.perceived_value = m.firm.outside_option + (-0.05 if short else 1.0)
+        a.check_endings(40)
+        assert a.alive is not wound_down
+        assert all(m.active for m in a.members)
 
     @pytest.mark.parametrize(("value", "outcome"), [(70.0, Outcome.SUCCESS), (10.0, Outcome.TERMINATED)])
     def test_sunset_clause_ends_a_time_boxed_alliance(self, value, outcome):

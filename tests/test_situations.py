@@ -89,21 +89,8 @@ CLAIMS = [
     Claim("subsidy_shock", "failed", "down"),
     # 5. strategies drifting apart: periodic realignment at reviews
     Claim("strategy_drift", "success", "up"),
-    Claim(
-        "strategy_drift",
-        "failed",
-        "down",
-        gap="not reproduced: realignment keeps alliances the charter would end for misalignment "
-        "(fewer graceful terminations; success +12.4 pts) and some of those later fail by partner exit "
-        "(failure +5.0 pts, 95% CI +3.2 to +6.8 at 800 alliances per cell)",
-    ),
-    Claim(
-        "strategy_drift",
-        "final_trust",
-        "up",
-        gap="not reproduced: the alliances realignment keeps alive are the low-trust ones, so mean "
-        "final trust falls (-0.012, 95% CI -0.016 to -0.007 at 800 alliances per cell)",
-    ),
+    Claim("strategy_drift", "failed", "down"),
+    Claim("strategy_drift", "final_trust", "up"),
     # 6. revenue against profit: shared KPIs
     Claim("measurement", "issues_raised", "down"),
     Claim("measurement", "failed", "down"),
