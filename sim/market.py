@@ -75,23 +75,31 @@ def form_alliances(market: nx.Graph, focal: np.ndarray, keys: np.ndarray, n_part
     the market at large), so every alliance has distinct partners.
     """
     n_firms = market.number_of_nodes()
-    firm_of = np.empty((len(focal), n_partners), dtype=np.int64)
-    adjacency = {node: sorted(nbrs) for node, nbrs in market.adjacency()}
     need = n_partners - 1
-    for a, f in enumerate(focal.tolist()):
-        neighbours = adjacency[f]
-        if len(neighbours) >= need:
-            order = np.argsort(keys[a, : len(neighbours)], kind="stable")[:need]
-            chosen = [neighbours[i] for i in order.tolist()]
-        else:
-            chosen = list(neighbours)
-            step = 1
-            while len(chosen) < need:
-                candidate = (f + step) % n_firms
-                if candidate != f and candidate not in chosen:
-                    chosen.append(candidate)
-                step += 1
-        firm_of[a, 0] = f
+    # each firm's neighbours in ascending order, one row per firm, padded
+    width = keys.shape[1]
+    table = np.zeros((n_firms, width), dtype=np.int64)
+    degree = np.zeros(n_firms, dtype=np.int64)
+    for node, nbrs in market.adjacency():
+        ordered = sorted(nbrs)
+        table[node, : len(ordered)] = ordered
+        degree[node] = len(ordered)
+    # rank every alliance's keys among its focal firm's neighbours at once: keys past the
+    # firm's degree are set above any uniform, and a stable sort keeps ties in neighbour order
+    known = np.arange(width) < degree[focal][:, None]
+    order = np.argsort(np.where(known, keys, np.inf), axis=1, kind="stable")[:, :need]
+    firm_of = np.empty((len(focal), n_partners), dtype=np.int64)
+    firm_of[:, 0] = focal
+    firm_of[:, 1:] = np.take_along_axis(table[focal], order, axis=1)
+    for a in np.flatnonzero(degree[focal] < need).tolist():
+        f = int(focal[a])
+        chosen = table[f, : degree[f]].tolist()
+        step = 1
+        while len(chosen) < need:
+            candidate = (f + step) % n_firms
+            if candidate != f and candidate not in chosen:
+                chosen.append(candidate)
+            step += 1
         firm_of[a, 1:] = chosen
     return firm_of
 
@@ -137,14 +145,11 @@ def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortSt
     results_week = launch + np.rint(d.results_weeks * (0.5 + results_lag)).astype(np.int64)
 
     experience = np.zeros(n)
+    shared = {(min(u, v), max(u, v)): e for (u, v), e in zip(edges, past.tolist(), strict=True)}
     for slot in range(1, p):
         hub, spoke = firm_of[:, 0].tolist(), firm_of[:, slot].tolist()
         experience += np.array(
-            [
-                market.edges[u, v]["experience"] if market.has_edge(u, v) else 0
-                for u, v in zip(hub, spoke, strict=True)
-            ],
-            dtype=float,
+            [shared.get((min(u, v), max(u, v)), 0) for u, v in zip(hub, spoke, strict=True)], dtype=float
         )
     experience /= p - 1
     mean_reputation = reputation[firm_of].mean(axis=1)
