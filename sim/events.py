@@ -108,9 +108,21 @@ class EventLog:
         )
 
 
+SHOCK_LABELS = [kind.label for kind in ShockKind]
+MODES = list(FailureMode)
+
+
+def _ending(outcome: int, code: int) -> str:
+    text = OUTCOMES[outcome].value
+    if code >= 0:
+        mode, cause = divmod(code, ENDING_CODE_BASE)
+        text = f"{text} {MODES[mode].value} {Cause(cause).label}"
+    return text
+
+
 def _details(kind: EventKind, a: np.ndarray, b: np.ndarray, x: np.ndarray) -> list[str]:
     if kind is EventKind.SHOCK:
-        return [f"{ShockKind(k).label} size={s:.3f}" for k, s in zip(a.tolist(), x.tolist(), strict=True)]
+        return [f"{SHOCK_LABELS[k]} size={s:.3f}" for k, s in zip(a.tolist(), x.tolist(), strict=True)]
     if kind is EventKind.RENEGOTIATION:
         return [RENEGOTIATION_REASONS[k] for k in a.tolist()]
     if kind is EventKind.ESCALATION:
@@ -119,11 +131,11 @@ def _details(kind: EventKind, a: np.ndarray, b: np.ndarray, x: np.ndarray) -> li
         return [f"partner={k}" for k in a.tolist()]
     if kind is EventKind.SCALE_UP:
         return ["pilot scaled up"] * len(a)
+    texts: dict[tuple[int, int], str] = {}  # a cohort has few distinct endings
     out = []
-    for outcome, code in zip(a.tolist(), b.tolist(), strict=True):
-        text = OUTCOMES[outcome].value
-        if code >= 0:
-            mode, cause = divmod(code, ENDING_CODE_BASE)
-            text = f"{text} {list(FailureMode)[mode].value} {Cause(cause).label}"
+    for key in zip(a.tolist(), b.tolist(), strict=True):
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = _ending(*key)
         out.append(text)
     return out

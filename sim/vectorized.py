@@ -865,9 +865,10 @@ class VectorizedCohort:
             d.trust_per_inequity * self.inequity(),
             d.trust_per_issue * raised,
         ]
-        total = 0.0 + losses[0]
+        total = 0.0 + losses[0]  # never -0.0, so adding a scalar 0.0 would change nothing
         for x in losses[1:]:
-            total = total + x
+            if isinstance(x, np.ndarray) or x != 0.0:
+                total = total + x
         loss = np.minimum(1.0, total)
         gain = np.minimum(1.0, gain)
         before = self.trust
