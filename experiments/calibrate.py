@@ -42,6 +42,7 @@ SPACE = [
     ("dynamics.resolution_repair", 0.0, 1.0, False, False),
     ("dynamics.renegotiation_recovery", 0.0, 1.0, False, False),
     ("dynamics.trust_per_realignment", 0.02, 1.0, True, False),
+    ("dynamics.w_measurement", 0.2, 10.0, True, False),
     ("dynamics.trust_per_gap", 0.002, 0.04, True, False),
     ("dynamics.trust_per_touchpoint", 0.004, 0.05, True, False),
     ("dynamics.opportunism_rate", 0.0005, 0.04, True, False),
