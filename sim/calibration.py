@@ -158,9 +158,16 @@ def _cut_in_mean(before: np.ndarray, after: np.ndarray) -> Measurement:
     return Measurement("P3", 1 - ratio, 1 - ratio * math.exp(z * se_log), 1 - ratio * math.exp(-z * se_log))
 
 
+BAND_MARGIN = 0.6
+"""Share of each tolerance the fit aims inside; the rest is left for the sampling error of a
+fresh seed (about 0.3 of P1's tolerance at 4,000 alliances per cohort)."""
+
+
 def loss(measured: Mapping[str, Measurement]) -> float:
-    """Sum of squared misses in units of each pattern's tolerance, plus a penalty if the
-    P4 order (complementary > ecosystem > co-opetition) is broken."""
+    """Sum of squared misses in units of each pattern's tolerance, plus a steep penalty for a
+    miss beyond ``BAND_MARGIN`` of its tolerance (so that no pattern is traded away to the edge of
+    its band for the others) and a penalty if the P4 order (complementary > ecosystem >
+    co-opetition) is broken."""
     total = 0.0
     for target in TARGETS:
         value = measured[target.pattern].value
@@ -168,7 +175,7 @@ def loss(measured: Mapping[str, Measurement]) -> float:
             miss = (math.log(max(value, 1e-6)) - math.log(target.target)) / (target.tolerance / target.target)
         else:
             miss = (value - target.target) / target.tolerance
-        total += miss * miss
+        total += miss * miss + 10.0 * max(0.0, abs(miss) - BAND_MARGIN) ** 2
     p4 = [measured[f"P4 {kind}"].value for kind in TYPES]
     total += 10.0 * sum(max(0.0, later - earlier + 0.01) for earlier, later in itertools.pairwise(p4))
     return total
