@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from sim.draws import CohortShape
 from sim.mechanics import EXPECTATION_FLOOR, N_OBJECTIVES, N_TRAITS
@@ -60,6 +60,22 @@ def build_market(n_firms: int, degree: int, rewiring: float, seed: int) -> nx.Gr
     if k < 2:
         return nx.complete_graph(n_firms)
     return nx.watts_strogatz_graph(n_firms, k, rewiring, seed=seed)
+
+
+def poisson_ppf(q: np.ndarray, mu: float) -> np.ndarray:
+    """``scipy.stats.poisson.ppf(q, mu)`` as integers, from a table of the CDF.
+
+    The smallest ``k`` with ``P(X <= k) >= q``, the CDF taken from ``scipy.special.pdtr``
+    at 0, 1, 2, ...; ``q == 0`` gives -1, as in scipy. One table lookup per value
+    instead of scipy's per-value inversion (``tests/test_market.py`` checks the two agree).
+    """
+    if len(q) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = 1
+    while special.pdtr(top, mu) < q.max():
+        top *= 2
+    cdf = special.pdtr(np.arange(top + 1), mu)
+    return np.where(q == 0.0, -1, np.searchsorted(cdf, q, side="left")).astype(np.int64)
 
 
 def _clip01(a: np.ndarray) -> np.ndarray:
@@ -114,7 +130,7 @@ def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortSt
     edges = list(market.edges())
     # Inverse-CDF sampling consumes one uniform per value whatever the parameters, so
     # changing a market parameter changes only what it governs (common random numbers).
-    past = stats.poisson.ppf(rng.random(len(edges)), m.prior_experience).astype(np.int64)
+    past = poisson_ppf(rng.random(len(edges)), m.prior_experience)
     nx.set_edge_attributes(market, dict(zip(edges, past.tolist(), strict=True)), "experience")
 
     strategy = _clip01(0.5 + m.strategy_spread * rng.standard_normal((f, N_OBJECTIVES)))

@@ -1,0 +1,56 @@
+"""The cohort's market: the fast paths of set-up agree with their plain definitions."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.market import build_market, form_alliances, poisson_ppf
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.05, 0.4, 1.0, 3.7, 10.0])
+def test_poisson_ppf_is_scipys(mu):
+    q = np.random.default_rng(7).random(200_000)
+    q[:3] = [0.0, 0.5, np.nextafter(1.0, 0.0)]
+    expected = stats.poisson.ppf(q, mu).astype(np.int64)
+    np.testing.assert_array_equal(poisson_ppf(q, mu), expected)
+
+
+def test_poisson_ppf_of_nothing():
+    assert poisson_ppf(np.zeros(0), 0.4).shape == (0,)
+
+
+def one_by_one(market: nx.Graph, focal: np.ndarray, keys: np.ndarray, n_partners: int) -> np.ndarray:
+    """The definition: per alliance, the neighbours with the smallest keys, then the next firms."""
+    n_firms = market.number_of_nodes()
+    need = n_partners - 1
+    firm_of = np.empty((len(focal), n_partners), dtype=np.int64)
+    for a, f in enumerate(focal.tolist()):
+        neighbours = sorted(market.neighbors(f))
+        if len(neighbours) >= need:
+            order = np.argsort(keys[a, : len(neighbours)], kind="stable")[:need]
+            chosen = [neighbours[i] for i in order.tolist()]
+        else:
+            chosen, step = list(neighbours), 1
+            while len(chosen) < need:
+                candidate = (f + step) % n_firms
+                if candidate != f and candidate not in chosen:
+                    chosen.append(candidate)
+                step += 1
+        firm_of[a] = [f, *chosen]
+    return firm_of
+
+
+@pytest.mark.parametrize(("n_firms", "degree", "n_partners"), [(300, 6, 2), (120, 4, 8), (40, 2, 5)])
+def test_form_alliances_matches_one_by_one(n_firms, degree, n_partners):
+    market = build_market(n_firms, degree, 0.3, seed=3)
+    rng = np.random.default_rng(11)
+    focal = rng.integers(n_firms, size=500)
+    width = max(max(d for _, d in market.degree()), 1)
+    keys = rng.random((500, width))
+    keys[:, 1] = keys[:, 0]  # ties keep neighbour order
+    np.testing.assert_array_equal(
+        form_alliances(market, focal, keys, n_partners), one_by_one(market, focal, keys, n_partners)
+    )
