@@ -73,14 +73,16 @@ class EventLog:
         kind = np.repeat(np.array([c[2] for c in chunks], dtype=np.int64), n)
         ids = np.concatenate([np.asarray(c[1], dtype=np.int64) for c in chunks])
 
+        ends = np.cumsum(n).tolist()
+
         def payload(i: int, dtype: type) -> np.ndarray:
-            parts = [
-                np.asarray(c[i], dtype=dtype)
-                if isinstance(c[i], np.ndarray)
-                else np.full(len(c[1]), c[i], dtype=dtype)
-                for c in chunks
-            ]
-            return np.concatenate(parts)
+            # scalars broadcast in one repeat; array payloads then written over their chunk
+            scalars = [0 if isinstance(c[i], np.ndarray) else c[i] for c in chunks]
+            out = np.repeat(np.array(scalars, dtype=dtype), n)
+            for c, end in zip(chunks, ends, strict=True):
+                if isinstance(c[i], np.ndarray):
+                    out[end - len(c[1]) : end] = c[i]
+            return out
 
         return week, ids, kind, payload(3, np.int64), payload(4, np.int64), payload(5, np.float64)
 
