@@ -417,9 +417,16 @@ class VectorizedCohort:
         x_sigma = d.incentive_drift * volatility
         e_sigma = d.expectation_drift * volatility
         x = self.incentives
+        # x + reversion * (s - x) + sigma * noise, clipped to [0, 1], in the buffer ``s``
+        # (addition and multiplication commute exactly, so the operands' order is free)
         s = self.strategy.take(self.firm_of, axis=1)
-        moved = _clip01(x + d.incentive_reversion * (s - x) + x_sigma * draws.incentive_noise)
-        self.incentives = self._on_slots(moved, x)
+        s -= x
+        s *= d.incentive_reversion
+        s += x
+        s += x_sigma * draws.incentive_noise
+        np.maximum(s, 0.0, out=s)
+        np.minimum(s, 1.0, out=s)
+        self.incentives = self._on_slots(s, x)
         e = self.expectation
         shifted = e + d.expectation_adaptation * (self.perceived - e)
         drifted = np.maximum(EXPECTATION_FLOOR, shifted + e_sigma * draws.expectation_noise)
@@ -629,7 +636,10 @@ class VectorizedCohort:
         total = 0.0 + drivers[0]
         for c in self._summed_drivers:
             total = total + drivers[c]
-        mix = np.where(total > 0.0, drivers / total, 0.0)  # a new array: the drivers' buffer is reused
+        mix = drivers / total  # a new array: the drivers' buffer is reused
+        positive = total > 0.0
+        if not positive.all():
+            mix = np.where(positive, mix, 0.0)
         rate = d.base_issue_rate * self.issue_phase_factor(t) * (1.0 + total)
         p = np.minimum(rate / MAX_NEW_ISSUES, 1.0)
         q = 1.0 - p
