@@ -330,6 +330,18 @@ class StudyCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         run_dir = Path(config.hydra.sweep.dir)
+        try:
+            self._report(config, run_dir)
+        except Exception:  # Hydra would only warn and exit 0; the finished cells stay in place
+            traceback.print_exc()
+            print(
+                f"alliance-sim: error: the study's report failed (its cells are kept in {run_dir}); "
+                f"after a fix, rebuild it with: alliance-sim-report {run_dir}",
+                file=sys.stderr,
+            )
+            sys.exit(1)
+
+    def _report(self, config: DictConfig, run_dir: Path) -> None:
         text = build_report(run_dir)
         base = to_simulation_config(config)  # the settings every cell shares, before its overrides
         extra = {

@@ -129,7 +129,8 @@ def wilson(successes: int, total: int) -> tuple[float, float]:
     if total == 0:
         return (math.nan, math.nan)
     lo, hi = proportion_confint(successes, total, alpha=0.05, method="wilson")
-    return float(lo), float(hi)
+    share = successes / total  # the interval contains it; rounding can leave lo at 1e-19 for 0 of n
+    return min(float(lo), share), max(float(hi), share)
 
 
 def summarize(alliances: pd.DataFrame) -> dict[str, Any]:

@@ -291,6 +291,7 @@ def plot_rates(summary: pd.DataFrame, x: str, hue: str | None, outcome: str, pat
         pos = np.array([order.index(v) for v in g[x].astype(str)]) + (i - (n_groups - 1) / 2) * width
         rate = g[f"{outcome}_rate"].to_numpy()
         err = np.vstack([rate - g[f"{outcome}_lo"].to_numpy(), g[f"{outcome}_hi"].to_numpy() - rate])
+        err = np.clip(err, 0.0, None)  # an interval read back from a table may round past its rate
         ax.bar(pos, rate, width=width * 0.95, label=str(label) if label is not None else None, alpha=0.85)
         ax.errorbar(pos, rate, yerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
     ax.set_xticks(range(len(order)), order)

@@ -708,3 +708,26 @@ def test_provenance_records_the_study_as_run(finished_study):
     assert provenance["seed"] in study["seeds"]
     assert provenance["n_alliances"] == study["n_alliances"] == N_ALLIANCES, provenance
     assert provenance["horizon_weeks"] == study["horizon_weeks"] == 40, provenance
+
+
+def test_a_failing_report_exits_non_zero_and_keeps_the_cells(tmp_path):
+    """Hydra only warns when a callback raises; the study must fail loudly instead."""
+    script = tmp_path / "broken_report.py"
+    sweep_dir = tmp_path / "study"
+    script.write_text(
+        "import sys\n"
+        "import sim.cli as cli\n"
+        "def broken(run_dir):\n"
+        "    raise ValueError('forced report failure')\n"
+        "cli.build_report = broken\n"
+        f"sys.argv = ['alliance-sim', '-m', '+experiment=pilot_vs_full', 'n_alliances=20', "
+        f"'horizon_weeks=20', 'hydra.sweep.dir={sweep_dir}']\n"
+        "cli.main()\n"
+    )
+    proc = run([sys.executable, str(script)], cwd=tmp_path)
+    assert proc.returncode == 1, output(proc)
+    assert "forced report failure" in proc.stderr
+    assert f"alliance-sim-report {sweep_dir}" in proc.stderr
+    assert len(cell_records(sweep_dir)) == len(
+        list(itertools.product(*sweep_params("pilot_vs_full").values()))
+    )
