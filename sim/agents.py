@@ -46,6 +46,7 @@ from sim.mechanics import (
     ShockKind,
     Touchpoints,
     commitment,
+    too_few_spokes,
 )
 from sim.params import LaunchMode
 
@@ -910,16 +911,14 @@ class Alliance(mesa.Agent):
         threshold = d.agreed_exit_fraction * d.exit_patience
         if self.members[0].active and self.members[0].shortfall_weeks >= threshold:
             return True
-        spokes = len(self.members) - 1
         remaining = sum(1 for m in self.members[1:] if m.active and m.shortfall_weeks < threshold)
-        return remaining * 2 < spokes if spokes > 1 else remaining < spokes
+        return too_few_spokes(remaining, len(self.members) - 1)
 
     def _too_few_spokes(self) -> bool:
         """A dyad fails when either partner leaves; an ecosystem when fewer than half its
         spokes remain."""
-        spokes = len(self.members) - 1
         remaining = sum(1 for m in self.members[1:] if m.active)
-        return remaining * 2 < spokes if spokes > 1 else remaining < spokes
+        return too_few_spokes(remaining, len(self.members) - 1)
 
     def _renormalise_shares(self) -> None:
         total = 0.0

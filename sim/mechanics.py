@@ -206,6 +206,13 @@ def structure_levers(g: GovernanceParams) -> int:
     )
 
 
+def too_few_spokes(remaining, spokes: int):
+    """Whether an alliance with ``remaining`` of its ``spokes`` still in has broken up: a dyad
+    when its one partner has left, an ecosystem when fewer than half its spokes remain.
+    ``remaining`` is a count or an array of counts."""
+    return remaining * 2 < spokes if spokes > 1 else remaining < spokes
+
+
 def governance_intensity(g: GovernanceParams) -> float:
     """How much structure a design imposes, from 0 (handshake) to 1 (every lever at its most).
 

@@ -60,6 +60,7 @@ from sim.mechanics import (
     launch_week,
     standing_levers,
     structure_levers,
+    too_few_spokes,
     touchpoints,
 )
 from sim.params import LaunchMode, SimulationConfig
@@ -119,9 +120,8 @@ class VectorizedCohort:
         self.capacity = s.capacity
         self.outside_option = s.outside_option
         self.reputation_drop = np.zeros(f)
-        self._no_firms = np.zeros(
-            f, dtype=np.int64
-        )  # per-firm counts in a week where nothing happened; never written
+        # per-firm counts in a week where nothing happened (shared, never written)
+        self._no_firms = np.zeros(f, dtype=np.int64)
         self._reputation_dropped = False  # whether any firm lost reputation last week
         # partner slots, alliance axis last
         self.firm_of = np.ascontiguousarray(s.firm_of.T)
@@ -541,7 +541,7 @@ class VectorizedCohort:
         self.incentives[:, :, rows] = keep_off(x + fraction * (mean[:, None, :] - x), x)
         self._misalignment = None
         # reset expectations (Alliance.reset_expectations, Alliance.projected_value)
-        joint = d.value_per_partner * count * self.config.alliance.complementarity * self.potential[rows]
+        joint = self._joint_base()[rows] * self.potential[rows]
         planned = joint * (d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust)
         share = self.share[:, rows]
         realistic = share * planned - d.contribution_cost * self.commitment[:, rows]
@@ -958,9 +958,7 @@ class VectorizedCohort:
             self._gap = None
             slots, rows = leaving.nonzero()
             self.events.add(t + 1, rows, EventKind.PARTNER_EXIT, a=slots)
-            spokes = self.shape.n_partners - 1
-            remaining = self._count_rows(self.on[1:])
-            too_few = remaining * 2 < spokes if spokes > 1 else remaining < spokes
+            too_few = too_few_spokes(self._count_rows(self.on[1:]), self.shape.n_partners - 1)
             broken = going & (leaving[0] | too_few)
             self._fail(t, broken.nonzero()[0], FailureMode.PARTNER_EXIT)
             going = going & ~broken
@@ -988,9 +986,7 @@ class VectorizedCohort:
         d = self.config.dynamics
         threshold = d.agreed_exit_fraction * d.exit_patience
         fits = self.shortfall < threshold
-        spokes = self.shape.n_partners - 1
-        remaining = self._count_rows(self.on[1:] & fits[1:])
-        too_few = remaining * 2 < spokes if spokes > 1 else remaining < spokes
+        too_few = too_few_spokes(self._count_rows(self.on[1:] & fits[1:]), self.shape.n_partners - 1)
         return (self.on[0] & ~fits[0]) | too_few
 
     def termination_criteria_failing(self) -> np.ndarray:
