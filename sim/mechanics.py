@@ -197,12 +197,19 @@ def standing_levers(g: GovernanceParams, n_partners: int) -> int:
     )
 
 
-def structure_levers(g: GovernanceParams) -> int:
-    """Structures that institutionalise the relationship beyond its key contacts."""
+def structure_levers(g: GovernanceParams, n_partners: int) -> int:
+    """Structures that institutionalise the relationship beyond its key contacts.
+
+    An orchestrating hub counts as one in an ecosystem: its team holds the ties
+    between the spokes, so the network no longer rests on each spoke's champion
+    alone (the network-stability task of an orchestrator). In a dyad there is
+    nothing to orchestrate.
+    """
     return (
         int(g.meeting_cadence.period_weeks > 0)
         + 2 * int(g.steering_committee)
         + int(g.health_check_weeks > 0)
+        + int(g.orchestrator and n_partners > 2)
     )
 
 

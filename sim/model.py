@@ -110,7 +110,7 @@ class AllianceModel(mesa.Model):
         self.charter_week = charter_week(self.config)
         self.launch_week = launch_week(self.config)
         self.standing_levers = standing_levers(self.config.governance, self.config.alliance.n_partners)
-        self.structure_levers = structure_levers(self.config.governance)
+        self.structure_levers = structure_levers(self.config.governance, self.config.alliance.n_partners)
         self.structure_slowdown = (
             1.0 - self.config.dynamics.structure_drag * governance_intensity(self.config.governance) ** 2
         )

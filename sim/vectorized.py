@@ -105,7 +105,7 @@ class VectorizedCohort:
         self.charter_week = charter_week(config)
         self.launch_week = launch_week(config)
         self.standing_levers = standing_levers(config.governance, config.alliance.n_partners)
-        self.structure_levers = structure_levers(config.governance)
+        self.structure_levers = structure_levers(config.governance, config.alliance.n_partners)
         self.structure_slowdown = 1.0 - d.structure_drag * governance_intensity(config.governance) ** 2
         self.triggers_on = config.triggers.active(config.governance)
         self.outside_factor = 1.0

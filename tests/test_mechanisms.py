@@ -556,6 +556,24 @@ class TestTouchpoints:
         assert dyad.alliances[0].week.proactive_effort == 0.0
         assert hub.alliances[0].week.proactive_effort == pytest.approx(4 * d.lever_effort)
 
+    def test_an_orchestrating_hub_institutionalises_only_an_ecosystem(self):
+        """The hub's team holds the ties between spokes, so key-contact losses hurt less there;
+        in a dyad it institutionalises nothing."""
+        dyad = tiny_model(governance={"orchestrator": True})
+        hub = tiny_model(governance={"orchestrator": True}, alliance={"type": "ecosystem", "spokes": 3})
+        bare = tiny_model(alliance={"type": "ecosystem", "spokes": 3})
+        d = hub.config.dynamics
+        grown = {}
+        for name, model in (("dyad", dyad), ("hub", hub), ("bare", bare)):
+            model.touch = NO_TOUCHPOINT
+            a = fresh(model.alliances[0])
+            before = a.institutionalisation
+            a.hold_touchpoints(21)
+            grown[name] = a.institutionalisation - before
+        assert (dyad.structure_levers, hub.structure_levers, bare.structure_levers) == (0, 1, 0)
+        assert grown["dyad"] == grown["bare"] == 0.0
+        assert grown["hub"] == pytest.approx(d.institutionalisation_rate)
+
     def test_a_meeting_is_not_a_strategic_review(self):
         """Strategic alignment realigns at reviews (steering, health check), not at meetings."""
         model = tiny_model(governance=RICH_GOVERNANCE)
