@@ -70,6 +70,8 @@ def alliance_table(cols: AllianceColumns, config: SimulationConfig) -> pd.DataFr
             cols.resolution_weeks_total / np.maximum(cols.issues_resolved, 1),
             np.nan,
         )
+    # Total issues grow with how long an alliance stays open; per open week they measure friction.
+    weeks_open = np.where(cols.end_week >= 0, cols.end_week, config.horizon_weeks)
     value = cols.value_received
     frame = pd.DataFrame(
         {
@@ -91,6 +93,7 @@ def alliance_table(cols: AllianceColumns, config: SimulationConfig) -> pd.DataFr
             "final_trust": cols.final_trust,
             "final_health": cols.final_health,
             "issues_raised": cols.issues_raised.astype(np.int64),
+            "issues_per_week": cols.issues_raised / np.maximum(weeks_open, 1),
             "issues_resolved": cols.issues_resolved.astype(np.int64),
             "mean_resolution_weeks": mean_resolution,
             "escalations": cols.escalations.astype(np.int64),

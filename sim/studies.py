@@ -41,6 +41,7 @@ RATE_COLUMNS = ("failed", "success", "underperforming", "terminated")
 PAIRED_METRICS = {
     "mean_resolution_weeks": "Δ mean resolution (weeks)",
     "issues_raised": "Δ issues raised",
+    "issues_per_week": "Δ issues per week open",
     "final_trust": "Δ final trust",
     "effort_proactive": "Δ proactive effort (person-weeks)",
     "effort_reactive": "Δ reactive effort (person-weeks)",
