@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.market import build_market, form_alliances, poisson_ppf
+from sim.market import build_market, form_alliances, market_graph, neighbour_table, poisson_ppf
 
 
 @pytest.mark.parametrize("mu", [0.0, 0.05, 0.4, 1.0, 3.7, 10.0])
@@ -43,14 +43,47 @@ def one_by_one(market: nx.Graph, focal: np.ndarray, keys: np.ndarray, n_partners
     return firm_of
 
 
-@pytest.mark.parametrize(("n_firms", "degree", "n_partners"), [(300, 6, 2), (120, 4, 8), (40, 2, 5)])
+@pytest.mark.parametrize(
+    ("n_firms", "degree", "rewiring", "seed"),
+    [
+        (1334, 6, 0.1, 5),
+        (300, 6, 0.5, 1),
+        (120, 4, 1.0, 2),
+        (40, 2, 0.3, 3),
+        (9, 8, 0.9, 4),
+        (5, 1, 0.2, 6),
+        (3, 6, 0.5, 7),
+    ],
+)
+def test_the_market_is_networkxs_small_world(n_firms, degree, rewiring, seed):
+    """Edge for edge and in the same order as networkx's generator (a complete graph below k = 2)."""
+    k = min(degree, n_firms - 1)
+    graph = nx.complete_graph(n_firms) if k < 2 else nx.watts_strogatz_graph(n_firms, k, rewiring, seed=seed)
+    expected = np.array(list(graph.edges()), dtype=np.int64).reshape(-1, 2)
+    np.testing.assert_array_equal(build_market(n_firms, degree, rewiring, seed), expected)
+
+
+def test_the_market_graph_carries_the_experience_of_each_pair():
+    edges = build_market(50, 4, 0.3, seed=8)
+    experience = np.arange(len(edges))
+    graph = market_graph(50, edges, experience)
+    assert graph.number_of_nodes() == 50 and graph.number_of_edges() == len(edges)
+    for (u, v), e in zip(edges.tolist(), experience.tolist(), strict=True):
+        assert graph.edges[v, u]["experience"] == e
+
+
+@pytest.mark.parametrize(
+    ("n_firms", "degree", "n_partners"), [(300, 6, 2), (120, 4, 8), (40, 2, 5), (30, 2, 12)]
+)
 def test_form_alliances_matches_one_by_one(n_firms, degree, n_partners):
-    market = build_market(n_firms, degree, 0.3, seed=3)
+    edges = build_market(n_firms, degree, 0.3, seed=3)
+    market = market_graph(n_firms, edges, np.zeros(len(edges)))
+    table, degrees = neighbour_table(n_firms, edges)
     rng = np.random.default_rng(11)
     focal = rng.integers(n_firms, size=500)
     width = max(max(d for _, d in market.degree()), 1)
     keys = rng.random((500, width))
     keys[:, 1] = keys[:, 0]  # ties keep neighbour order
     np.testing.assert_array_equal(
-        form_alliances(market, focal, keys, n_partners), one_by_one(market, focal, keys, n_partners)
+        form_alliances(table, degrees, focal, keys, n_partners), one_by_one(market, focal, keys, n_partners)
     )
