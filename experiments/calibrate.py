@@ -192,9 +192,8 @@ as an odds ratio: a probability ratio of 3.2 on a handshake success of about
 Regenerate with `python experiments/calibrate.py` (add `--apply` to write the
 fitted values into `configs/`). This run: {args.trials} trials of Optuna's CMA-ES
 sampler (seed {args.sampler_seed}, steps starting at a twentieth of each range), the first at the parameters in
-`{args.start.name if args.start else "none"}` (an earlier fit, moved by hand along the directions
-that separate the patterns: the weight of measurement friction, the committee's own
-resolution channels, the trust a touchpoint builds and the objectives); every trial simulated the same six cohorts
+`{args.start.name if args.start else "none"}` (the previous fit, made before the orchestrating hub also
+institutionalised an ecosystem); every trial simulated the same six cohorts
 of {args.n} alliances (seed {args.seed}) over 156 weeks; {minutes:.1f} minutes.
 
 **Objective**: the sum over patterns of the squared miss in units of the
