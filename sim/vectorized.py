@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import kernels
 from sim.draws import WeekDraws, cohort_stream, draw_week
 from sim.events import ENDING_CODE_BASE, EventLog
 from sim.market import CohortStart, build_cohort
@@ -122,6 +123,8 @@ class VectorizedCohort:
         self.reputation_drop = np.zeros(f)
         # per-firm counts in a week where nothing happened (shared, never written)
         self._no_firms = np.zeros(f, dtype=np.int64)
+        self._no_alliances = np.zeros(0)  # an empty per-alliance array: nothing this week
+        self._no_slots = np.zeros((p, 0))
         self._reputation_dropped = False  # whether any firm lost reputation last week
         # partner slots, alliance axis last
         self.firm_of = np.ascontiguousarray(s.firm_of.T)
@@ -130,7 +133,7 @@ class VectorizedCohort:
         self.on = np.ones((p, n), dtype=bool)
         self._count: np.ndarray | None = None
         self._drivers: np.ndarray | None = None  # friction drivers, rewritten in place every week
-        self._summed_drivers: list[int] = []
+        self._summed_rows = np.zeros(0, dtype=np.int64)  # driver rows that can be non-zero
         self._joint: np.ndarray | None = None
         self._culture_distance: np.ndarray | None = None
         self._misalignment: np.ndarray | None = None  # valid until incentives change
@@ -601,14 +604,17 @@ class VectorizedCohort:
             if self.shape.n_partners == 2:
                 drivers[6] = d.w_coordination * (a.coordination_load * 0.0)
             # rows that are +0.0 everywhere add nothing to the total (which is never -0.0)
-            self._summed_drivers = [
-                c
-                for c in range(1, N_FRICTION_DRIVERS)
-                if c in (1, 2, 4)
-                or (c == 6 and self.shape.n_partners > 2)
-                or drivers[c].any()
-                or np.signbit(drivers[c]).any()
-            ]
+            self._summed_rows = np.array(
+                [
+                    c
+                    for c in range(1, N_FRICTION_DRIVERS)
+                    if c in (1, 2, 4)
+                    or (c == 6 and self.shape.n_partners > 2)
+                    or drivers[c].any()
+                    or np.signbit(drivers[c]).any()
+                ],
+                dtype=np.int64,
+            )
         np.multiply(d.w_incentive, self.misalignment(), out=drivers[0])
         np.multiply(d.w_culture, self.effective_cultural_distance(), out=drivers[1])
         np.multiply(d.w_expectation, self.expectation_gap(t), out=drivers[2])
@@ -633,38 +639,28 @@ class VectorizedCohort:
         and the issues raised this week."""
         d = self.config.dynamics
         drivers = self.friction_drivers(t)
-        total = 0.0 + drivers[0]
-        for c in self._summed_drivers:
-            total = total + drivers[c]
-        mix = drivers / total  # a new array: the drivers' buffer is reused
-        positive = total > 0.0
-        if not positive.all():
-            mix = np.where(positive, mix, 0.0)
-        rate = d.base_issue_rate * self.issue_phase_factor(t) * (1.0 + total)
-        p = np.minimum(rate / MAX_NEW_ISSUES, 1.0)
-        q = 1.0 - p
-        c0 = q * q * q
-        c1 = c0 + 3.0 * p * q * q
-        c2 = c1 + 3.0 * p * p * q
-        u = draws.issue_u
-        count = (u >= c0).astype(np.int64) + (u >= c1) + (u >= c2)
-        arriving = count.nonzero()[0]
-        if len(arriving):
-            # the j-th new issue of an alliance takes its (j+1)-th free slot, as in the reference
-            # rows from issue_rows on are free, so the first MAX_NEW_ISSUES of them hold every newcomer
-            searched = min(ISSUE_CAPACITY, self.issue_rows + MAX_NEW_ISSUES)
-            wanted = count[arriving]
-            free = self.issue_age[:searched, arriving] < 0
-            rank = free.cumsum(axis=0)
-            slot, col = (free & (rank <= wanted)).nonzero()
-            rows = arriving[col]
-            self.issue_age[slot, rows] = 0
-            self.issue_small[slot, rows] = draws.severity_u[rank[slot, col] - 1, rows] < d.small_issue_share
-            if searched == ISSUE_CAPACITY:  # otherwise at least MAX_NEW_ISSUES slots were free
-                self.issues_dropped[arriving] += np.maximum(0, wanted - rank[-1])
-            if len(slot):
-                self.issue_rows = max(self.issue_rows, int(slot[-1]) + 1)
-        self.issues_raised = self.issues_raised + count
+        n = drivers.shape[1]
+        base_phase = d.base_issue_rate * self.issue_phase_factor(t)
+        if not isinstance(base_phase, np.ndarray):
+            base_phase = np.full(n, base_phase)
+        mix = np.empty_like(drivers)  # a new array: the drivers' buffer is reused
+        count = np.empty(n, dtype=np.int64)
+        self.issue_rows = kernels.raise_issues(
+            drivers,
+            self._summed_rows,
+            base_phase,
+            MAX_NEW_ISSUES,
+            draws.issue_u,
+            draws.severity_u,
+            d.small_issue_share,
+            self.issue_age,
+            self.issue_small,
+            self.issue_rows,
+            self.issues_raised,
+            self.issues_dropped,
+            mix,
+            count,
+        )
         return mix, count
 
     def resolve_issues(
@@ -686,39 +682,32 @@ class VectorizedCohort:
         adhoc = np.minimum(adhoc, 1.0)
         drag = self.structure_slowdown
         meeting = d.rights_meeting_resolve if g.decision_rights else d.meeting_resolve
-        used = self.issue_rows
-        age = self.issue_age[:used]  # a view: settling and ageing below write through
-        small = self.issue_small[:used]
-        is_open = age >= 0
-        miss = 1.0 - adhoc * drag
-        if tp.meeting:
-            miss = miss * (1.0 - meeting * drag)
-        if tp.working_group:
-            miss = miss * (1.0 - d.working_group_resolve * drag)
-        if g.escalation_path:
-            escalated = age >= g.escalation_age_weeks
-            if tp.steering:
-                miss = np.where(escalated, miss * (1.0 - d.steering_resolve * drag), miss)
-            miss = np.where(escalated, miss * (1.0 - d.escalation_resolve * drag), miss)
-        if g.cultural_bridging:
-            miss = np.where(small, miss * (1.0 - d.fast_track_resolve * drag), miss)
-        settled = is_open & (draws.resolve_u[:used] < 1.0 - miss)
-        resolved = self._count_rows(settled)
-        # ages are whole weeks, so these half-week totals are exact in any order
-        ages_settled = np.add.reduce(age * settled, axis=0, dtype=np.int64)
-        self.resolution_weeks_total = self.resolution_weeks_total + (ages_settled + 0.5 * resolved)
-        still_open = is_open & ~settled
-        age[settled] = -1
-        age += still_open
-        open_count = self._count_rows(still_open)
+        n = len(adhoc)
+        resolved = np.empty(n, dtype=np.int64)
+        open_count = np.empty(n, dtype=np.int64)
+        escalations = np.empty(n, dtype=np.int64)
+        self.issue_rows = kernels.resolve_issues(
+            self.issue_age,
+            self.issue_small,
+            draws.resolve_u,
+            self.issue_rows,
+            adhoc,
+            drag,
+            1.0 - meeting * drag if tp.meeting else 1.0,
+            1.0 - d.working_group_resolve * drag if tp.working_group else 1.0,
+            g.escalation_age_weeks if g.escalation_path else -1,
+            1.0 - d.steering_resolve * drag if tp.steering else 1.0,
+            1.0 - d.escalation_resolve * drag,
+            1.0 - d.fast_track_resolve * drag if g.cultural_bridging else 1.0,
+            self.resolution_weeks_total,
+            self.resolved_count,
+            resolved,
+            open_count,
+            escalations,
+        )
         self._open_count = open_count  # issues do not change again this week
-        while used and not still_open[used - 1].any():
-            used -= 1
-        self.issue_rows = used
-        self.resolved_count = self.resolved_count + resolved
         reactive = d.firefight_effort * open_count
         if g.escalation_path:
-            escalations = self._count_rows(still_open & (age == g.escalation_age_weeks))
             self.escalations = self.escalations + escalations
             escalated_now = running & (escalations > 0)
             self.events.add(
@@ -830,99 +819,88 @@ class VectorizedCohort:
         """Mirrors Alliance.update_trust."""
         g = self.config.governance
         d = self.config.dynamics
-        count = self._n_active()
-        felt = self._felt(t)
-        ratio = self.perceived / self.expectation
-        if not self._felt_all:
-            ratio = np.where(felt, ratio, 1.0)
-        ratio_total = self._slot_sum(np.minimum(ratio, 2.0))
-        surplus = np.minimum(1.0, np.maximum(0.0, ratio_total / count - 1.0))
-        touch = float(tp.any and t >= self.charter_week)
-        gain = (
-            d.trust_per_resolution * resolved + d.trust_per_value * surplus + d.trust_per_touchpoint * touch
-        )
-        if self._realigned is not None:  # elsewhere the reference adds 0.0, which changes nothing
-            gain = gain + d.trust_per_realignment * self._realigned
-        used = self.issue_rows
-        aged_issue = self.issue_age[:used] > d.aging_grace_weeks
-        aged = self._count_rows(aged_issue) - 0.5 * self._count_rows(aged_issue & self.issue_small[:used])
         ip = self.config.alliance.ip_exposure
         if g.ip_guardrails:
             ip = ip * (1.0 - d.guardrail_effect)
-        overlap = d.overlap_temptation * self.config.alliance.capability_overlap
-        temptation = np.minimum(1.0, self.misalignment() + ip + overlap)
-        tempted = draws.opportunism_u < d.opportunism_rate * temptation
-        # Terms that are zero for every alliance this week are kept as the scalar 0.0: adding
-        # it changes nothing, exactly as adding the reference engine's 0.0 per alliance.
-        acts = self._slot_sum(tempted.astype(np.float64)) if tempted.any() else 0.0
-        if self._reputation_dropped:
-            reputation_drop = self._slot_sum(self.reputation_drop.take(self.firm_of))
-        else:
-            reputation_drop = 0.0
-        if departures.any():
-            contact = d.trust_per_contact_loss * (1.0 - self.institutionalisation)
-            if g.handover_protocol:
-                contact = contact * (1.0 - d.handover_effect)
-            contact_loss = contact * departures
-        else:
-            contact_loss = 0.0
-        losses = [
-            d.trust_per_aged_issue * aged,
-            d.trust_per_opportunism * acts,
-            d.trust_per_gap * self.expectation_gap(t),
-            contact_loss,
-            d.trust_per_reputation_drop * reputation_drop,
-            d.trust_per_inequity * self.inequity(),
-            d.trust_per_issue * raised,
-        ]
-        total = 0.0 + losses[0]  # never -0.0, so adding a scalar 0.0 would change nothing
-        for x in losses[1:]:
-            if isinstance(x, np.ndarray) or x != 0.0:
-                total = total + x
-        loss = np.minimum(1.0, total)
-        gain = np.minimum(1.0, gain)
-        before = self.trust
-        self.trust = before + gain * (1.0 - before) - loss * before
-        ledger = self.ledger
-        ledger[:N_FRICTION_DRIVERS] += (losses[0] * before) * mix
-        ledger[:N_FRICTION_DRIVERS] += (losses[6] * before) * mix
-        for cause, loss_part in (
-            (Cause.OPPORTUNISM, losses[1]),
-            (Cause.EXPECTATION_GAP, losses[2]),
-            (Cause.KEY_CONTACT_LOSS, losses[3]),
-            (Cause.PARTNER_REPUTATION, losses[4]),
-            (Cause.INEQUITY, losses[5]),
-        ):
-            if isinstance(loss_part, np.ndarray):
-                ledger[cause] += loss_part * before
+        slot_drop = self.reputation_drop.take(self.firm_of) if self._reputation_dropped else self._no_slots
+        kernels.update_trust(
+            self.trust,
+            self.ledger,
+            mix,
+            self.on,
+            self.all_slots_on,
+            self._n_active(),
+            self.perceived,
+            self.expectation,
+            self._felt(t),
+            self._felt_all,
+            resolved,
+            d.trust_per_resolution,
+            d.trust_per_value,
+            d.trust_per_touchpoint * float(tp.any and t >= self.charter_week),
+            self._realigned if self._realigned is not None else self._no_alliances,
+            d.trust_per_realignment,
+            self.issue_age,
+            self.issue_small,
+            self.issue_rows,
+            d.aging_grace_weeks,
+            self.misalignment(),
+            ip,
+            d.overlap_temptation * self.config.alliance.capability_overlap,
+            draws.opportunism_u,
+            d.opportunism_rate,
+            slot_drop,
+            self._reputation_dropped,
+            departures,
+            bool(departures.any()),
+            self.institutionalisation,
+            d.trust_per_contact_loss,
+            1.0 - d.handover_effect if g.handover_protocol else 1.0,
+            self.expectation_gap(t),
+            self.inequity(),
+            raised,
+            d.trust_per_aged_issue,
+            d.trust_per_opportunism,
+            d.trust_per_gap,
+            d.trust_per_reputation_drop,
+            d.trust_per_inequity,
+            d.trust_per_issue,
+            int(Cause.OPPORTUNISM),
+            int(Cause.EXPECTATION_GAP),
+            int(Cause.KEY_CONTACT_LOSS),
+            int(Cause.PARTNER_REPUTATION),
+            int(Cause.INEQUITY),
+        )
 
     def update_health(self, t: int, tp: Touchpoints, resolved: np.ndarray) -> None:
         """Mirrors Alliance.update_health."""
         d = self.config.dynamics
-        count = self._n_active()
-        without = self._slot_sum((self.contact_gap > 0).astype(np.float64))
-        self._contact_share = without / count
-        open_count = self._open_count  # as resolve_issues left them
-        age = self.issue_age[: self.issue_rows]
-        age_total = np.add.reduce(np.maximum(age, 0), axis=0, dtype=np.int64).astype(np.float64)
         touch = float(tp.any and t >= self.charter_week)
-        communication = _clip01(
-            d.communication_base
-            + d.communication_touchpoint * touch
-            - d.communication_contact * self._contact_share
-            - d.communication_issue * open_count
+        if self._contact_share is None:
+            self._contact_share = np.empty(len(self.trust))
+        kernels.update_health(
+            self.contact_gap,
+            self.on,
+            self.all_slots_on,
+            self._n_active(),
+            self.issue_age,
+            self.issue_rows,
+            self._open_count,  # as resolve_issues left them
+            resolved,
+            self.expectation_gap(t),
+            d.communication_base + d.communication_touchpoint * touch,
+            d.communication_contact,
+            d.communication_issue,
+            d.decision_age_scale,
+            d.health_rate,
+            self._contact_share,
+            self.communication,
+            self.decision_efficiency,
+            self.conflict_resolution,
+            self.value_perception,
+            self.trust,
+            self.health,
         )
-        mean_age = age_total / np.maximum(open_count, 1)  # 0.0 where none is open: no ages to add
-        decision = 1.0 / (1.0 + mean_age / d.decision_age_scale)
-        handled = resolved + open_count
-        conflict = np.where(handled > 0, resolved / np.maximum(handled, 1), 1.0)
-        value = 1.0 - self.expectation_gap(t)
-        r = d.health_rate
-        self.communication = self.communication + r * (communication - self.communication)
-        self.decision_efficiency = self.decision_efficiency + r * (decision - self.decision_efficiency)
-        self.conflict_resolution = self.conflict_resolution + r * (conflict - self.conflict_resolution)
-        self.value_perception = self.value_perception + r * (value - self.value_perception)
-        self.health = self._health_index()
 
     def check_endings(self, t: int, running: np.ndarray, tp: Touchpoints) -> tuple[np.ndarray, np.ndarray]:
         """Mirrors Alliance.check_endings; returns per-firm counts of exits and collapses."""
