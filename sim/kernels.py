@@ -353,3 +353,199 @@ def update_health(
             + trust[i]
             + value_perception[i]
         ) / 5.0
+
+
+@jit
+def hub_distance(values: np.ndarray, on: np.ndarray, out: np.ndarray) -> None:
+    """Alliance._hub_distance for every alliance: the mean over active spokes of the mean
+    absolute difference from the hub (slot 0). ``values`` is (dims, P, N)."""
+    dims = values.shape[0]
+    for i in range(values.shape[2]):
+        total = 0.0
+        count = 0.0
+        for slot in range(1, values.shape[1]):
+            if not on[slot, i]:
+                continue
+            diff = abs(values[0, 0, i] - values[0, slot, i])
+            for k in range(1, dims):
+                diff = diff + abs(values[k, 0, i] - values[k, slot, i])
+            total = total + diff / dims
+            count = count + 1.0
+        out[i] = total / max(count, 1.0)
+
+
+@jit
+def expectation_gap(
+    expectation: np.ndarray,
+    perceived: np.ndarray,
+    felt: np.ndarray,
+    on: np.ndarray,
+    count: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Alliance.expectation_gap for every alliance: the mean felt shortfall over active partners."""
+    for i in range(count.shape[0]):
+        total = 0.0
+        for slot in range(expectation.shape[0]):
+            if not on[slot, i]:
+                continue
+            gap = 0.0
+            if felt[slot, i]:
+                e = expectation[slot, i]
+                gap = min(1.0, max(0.0, e - perceived[slot, i]) / e)
+            total = total + gap
+        out[i] = total / count[i]
+
+
+@jit
+def create_value(
+    launched: bool,
+    integration: np.ndarray,
+    integration_rate: float,
+    commit_factor: np.ndarray,
+    piloting: np.ndarray,
+    pilot_scale: float,
+    renegotiation_left: np.ndarray,
+    renegotiation_planned: np.ndarray,
+    renegotiation_value_loss: float,
+    renegotiation_effort: float,
+    proactive: np.ndarray,
+    reactive: np.ndarray,
+    joint_base: np.ndarray,
+    potential: np.ndarray,
+    integration_floor: float,
+    trust_floor: float,
+    trust: np.ndarray,
+    value_noise: float,
+    noise: np.ndarray,
+    effort_cost: float,
+    contribution_cost: float,
+    commitment: np.ndarray,
+    share: np.ndarray,
+    on: np.ndarray,
+    all_on: bool,
+    perception_rate: float,
+    perceived: np.ndarray,
+    received: np.ndarray,
+    n_partners: int,
+    cumulative_value: np.ndarray,
+    effort_proactive: np.ndarray,
+    effort_reactive: np.ndarray,
+) -> None:
+    """Alliance.create_value for every alliance: integration, the week's joint value, effort,
+    each partner's perceived and received value, and the cumulative value per partner.
+
+    ``proactive`` and ``reactive`` are this week's effort so far; a renegotiation under way
+    adds to one of them (planned ones are proactive). A factor of 1.0 (no pilot, no
+    renegotiation) multiplies exactly, as the reference's skipped factor does.
+    """
+    for i in range(trust.shape[0]):
+        scale = 0.0
+        resource_scale = pilot_scale if piloting[i] else 1.0
+        if launched:
+            integration[i] = integration[i] + integration_rate * (1.0 - integration[i]) * commit_factor[i]
+            scale = resource_scale
+        renegotiating = 1.0
+        pro = proactive[i]
+        rea = reactive[i]
+        if renegotiation_left[i] > 0:
+            renegotiating = 1.0 - renegotiation_value_loss
+            renegotiation_left[i] -= 1
+            if renegotiation_planned[i]:
+                pro = pro + renegotiation_effort
+            else:
+                rea = rea + renegotiation_effort
+        value = (
+            joint_base[i]
+            * potential[i]
+            * (integration_floor + (1.0 - integration_floor) * integration[i])
+            * (trust_floor + (1.0 - trust_floor) * trust[i])
+            * commit_factor[i]
+        )
+        value = value * scale
+        value = value * renegotiating
+        value = value * (1.0 + value_noise * noise[i])
+        if value <= 0.0:  # max(0.0, value); -0.0 becomes 0.0 and a nan stays
+            value = 0.0
+        effort = pro + rea
+        effort_proactive[i] = effort_proactive[i] + pro
+        effort_reactive[i] = effort_reactive[i] + rea
+        joint_net = value - effort_cost * effort
+        for slot in range(share.shape[0]):
+            if all_on or on[slot, i]:
+                contribution = contribution_cost * commitment[slot, i] * resource_scale
+                net = share[slot, i] * joint_net - contribution
+                perceived[slot, i] = perceived[slot, i] + perception_rate * (net - perceived[slot, i])
+                received[slot, i] = received[slot, i] + share[slot, i] * value
+        cumulative_value[i] = cumulative_value[i] + joint_net / n_partners
+
+
+@jit
+def receive_shock(
+    running: np.ndarray,
+    shock_u: np.ndarray,
+    shock_rate: float,
+    shock_size: np.ndarray,
+    shock_scale: float,
+    kind_u: np.ndarray,
+    regulatory_share: float,
+    market_bound: float,
+    shock_direction: np.ndarray,
+    incentive_push: float,
+    incentives: np.ndarray,
+    on: np.ndarray,
+    all_on: bool,
+    potential: np.ndarray,
+    potential_floor: float,
+    value_hit: float,
+    share: np.ndarray,
+    share_low: float,
+    share_high: float,
+    share_shift: float,
+    integration: np.ndarray,
+    integration_setback: float,
+    ledger_shock: np.ndarray,
+    shock_blame: float,
+    shock: np.ndarray,
+    kind: np.ndarray,
+) -> int:
+    """Alliance.receive_shock for every running alliance; returns how many were hit.
+
+    Writes each alliance's shock ``size`` (0 where none) and ``kind`` (-1 where none:
+    0 regulatory, 1 market share, 2 technology).
+    """
+    hits = 0
+    for i in range(running.shape[0]):
+        shock[i] = 0.0
+        kind[i] = -1
+        if not (running[i] and shock_u[i] < shock_rate):
+            continue
+        hits += 1
+        size = shock_scale * shock_size[i]
+        u = kind_u[i]
+        k = 0 if u < regulatory_share else (1 if u < market_bound else 2)
+        push = incentive_push * size
+        for slot in range(incentives.shape[1]):
+            if all_on or on[slot, i]:
+                for o in range(incentives.shape[0]):
+                    x = incentives[o, slot, i] + push * shock_direction[o, slot, i]
+                    incentives[o, slot, i] = min(max(x, 0.0), 1.0)
+        if k == 0:
+            potential[i] = max(potential_floor, potential[i] * (1.0 - min(1.0, value_hit * size)))
+        elif k == 1:
+            amount = share_shift * size
+            hub = share[0, i]
+            old_rest = 1.0 - hub
+            signed = amount if shock_direction[0, 0, i] >= 0.0 else -amount
+            new_hub = min(max(hub + signed, share_low), share_high)
+            scale = (1.0 - new_hub) / old_rest
+            for slot in range(1, share.shape[0]):
+                if all_on or on[slot, i]:
+                    share[slot, i] = share[slot, i] * scale
+            share[0, i] = new_hub
+        else:
+            integration[i] = integration[i] * (1.0 - min(1.0, integration_setback * size))
+        ledger_shock[i] += shock_blame * size
+        shock[i] = size
+        kind[i] = k
+    return hits

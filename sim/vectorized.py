@@ -53,7 +53,6 @@ from sim.mechanics import (
     EventKind,
     FailureMode,
     Outcome,
-    ShockKind,
     Touchpoints,
     charter_week,
     commitment,
@@ -260,25 +259,9 @@ class VectorizedCohort:
 
     def _hub_distance(self, values: np.ndarray) -> np.ndarray:
         """Mirrors Alliance._hub_distance; ``values`` is (dims, P, N)."""
-        hub = values[:, 0]
-        dims = len(values)
-        if self.all_slots_on:  # one spoke: (0 + diff / dims) / max(1, 1) is diff / dims, exactly
-            gaps = np.abs(hub - values[:, 1])
-            diff = gaps[0]
-            for k in range(1, dims):
-                diff = diff + gaps[k]
-            return diff / dims
-        total = np.zeros(values.shape[2])
-        count = np.zeros(values.shape[2])
-        for slot in range(1, values.shape[1]):
-            gaps = np.abs(hub - values[:, slot])
-            diff = gaps[0]
-            for k in range(1, dims):
-                diff = diff + gaps[k]
-            on = self.on[slot]
-            total = np.where(on, total + diff / dims, total)
-            count = np.where(on, count + 1.0, count)
-        return total / np.maximum(count, 1.0)
+        out = np.empty(values.shape[2])
+        kernels.hub_distance(values, self.on, out)
+        return out
 
     def misalignment(self) -> np.ndarray:
         """Cached until incentives change (drift, shocks, realignment) or a partner leaves."""
@@ -312,10 +295,10 @@ class VectorizedCohort:
     def expectation_gap(self, t: int) -> np.ndarray:
         """Mirrors Alliance.expectation_gap (cached until expectations or perceived value change)."""
         if self._gap is None:
-            shortfall = np.minimum(1.0, np.maximum(0.0, self.expectation - self.perceived) / self.expectation)
-            felt = self._felt(t)
-            gap = shortfall if self._felt_all else np.where(felt, shortfall, 0.0)
-            self._gap = self._slot_sum(gap) / self._n_active()
+            self._gap = np.empty(len(self.trust))
+            kernels.expectation_gap(
+                self.expectation, self.perceived, self._felt(t), self.on, self._n_active(), self._gap
+            )
         return self._gap
 
     def projected_value(self) -> np.ndarray:
@@ -442,57 +425,43 @@ class VectorizedCohort:
         """
         sc = self.config.scenario
         d = self.config.dynamics
-        idx = (running & (draws.shock_u < sc.shock_rate)).nonzero()[0]
-        shock = np.zeros(len(running))
-        if len(idx) == 0:
-            return shock
-        size = sc.shock_scale * draws.shock_size[idx]
-        ku = draws.shock_kind_u[idx]
-        market_bound = sc.regulatory_share + sc.market_share_share
-        # the kind uniform is cut at the regulatory share, then at the market-share bound,
-        # and the kinds are numbered in that order (0, 1, 2), so a kind is the cuts passed
-        kind = (ku >= sc.regulatory_share).astype(np.int64) + (ku >= market_bound)
-        push = d.shock_incentive_push * size
-        x = self.incentives[:, :, idx]
-        pushed = _clip01(x + push * draws.shock_direction[:, :, idx])
-        self.incentives[:, :, idx] = pushed if self.all_slots_on else np.where(self.on[:, idx], pushed, x)
-        self._misalignment = None
-        reg = kind == ShockKind.REGULATORY
-        if reg.any():
-            rows = idx[reg]
-            self.potential[rows] = np.maximum(
-                POTENTIAL_FLOOR, self.potential[rows] * (1.0 - np.minimum(1.0, d.shock_value_hit * size[reg]))
-            )
-        market = kind == ShockKind.MARKET_SHARE
-        if market.any():
-            rows = idx[market]
-            self._shift_shares(
-                rows, d.shock_share_shift * size[market], draws.shock_direction[0, 0, rows] >= 0.0
-            )
-        tech = kind == ShockKind.TECHNOLOGY
-        if tech.any():
-            rows = idx[tech]
-            self.integration[rows] = self.integration[rows] * (
-                1.0 - np.minimum(1.0, d.shock_integration_setback * size[tech])
-            )
-        self.ledger[Cause.EXTERNAL_SHOCK, idx] += d.shock_blame * size  # idx has no repeats
-        self.events.add(t + 1, idx, EventKind.SHOCK, a=kind, x=size)
-        shock[idx] = size
-        return shock
-
-    def _shift_shares(self, rows: np.ndarray, amount: np.ndarray, toward_hub: np.ndarray) -> None:
-        """Mirrors Alliance._shift_shares for the alliances ``rows``."""
+        n = len(running)
+        shock = np.empty(n)
+        kind = np.empty(n, dtype=np.int64)
         lo, hi = SHARE_BOUNDS
-        hub = self.share[0, rows]
-        old_rest = 1.0 - hub
-        signed = np.where(toward_hub, amount, -amount)
-        new_hub = np.minimum(np.maximum(hub + signed, lo), hi)
-        scale = (1.0 - new_hub) / old_rest
-        others = self.share[1:, rows]
-        self.share[1:, rows] = (
-            others * scale if self.all_slots_on else np.where(self.on[1:, rows], others * scale, others)
+        hits = kernels.receive_shock(
+            running,
+            draws.shock_u,
+            sc.shock_rate,
+            draws.shock_size,
+            sc.shock_scale,
+            draws.shock_kind_u,
+            sc.regulatory_share,
+            sc.regulatory_share + sc.market_share_share,
+            draws.shock_direction,
+            d.shock_incentive_push,
+            self.incentives,
+            self.on,
+            self.all_slots_on,
+            self.potential,
+            POTENTIAL_FLOOR,
+            d.shock_value_hit,
+            self.share,
+            lo,
+            hi,
+            d.shock_share_shift,
+            self.integration,
+            d.shock_integration_setback,
+            self.ledger[Cause.EXTERNAL_SHOCK],
+            d.shock_blame,
+            shock,
+            kind,
         )
-        self.share[0, rows] = new_hub
+        if hits:
+            self._misalignment = None
+            idx = (kind >= 0).nonzero()[0]
+            self.events.add(t + 1, idx, EventKind.SHOCK, a=kind[idx], x=shock[idx])
+        return shock
 
     def apply_triggers(self, t: int, running: np.ndarray, shock: np.ndarray) -> None:
         """Mirrors Alliance.apply_triggers."""
@@ -740,54 +709,45 @@ class VectorizedCohort:
             self._commit_factor = self._slot_sum(np.minimum(self.commitment, 1.0)) / count
             self._inequity = None
             self._loads_changed = False
-        commit_factor = self._commit_factor
-        # a pilot is a limited test: partners commit resources at its scale too. Where no
-        # alliance is piloting (or renegotiating) the factor is the scalar 1.0: multiplying by
-        # it is exact, as the reference engine's per-alliance 1.0 is.
-        resource_scale = (
-            np.where(self.piloting, self.config.launch.pilot_scale, 1.0) if self.piloting.any() else 1.0
-        )
-        if t >= self.launch_week:
-            self.integration = (
-                self.integration + d.integration_rate * (1.0 - self.integration) * commit_factor
-            )
-            scale = resource_scale
-        else:
-            scale = 0.0
-        renegotiating_now = self.renegotiation_left > 0
-        if renegotiating_now.any():
-            renegotiating = np.where(renegotiating_now, 1.0 - d.renegotiation_value_loss, 1.0)
-            self.renegotiation_left = self.renegotiation_left - renegotiating_now
-            planned = renegotiating_now & self.renegotiation_planned
-            proactive = np.where(planned, proactive + d.renegotiation_effort, proactive)
-            reactive = np.where(renegotiating_now & ~planned, reactive + d.renegotiation_effort, reactive)
-        else:
-            renegotiating = 1.0
-        value = (
-            self._joint_base()
-            * self.potential
-            * (d.integration_floor + (1.0 - d.integration_floor) * self.integration)
-            * (d.trust_floor + (1.0 - d.trust_floor) * self.trust)
-            * commit_factor
-        )
-        for factor in (scale, renegotiating):
-            if isinstance(factor, np.ndarray) or factor != 1.0:  # x * 1.0 is x: skipped
-                value = value * factor
-        value = np.maximum(0.0, value * (1.0 + d.value_noise * draws.value_noise))
-        effort = proactive + reactive
-        self.effort_proactive = self.effort_proactive + proactive
-        self.effort_reactive = self.effort_reactive + reactive
-        joint_net = value - d.effort_cost * effort
-        contribution = d.contribution_cost * self.commitment
-        if isinstance(resource_scale, np.ndarray):
-            contribution = contribution * resource_scale
-        net = self.share * joint_net - contribution
-        self.perceived = self._on_slots(
-            self.perceived + d.perception_rate * (net - self.perceived), self.perceived
+        n = len(self.trust)
+        if not isinstance(proactive, np.ndarray):
+            proactive = np.full(n, proactive)
+        # a pilot is a limited test: partners commit resources at its scale too
+        kernels.create_value(
+            t >= self.launch_week,
+            self.integration,
+            d.integration_rate,
+            self._commit_factor,
+            self.piloting,
+            self.config.launch.pilot_scale,
+            self.renegotiation_left,
+            self.renegotiation_planned,
+            d.renegotiation_value_loss,
+            d.renegotiation_effort,
+            proactive,
+            reactive,
+            self._joint_base(),
+            self.potential,
+            d.integration_floor,
+            d.trust_floor,
+            self.trust,
+            d.value_noise,
+            draws.value_noise,
+            d.effort_cost,
+            d.contribution_cost,
+            self.commitment,
+            self.share,
+            self.on,
+            self.all_slots_on,
+            d.perception_rate,
+            self.perceived,
+            self.received,
+            self.shape.n_partners,
+            self.cumulative_value,
+            self.effort_proactive,
+            self.effort_reactive,
         )
         self._gap = None
-        self.received = self._on_slots(self.received + self.share * value, self.received)
-        self.cumulative_value = self.cumulative_value + joint_net / self.shape.n_partners
         if self.config.scenario.value_trend != 0.0:
             self.potential = self.potential * (1.0 + self.config.scenario.value_trend)
 
