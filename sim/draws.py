@@ -108,24 +108,35 @@ def _layout(shape: CohortShape) -> tuple[tuple[str, tuple[int, ...], int, int], 
     return tuple(out)
 
 
-def draw_week(rng: np.random.Generator, shape: CohortShape) -> WeekDraws:
+def draw_week(rng: np.random.Generator, shape: CohortShape, reuse: WeekDraws | None = None) -> WeekDraws:
     """Draw one week's numbers from the replication's stream: one block of uniforms, always
     laid out in the same order, then transformed (noise to unit variance, shock directions to
-    [-1, 1], shock sizes to standard exponentials by inverse CDF)."""
+    [-1, 1], shock sizes to standard exponentials by inverse CDF).
+
+    ``reuse``, the draws this function returned last week for the same shape, is refilled
+    in place and returned: the same numbers as fresh arrays, without allocating the block
+    every week. Only a caller that keeps nothing of a week's draws past the week may pass it.
+    """
     layout = _layout(shape)
-    block = rng.random(layout[-1][3])
+    if reuse is None:
+        block = rng.random(layout[-1][3])
+        arrays = {name: block[start:end].reshape(dims) for name, dims, start, end in layout}
+        draws = WeekDraws(**arrays)
+    else:
+        draws = reuse
+        block = draws.strategy_noise.base
+        rng.random(out=block)
     noise_end = layout[len(NOISE) - 1][3]
-    arrays = {name: block[start:end].reshape(dims) for name, dims, start, end in layout}
     # the transforms run in place on views of the block (same arithmetic, no temporaries)
     noise = block[:noise_end]
     noise *= 2.0
     noise -= 1.0
     noise *= SQRT3
-    direction = arrays["shock_direction"]
+    direction = draws.shock_direction
     direction *= 2.0
     direction -= 1.0
-    size = arrays["shock_size"]
+    size = draws.shock_size
     np.negative(size, out=size)
     np.log1p(size, out=size)
     np.negative(size, out=size)
-    return WeekDraws(**arrays)
+    return draws

@@ -108,6 +108,7 @@ class VectorizedCohort:
         self.structure_levers = structure_levers(config.governance, config.alliance.n_partners)
         self.structure_slowdown = 1.0 - d.structure_drag * governance_intensity(config.governance) ** 2
         self.triggers_on = config.triggers.active(config.governance)
+        self.calendar = [touchpoints(t, config) for t in range(config.horizon_weeks)]  # fixed by the design
         self.outside_factor = 1.0
         self.trend_level = 1.0  # value potential the market trend alone would leave
         self.week_index = 0
@@ -122,6 +123,7 @@ class VectorizedCohort:
         self.reputation_drop = np.zeros(f)
         # per-firm counts in a week where nothing happened (shared, never written)
         self._no_firms = np.zeros(f, dtype=np.int64)
+        self._draws: WeekDraws | None = None  # last week's draws, refilled in place
         self._no_alliances = np.zeros(0)  # an empty per-alliance array: nothing this week
         self._no_slots = np.zeros((p, 0))
         self._reputation_dropped = False  # whether any firm lost reputation last week
@@ -341,8 +343,8 @@ class VectorizedCohort:
     def _week(self) -> None:
         """The body of :meth:`step`; rows of ended alliances may divide by zero, unread."""
         t = self.week_index
-        draws = draw_week(self.rng, self.shape)
-        tp = touchpoints(t, self.config)
+        draws = self._draws = draw_week(self.rng, self.shape, self._draws)
+        tp = self.calendar[t]
         self._culture_distance = None
         self._misalignment = None
         self._gap = None
