@@ -1,10 +1,10 @@
-"""Compiled inner loops of the vectorized engine: the issue phases, one pass per alliance.
+"""Compiled inner loops of the vectorized engine, one pass per alliance.
 
 At cohort sizes of a few thousand alliances a phase written as a chain of numpy
-calls spends more time in the calls than in the arithmetic, and the issue phases
-are the longest chains: every open-issue slot of every alliance is tested,
-settled, aged and counted. These kernels do the same work in one loop per
-alliance, compiled by numba.
+calls spends more time in the calls than in the arithmetic. The longest chains
+(issue arrival and settlement, trust, health, value creation, shocks, hub
+distances and the expectation gap) are written here as one loop per alliance,
+compiled by numba; every other phase stays numpy in :mod:`sim.vectorized`.
 
 Each kernel performs, for every alliance, the same floating-point operations in
 the same order as the reference engine (``sim/agents.py``), so results stay bit

@@ -1,5 +1,8 @@
 """The vectorized engine: every alliance of a cohort stepped at once with numpy arrays.
 
+The longest chains of per-alliance arithmetic run as compiled loops over those
+arrays (:mod:`sim.kernels`); the rest is numpy.
+
 Same model as the reference engine (:mod:`sim.agents`), same phases in the same
 order, same draws, same formulas written in the same arithmetic order, so the
 per-alliance trajectories agree to the last bit; only the cohort-wide means of
