@@ -250,7 +250,7 @@ def paired_metrics_table(paired: pd.DataFrame, dims: list[str]) -> str:
     for _, r in paired.iterrows():
         cells = [str(r[d]) for d in dims] + [str(int(r["pairs"]))]
         for m in metrics:
-            digits = 3 if m == "final_trust" else 2
+            digits = {"final_trust": 3, "issues_per_week": 4}.get(m, 2)
             mean, lo, hi = (r[f"{m}_diff{s}"] for s in ("", "_lo", "_hi"))
             cells.append(
                 "" if math.isnan(mean) else f"{mean:+.{digits}f} ({lo:+.{digits}f} to {hi:+.{digits}f})"
