@@ -1,6 +1,6 @@
 """Benchmark the two engines side by side, then the vectorized engine at scale.
 
-    python experiments/benchmark.py [--repeats 5] [--sizes 1000 10000 100000]
+    python experiments/benchmark.py [--repeats 5] [--sizes 1000 10000 100000] [--against REV]
 
 Both engines run the model as the command line does by default: the calibrated
 configuration composed from ``configs/`` (``alliance-sim`` with no overrides),
@@ -15,9 +15,22 @@ not the uncalibrated priors of ``sim.params``.
    within a budget of 10 million alliance-weeks per size); time per
    alliance-week shows whether cost scales linearly.
 
+3. With ``--against REV``: the vectorized engine of revision ``REV`` of this
+   repository (checked out into a temporary git worktree, removed afterwards)
+   against the vectorized engine of this checkout, at 10,000 alliances over 156
+   weeks. Each timing runs in a fresh subprocess of this interpreter with
+   ``PYTHONPATH`` set to the source tree under test (the child reports which
+   ``sim`` it imported, and the run stops if it is not that tree); the child
+   composes that tree's default configuration, runs it once untimed (numba
+   compilation, caches) and then times one run. The two trees alternate, in
+   turns of reversed order, for ``--repeats`` rounds; the medians are compared.
+
 The last line printed is one JSON object with ``reference_s``,
 ``vectorized_s``, ``speedup``, ``scaling`` (seconds per alliance-week by size)
-and ``peak_rss_mb`` (by size).
+and ``peak_rss_mb`` (by size); with ``--against`` also ``against_rev``,
+``against_vectorized_s`` (that revision's median), ``vectorized_10k_s`` (this
+checkout's median) and ``against_ratio`` (the revision's time over this
+checkout's: above 1 means this checkout is faster).
 """
 
 from __future__ import annotations
@@ -25,18 +38,26 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import hashlib
 import json
+import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
-from sim.cli import load_config
-from sim.params import SimulationConfig
-from sim.runner import run_cohort
+from sim import SimulationConfig, load_config, run_cohort
 
 HORIZON = 156
+ROOT = Path(__file__).resolve().parent.parent
+"""The source tree of this checkout."""
+AGAINST_SIZE = 10_000
+"""Cohort size at which ``--against`` compares two revisions' vectorized engines."""
 
 
 @functools.cache
@@ -68,6 +89,103 @@ def measure_scale(n: int, seed: int, repeats: int) -> dict[str, float]:
     return {"seconds": seconds, "runs": runs, "peak_rss_mb": peak_kb / 1024.0}
 
 
+def measure_tree(n: int, seed: int) -> dict[str, object]:
+    """Run in a child process: one untimed warm-up run, then one timed run, of the default
+    configuration with the vectorized engine; report which ``sim`` was imported."""
+    import sim
+
+    time_engine("vectorized", n, seed)  # warm-up: numba compilation or cache loading, first touches
+    seconds = time_engine("vectorized", n, seed)
+    config = json.dumps(default_config().to_dict(), sort_keys=True)
+    return {
+        "seconds": seconds,
+        "sim_file": sim.__file__,
+        "config_sha256": hashlib.sha256(config.encode()).hexdigest(),
+    }
+
+
+def git(*args: str, cwd: Path = ROOT) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def time_tree(tree: Path, seed: int) -> dict[str, Any]:
+    """Time the vectorized engine of the source tree ``tree`` in a fresh subprocess."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])
+    child = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child-tree",
+            str(AGAINST_SIZE),
+            "--seed",
+            str(seed),
+        ],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"timing {tree} failed:\n{child.stderr}")
+    measured = json.loads(child.stdout.strip().splitlines()[-1])
+    imported = Path(measured["sim_file"]).resolve()
+    if not imported.is_relative_to(tree.resolve()):
+        raise RuntimeError(f"the child timing {tree} imported sim from {imported}")
+    return measured
+
+
+def resolve(rev: str) -> str:
+    """The commit that ``rev`` names in this repository."""
+    return git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+
+
+def compare_against(rev: str, sha: str, repeats: int, seed: int) -> dict[str, object]:
+    """Time commit ``sha`` (named ``rev``)'s vectorized engine against this checkout's, alternating."""
+    workdir = Path(tempfile.mkdtemp(prefix="alliance-sim-against-"))
+    other = workdir / "tree"
+    git("worktree", "add", "--detach", str(other), sha)
+    try:
+        trees = {"against": other, "current": ROOT}
+        times: dict[str, list[float]] = {"against": [], "current": []}
+        configs: dict[str, str] = {}
+        for rep in range(repeats):
+            order = ["against", "current"] if rep % 2 == 0 else ["current", "against"]
+            for which in order:
+                measured = time_tree(trees[which], seed)
+                if which not in configs:
+                    print(f"{which} ({trees[which]}): sim imported from {measured['sim_file']}", flush=True)
+                configs[which] = str(measured["config_sha256"])
+                times[which].append(float(measured["seconds"]))
+            print(
+                f"[{rep + 1}/{repeats}] vectorized {AGAINST_SIZE} alliances x {HORIZON} weeks: "
+                f"{rev} ({sha[:10]}) {times['against'][-1]:.3f} s, "
+                f"this checkout {times['current'][-1]:.3f} s",
+                flush=True,
+            )
+    finally:
+        for cleanup in (["worktree", "remove", "--force", str(other)], ["worktree", "prune"]):
+            subprocess.run(["git", *cleanup], cwd=ROOT, capture_output=True, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+    same_config = configs["against"] == configs["current"]
+    if not same_config:
+        print(f"warning: {rev} composes a different default configuration than this checkout", flush=True)
+    old_s, new_s = statistics.median(times["against"]), statistics.median(times["current"])
+    print(
+        f"median: {rev} {old_s:.3f} s, this checkout {new_s:.3f} s, ratio {old_s / new_s:.3f}",
+        flush=True,
+    )
+    return {
+        "against_rev": sha,
+        "against_vectorized_s": old_s,
+        "vectorized_10k_s": new_s,
+        "against_ratio": old_s / new_s,
+        "against_runs_s": times["against"],
+        "vectorized_10k_runs_s": times["current"],
+        "against_same_config": same_config,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -78,11 +196,26 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also time this git revision's vectorized engine against this checkout's (10,000 alliances)",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-tree", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         print(json.dumps(measure_scale(args.child, args.seed, args.repeats)))
         return
+    if args.child_tree is not None:
+        print(json.dumps(measure_tree(args.child_tree, args.seed)))
+        return
+    against_sha = None
+    if args.against:
+        try:
+            against_sha = resolve(args.against)
+        except subprocess.CalledProcessError:
+            parser.error(f"--against {args.against}: not a commit of {ROOT}")
 
     n = args.compare_size
     reference, vectorized = [], []
@@ -127,6 +260,7 @@ def main() -> None:
             f"{per * 1e6:.3f} us per alliance-week, peak RSS {measured['peak_rss_mb']:.0f} MB",
             flush=True,
         )
+    against = compare_against(args.against, against_sha, args.repeats, args.seed) if against_sha else {}
     print(
         json.dumps(
             {
@@ -141,6 +275,7 @@ def main() -> None:
                 "scaling": scaling,
                 "scaling_ratio_max_min": max(scaling.values()) / min(scaling.values()),
                 "peak_rss_mb": peak,
+                **against,
             }
         )
     )
