@@ -8,16 +8,16 @@ are drawn in a fixed order. Consequences:
 * common random numbers: two designs run from the same seed see the same
   firms, the same shocks and the same uniforms for every issue, departure and
   opportunistic temptation, so their difference is the design's effect alone;
-* the reference engine (one Mesa agent at a time) and the vectorized engine
-  (all alliances at once) read the same numbers, so their trajectories match.
+* the Mesa engine (one agent at a time) and the cohort engine (a compiled loop
+  over every alliance) read the same numbers, so their trajectories match.
 
 Every stochastic event is decided by comparing one of these uniforms with a
 probability computed from the state (inverse-CDF sampling); no mechanism calls
 the generator itself.
 
-Arrays put the firm or alliance axis last, so that the vectorized engine works
-on contiguous rows; the reference engine reads them per alliance through
-:class:`sim.model.WeekLists`.
+Arrays put the firm or alliance axis last, so that one week's draws for all
+alliances are a few contiguous blocks; both engines read them at an alliance's
+column. ``WeekDraws`` is a named tuple so that compiled code can read it.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.mechanics import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAITS
+from sim.mechanisms import mechanism
 
 
 def cohort_stream(seed: int) -> np.random.Generator:
@@ -50,8 +52,7 @@ class CohortShape:
     n_partners: int
 
 
-@dataclass(frozen=True)
-class WeekDraws:
+class WeekDraws(NamedTuple):
     """One week's random numbers. ``F`` firms, ``N`` alliances, ``P`` partner slots, ``K`` objectives."""
 
     strategy_noise: np.ndarray  # (K, F) unit-variance noise
@@ -140,3 +141,51 @@ def draw_week(rng: np.random.Generator, shape: CohortShape, reuse: WeekDraws | N
     np.log1p(size, out=size)
     np.negative(size, out=size)
     return draws
+
+
+ALLIANCE_DRAWS = (
+    "incentive_noise",
+    "expectation_noise",
+    "value_noise",
+    "shock_direction",
+    "shock_size",
+    "shock_u",
+    "shock_kind_u",
+    "issue_u",
+    "severity_u",
+    "resolve_u",
+    "contact_u",
+    "opportunism_u",
+)
+"""The week's draws that belong to one alliance, in the order of ``sim.state.AllianceDraws``."""
+
+
+def alliance_draws_table(n_alliances: int, n_partners: int) -> np.ndarray:
+    """An empty table of one record of draws per alliance (filled by :func:`split_draws`)."""
+    from sim.state import AllianceDraws, record_dtype
+
+    return np.zeros(n_alliances, dtype=record_dtype(AllianceDraws, n_partners)).view(np.recarray)
+
+
+@mechanism
+def split_draws(w: WeekDraws, out: np.ndarray) -> None:
+    """Copy the week's draws into one record per alliance (``out``), the form the mechanisms read."""
+    for i in range(out.shape[0]):
+        r = out[i]
+        for k in range(w.incentive_noise.shape[0]):
+            for slot in range(w.incentive_noise.shape[1]):
+                r.incentive_noise[k, slot] = w.incentive_noise[k, slot, i]
+                r.shock_direction[k, slot] = w.shock_direction[k, slot, i]
+        for slot in range(w.expectation_noise.shape[0]):
+            r.expectation_noise[slot] = w.expectation_noise[slot, i]
+            r.contact_u[slot] = w.contact_u[slot, i]
+            r.opportunism_u[slot] = w.opportunism_u[slot, i]
+        r.value_noise = w.value_noise[i]
+        r.shock_size = w.shock_size[i]
+        r.shock_u = w.shock_u[i]
+        r.shock_kind_u = w.shock_kind_u[i]
+        r.issue_u = w.issue_u[i]
+        for j in range(w.severity_u.shape[0]):
+            r.severity_u[j] = w.severity_u[j, i]
+        for q in range(w.resolve_u.shape[0]):
+            r.resolve_u[q] = w.resolve_u[q, i]

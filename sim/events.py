@@ -39,6 +39,16 @@ class EventLog:
 
     def __init__(self) -> None:
         self._chunks: list[tuple[np.ndarray, ...]] = []
+        self._given: tuple[np.ndarray, ...] | None = None
+
+    @classmethod
+    def from_columns(
+        cls, week: np.ndarray, ids: np.ndarray, kind: np.ndarray, a: np.ndarray, b: np.ndarray, x: np.ndarray
+    ) -> EventLog:
+        """A log of events given as columns (kind as its position in ``EventKind``)."""
+        log = cls()
+        log._given = (week, ids, kind, a, b, x)
+        return log
 
     def add(
         self,
@@ -64,6 +74,8 @@ class EventLog:
         self.add(week, (alliance_id,), kind, a, b, x)
 
     def __len__(self) -> int:
+        if self._given is not None:
+            return len(self._given[0])
         return sum(len(c[1]) for c in self._chunks)
 
     def _columns(self) -> tuple[np.ndarray, ...]:
@@ -88,7 +100,9 @@ class EventLog:
 
     def to_frame(self) -> pd.DataFrame:
         """The event table in canonical order (week, alliance, kind, payload)."""
-        if self._chunks:
+        if self._given is not None:
+            week, ids, kind, a, b, x = self._given
+        elif self._chunks:
             week, ids, kind, a, b, x = self._columns()
         else:
             week = ids = kind = a = b = np.empty(0, dtype=np.int64)

@@ -33,9 +33,9 @@ def run_cohort(config: SimulationConfig, progress: ProgressHook | None = None) -
             if progress is not None:
                 progress(model.week_index, config.horizon_weeks)
         return reference_result(model)
-    from sim.vectorized import run_vectorized
+    from sim.engines.cohort import run_compiled
 
-    return run_vectorized(config, progress=progress)
+    return run_compiled(config, progress=progress)
 
 
 PACKAGES = (

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.vectorized
+import sim.engines.cohort
 from sim.cli import load_config
 from sim.runner import run_cohort
 
@@ -147,7 +147,13 @@ def test_comparison_detects_one_perturbed_coefficient(monkeypatch):
     """The equivalence check is not vacuous: change one constant in one engine and it fails."""
     overrides = cell("complementary", "handshake", "full", "calm", n=60)
     ref, _ = both_engines(overrides)
-    monkeypatch.setattr(sim.vectorized, "MAX_NEW_ISSUES", 2)  # issue arrivals, vectorized engine only
+    params_of = sim.engines.cohort.params_of
+
+    def perturbed(config):  # the cohort engine's coefficients only
+        p = params_of(config)
+        return p._replace(dynamics=p.dynamics._replace(base_issue_rate=p.dynamics.base_issue_rate * 1.001))
+
+    monkeypatch.setattr(sim.engines.cohort, "params_of", perturbed)
     vec = run_cohort(load_config([*overrides, "engine=vectorized"]))
     assert "alliances.issues_raised" in differences(ref, vec)
 

@@ -646,9 +646,9 @@ def test_report_rebuilds_summary_and_figures_from_a_finished_study(finished_stud
 @pytest.mark.slow
 def test_report_never_runs_the_model(finished_study, tmp_path, monkeypatch, capsys):
     import sim.cli
+    import sim.engines.cohort
     import sim.runner
     import sim.studies
-    import sim.vectorized
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the report ran the model")
@@ -656,7 +656,7 @@ def test_report_never_runs_the_model(finished_study, tmp_path, monkeypatch, caps
     for module, name in [
         (sim.runner, "run_cohort"),
         (sim.cli, "run_cohort"),
-        (sim.vectorized, "run_vectorized"),
+        (sim.engines.cohort, "run_compiled"),
         (sim.cli, "run_cell"),
     ]:
         monkeypatch.setattr(module, name, forbidden)

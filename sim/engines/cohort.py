@@ -1,0 +1,220 @@
+"""The cohort engine: the mechanisms compiled, in one loop over every alliance of a cohort.
+
+For sweeps, calibration and stress tests. It runs the functions of
+:mod:`sim.mechanisms` (compiled by numba) in the order of
+:mod:`sim.engines.phases`, alliance by alliance, on the same
+:class:`~sim.state.CohortState` and the same weekly draws as the Mesa engine,
+so both give the same tables (``tests/test_engines.py`` keeps it so).
+
+Compiled code is cached in the user's cache folder (``$NUMBA_CACHE_DIR``, else
+``$XDG_CACHE_HOME/alliance-sim`` or ``~/.cache/alliance-sim``), outside the
+source tree, so an installation compiles once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numba
+import numpy as np
+
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    _cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    numba.config.CACHE_DIR = str(_cache_home / "alliance-sim" / "numba")
+
+from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week, split_draws
+from sim.engines.phases import ALLIANCE_PHASES
+from sim.market import CohortStart, build_cohort
+from sim.mechanics import touchpoints
+from sim.mechanisms.drift import drift_firm, drift_incentives_and_expectations
+from sim.mechanisms.endings import check_endings, close_at_horizon, settle_reputation
+from sim.mechanisms.firms import bring_partner_values, count_alliances, report_to_firms
+from sim.mechanisms.health import update_health
+from sim.mechanisms.issues import raise_issues, resolve_issues
+from sim.mechanisms.key_contacts import lose_key_contacts
+from sim.mechanisms.lifecycle import advance_lifecycle
+from sim.mechanisms.observe import cohort_means
+from sim.mechanisms.shocks import receive_shock
+from sim.mechanisms.touchpoints import hold_touchpoints
+from sim.mechanisms.triggers import apply_triggers
+from sim.mechanisms.trust import update_trust
+from sim.mechanisms.value import create_value
+from sim.params import SimulationConfig
+from sim.results import CohortResult
+from sim.state import (
+    Alliance,
+    AllianceDraws,
+    Context,
+    Params,
+    events_per_week,
+    new_state,
+    params_of,
+    week_context,
+)
+
+compiled = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+LOG_DTYPE = np.dtype(
+    [("week", "i8"), ("alliance", "i8"), ("kind", "i8"), ("first", "i8"), ("second", "i8"), ("amount", "f8")]
+)
+"""One row of the cohort's event log (payloads as in :mod:`sim.events`)."""
+
+
+@compiled
+def alliance_week(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+    """One alliance's week: every phase of ``ALLIANCE_PHASES``, in its order."""
+    advance_lifecycle(a, w, c, p)
+    drift_incentives_and_expectations(a, w, c, p)
+    receive_shock(a, w, c, p)
+    apply_triggers(a, w, c, p)
+    hold_touchpoints(a, w, c, p)
+    raise_issues(a, w, c, p)
+    resolve_issues(a, w, c, p)
+    create_value(a, w, c, p)
+    lose_key_contacts(a, w, c, p)
+    update_trust(a, w, c, p)
+    update_health(a, w, c, p)
+    check_endings(a, w, c, p)
+
+
+@compiled
+def log_events(a: Alliance, week: int, log: np.ndarray, used: int) -> int:
+    """Append the alliance's events of the week to the cohort's log; returns the rows used."""
+    for e in range(a.n_events):
+        row = log[used]
+        row.week = week
+        row.alliance = a.index
+        row.kind = a.event_kind[e]
+        row.first = a.event_first[e]
+        row.second = a.event_second[e]
+        row.amount = a.event_amount[e]
+        used += 1
+    return used
+
+
+@compiled
+def cohort_week(
+    alliances: np.ndarray,
+    firms: np.ndarray,
+    draws: WeekDraws,
+    by_alliance: np.ndarray,
+    c: Context,
+    p: Params,
+    series: np.ndarray,
+    log: np.ndarray,
+    used: int,
+) -> int:
+    """One week of the whole cohort (see :mod:`sim.engines.phases`), then its weekly means.
+    Returns the rows of ``log`` used."""
+    for f in range(firms.shape[0]):
+        drift_firm(firms[f], draws.strategy_noise[:, f], draws.culture_noise[:, f], p)
+    count_alliances(alliances, firms)
+    split_draws(draws, by_alliance)
+    for i in range(alliances.shape[0]):
+        a = alliances[i]
+        if a.alive:
+            bring_partner_values(a, firms)
+            alliance_week(a, by_alliance[i], c, p)
+            report_to_firms(a, firms)
+            used = log_events(a, c.t + 1, log, used)
+    for f in range(firms.shape[0]):
+        settle_reputation(firms[f], p)
+    means = cohort_means(alliances)
+    for k in range(4):
+        series[c.t, k] = means[k]
+    return used
+
+
+@compiled
+def close_cohort(alliances: np.ndarray, p: Params) -> None:
+    for i in range(alliances.shape[0]):
+        if alliances[i].alive:
+            close_at_horizon(alliances[i], p)
+
+
+ProgressHook = Callable[[int, int], None]
+
+PHASE_ORDER = ALLIANCE_PHASES
+"""The order ``alliance_week`` must follow (checked by the tests)."""
+
+
+class CohortRun:
+    """A cohort stepped week by week by the compiled loop."""
+
+    def __init__(self, config: SimulationConfig, start: CohortStart | None = None) -> None:
+        self.config = config
+        self.stream = cohort_stream(config.seed)
+        self.start = start if start is not None else build_cohort(config, self.stream)
+        self.shape = self.start.shape
+        self.params = params_of(config)
+        self.state = new_state(self.start, config)
+        self.series = np.full((config.horizon_weeks, 4), np.nan)
+        self.log = np.zeros(max(64, 4 * self.shape.n_alliances), dtype=LOG_DTYPE)
+        self.logged = 0
+        self.week_index = 0
+        self.outside_factor = 1.0
+        self.trend_level = 1.0
+        self._draws: WeekDraws | None = None
+        self._by_alliance = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
+        self._room = self.shape.n_alliances * events_per_week(self.shape.n_partners)
+        self._context = week_context(0, config, touchpoints(0, config), 1.0, 1.0)
+
+    @property
+    def running(self) -> bool:
+        return self.week_index < self.config.horizon_weeks
+
+    def step(self) -> None:
+        """One week of every running alliance."""
+        t = self.week_index
+        self._draws = draw_week(self.stream, self.shape, reuse=self._draws)
+        touch = touchpoints(t, self.config)
+        c = self._context._replace(
+            t=t,
+            meeting=touch.meeting,
+            working_group=touch.working_group,
+            steering=touch.steering,
+            health_check=touch.health_check,
+            any_touchpoint=touch.any,
+            review=touch.review,
+            outside_factor=self.outside_factor,
+            trend_level=self.trend_level,
+        )
+        if self.logged + self._room > len(self.log):
+            grown = np.zeros(max(2 * len(self.log), self.logged + self._room), dtype=LOG_DTYPE)
+            grown[: self.logged] = self.log[: self.logged]
+            self.log = grown
+        s = self.state
+        self.logged = cohort_week(
+            s.alliances,
+            s.firms,
+            self._draws,
+            self._by_alliance,
+            c,
+            self.params,
+            self.series,
+            self.log,
+            self.logged,
+        )
+        scenario = self.config.scenario
+        self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
+        self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
+        self.week_index += 1
+        if not self.running:
+            close_cohort(s.alliances, self.params)
+
+    def run(self, progress: ProgressHook | None = None) -> CohortRun:
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(self.week_index, self.config.horizon_weeks)
+        return self
+
+
+def run_compiled(config: SimulationConfig, progress: ProgressHook | None = None) -> CohortResult:
+    """Simulate a cohort with the compiled cohort engine."""
+    from sim.engines.tables import cohort_result
+
+    run = CohortRun(config).run(progress)
+    return cohort_result(config, run.state.alliances, run.series, run.log[: run.logged])

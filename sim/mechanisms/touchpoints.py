@@ -1,0 +1,44 @@
+"""Governance touchpoints: meetings, working groups, the steering committee, health checks.
+
+They cost effort every time; standing levers cost a little every week.
+Touchpoints are where expectations are made explicit and where strategic reviews
+realign incentives; restoring a shared purpose builds trust in proportion to the
+misalignment removed (see :mod:`sim.mechanisms.trust`). Structure
+institutionalises the relationship beyond its key contacts. The calendar and the
+levers' roles are declared in :mod:`sim.levers`.
+"""
+
+from __future__ import annotations
+
+from sim.mechanisms import mechanism
+from sim.mechanisms.partners import misalignment, n_active, realign, reset_expectations
+from sim.state import Alliance, AllianceDraws, Context, Params
+
+
+@mechanism
+def hold_touchpoints(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+    """This week's touchpoints: their effort, explicit expectations, strategic review, structure."""
+    g = p.governance
+    d = p.dynamics
+    if c.t < c.charter_week:
+        return
+    effort = 0.0
+    if c.meeting:
+        effort = effort + d.meeting_effort
+    if c.working_group:
+        effort = effort + d.working_group_effort
+    if c.steering:
+        effort = effort + d.steering_effort
+    if c.health_check:
+        effort = effort + d.health_check_effort
+    effort = effort + d.lever_effort * c.standing_levers
+    a.proactive_effort = effort * n_active(a)
+    if g.explicit_expectations and c.any_touchpoint:
+        reset_expectations(a, d.explicit_expectation_rate, p)
+    if g.strategic_alignment and c.review:
+        before = misalignment(a)
+        realign(a, d.review_realign_fraction)
+        a.realigned = before - misalignment(a)
+    a.institutionalisation = min(
+        1.0, a.institutionalisation + d.institutionalisation_rate * c.structure_levers
+    )

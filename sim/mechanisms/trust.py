@@ -1,0 +1,114 @@
+"""Trust between the partners, and the damage done to it, booked by cause.
+
+Trust grows with settled issues, delivered value, regular contact and strategic
+realignment (a review that reconciles the partners' priorities restores shared
+purpose, in proportion to the misalignment it removes). It erodes with every new
+issue (friction costs goodwill even when settled fast), aging issues,
+opportunism (tempted by misalignment, exposed IP and, between competitors,
+overlapping capabilities), broken expectations, a lost champion, news of a
+partner's misconduct elsewhere and inequitable commitment.
+
+``trust += gain * (1 - trust) - loss * trust`` keeps trust in [0, 1] and makes
+both gains and losses bite less near the bounds. Each loss is tallied by cause,
+which names the primary cause if the alliance fails.
+"""
+
+from __future__ import annotations
+
+from sim.mechanics import N_FRICTION_DRIVERS, Cause
+from sim.mechanisms import mechanism
+from sim.mechanisms.partners import expectation_gap, inequity, misalignment, n_active, value_ratio
+from sim.state import Alliance, AllianceDraws, Context, Params
+
+OPPORTUNISM = int(Cause.OPPORTUNISM)
+EXPECTATION_GAP = int(Cause.EXPECTATION_GAP)
+KEY_CONTACT_LOSS = int(Cause.KEY_CONTACT_LOSS)
+PARTNER_REPUTATION = int(Cause.PARTNER_REPUTATION)
+INEQUITY = int(Cause.INEQUITY)
+
+
+@mechanism
+def ip_at_risk(p: Params) -> float:
+    """Intellectual property exposed in joint work, cut by guardrails."""
+    ip = p.alliance.ip_exposure
+    if p.governance.ip_guardrails:
+        ip = ip * (1.0 - p.dynamics.guardrail_effect)
+    return ip
+
+
+@mechanism
+def trust_gain(a: Alliance, c: Context, p: Params) -> float:
+    """This week's gain: settled issues, value above expectation, a touchpoint, realignment."""
+    d = p.dynamics
+    count = n_active(a)
+    ratio_total = 0.0
+    for slot in range(a.active.shape[0]):
+        if a.active[slot]:
+            ratio_total = ratio_total + min(value_ratio(a, slot, c.t), 2.0)
+    surplus = min(1.0, max(0.0, ratio_total / count - 1.0))
+    return (
+        d.trust_per_resolution * a.resolved
+        + d.trust_per_value * surplus
+        + d.trust_per_touchpoint * (1.0 if c.any_touchpoint and c.t >= c.charter_week else 0.0)
+        + d.trust_per_realignment * a.realigned
+    )
+
+
+@mechanism
+def trust_losses(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> tuple[float, ...]:
+    """This week's losses by source: aging issues, opportunism, expectation gap, a lost champion,
+    a partner's reputation loss elsewhere, inequity, new issues."""
+    d = p.dynamics
+    aged = 0.0
+    for q in range(a.issue_age.shape[0]):
+        if a.issue_age[q] > d.aging_grace_weeks:
+            aged = aged + (0.5 if a.issue_small[q] else 1.0)
+    temptation = min(
+        1.0, misalignment(a) + ip_at_risk(p) + d.overlap_temptation * p.alliance.capability_overlap
+    )
+    acts = 0.0
+    reputation_drop = 0.0
+    for slot in range(a.active.shape[0]):
+        if not a.active[slot]:
+            continue
+        if w.opportunism_u[slot] < d.opportunism_rate * temptation:
+            acts = acts + 1.0
+        reputation_drop = reputation_drop + a.partner_reputation_drop[slot]
+    contact = d.trust_per_contact_loss * (1.0 - a.institutionalisation)
+    if p.governance.handover_protocol:
+        contact = contact * (1.0 - d.handover_effect)
+    return (
+        d.trust_per_aged_issue * aged,
+        d.trust_per_opportunism * acts,
+        d.trust_per_gap * expectation_gap(a, c.t),
+        contact * a.departures,
+        d.trust_per_reputation_drop * reputation_drop,
+        d.trust_per_inequity * inequity(a),
+        d.trust_per_issue * a.raised,
+    )
+
+
+@mechanism
+def update_trust(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+    """Apply the week's gain and losses to trust and book each loss against its cause."""
+    gain = trust_gain(a, c, p)
+    losses = trust_losses(a, w, c, p)
+    total = 0.0
+    for x in losses:
+        total = total + x
+    loss = min(1.0, total)
+    gain = min(1.0, gain)
+    before = a.trust
+    a.trust = before + gain * (1.0 - before) - loss * before
+    # aging and new issues are booked against the frictions that raised them, by their mix
+    aging_damage = losses[0] * before
+    for k in range(N_FRICTION_DRIVERS):
+        a.ledger[k] += aging_damage * a.friction_mix[k]
+    arrival_damage = losses[6] * before
+    for k in range(N_FRICTION_DRIVERS):
+        a.ledger[k] += arrival_damage * a.friction_mix[k]
+    a.ledger[OPPORTUNISM] += losses[1] * before
+    a.ledger[EXPECTATION_GAP] += losses[2] * before
+    a.ledger[KEY_CONTACT_LOSS] += losses[3] * before
+    a.ledger[PARTNER_REPUTATION] += losses[4] * before
+    a.ledger[INEQUITY] += losses[5] * before
