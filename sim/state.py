@@ -73,11 +73,16 @@ else:
 
 
 def _number(value: Any) -> Any:
+    """A setting as compiled code reads it: an enumeration as its position, an optional switch
+    as -1 (unset), 0 or 1, so a setting has one type whatever its value."""
     if isinstance(value, enum.Enum):
         return list(type(value)).index(value)
     if value is None:
         return -1
     return value
+
+
+OPTIONAL_SWITCHES = {("triggers", "enabled")}
 
 
 def params_of(config: SimulationConfig) -> Params:
@@ -95,7 +100,14 @@ def params_of(config: SimulationConfig) -> Params:
     values = {}
     for name, mirror in groups.items():
         section = getattr(config, name)
-        values[name] = mirror(*(_number(getattr(section, f)) for f in mirror._fields))
+        values[name] = mirror(
+            *(
+                int(_number(getattr(section, f)))
+                if (name, f) in OPTIONAL_SWITCHES
+                else _number(getattr(section, f))
+                for f in mirror._fields
+            )
+        )
     return Params(**values)
 
 

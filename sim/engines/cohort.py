@@ -13,9 +13,11 @@ source tree, so an installation compiles once.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -28,6 +30,7 @@ from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week,
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.market import CohortStart, build_cohort
 from sim.mechanics import touchpoints
+from sim.mechanisms import mechanism
 from sim.mechanisms.drift import drift_firm, drift_incentives_and_expectations
 from sim.mechanisms.endings import check_endings, close_at_horizon, settle_reputation
 from sim.mechanisms.firms import bring_partner_values, count_alliances, report_to_firms
@@ -62,7 +65,7 @@ LOG_DTYPE = np.dtype(
 """One row of the cohort's event log (payloads as in :mod:`sim.events`)."""
 
 
-@compiled
+@mechanism
 def alliance_week(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
     """One alliance's week: every phase of ``ALLIANCE_PHASES``, in its order."""
     advance_lifecycle(a, w, c, p)
@@ -79,7 +82,7 @@ def alliance_week(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
     check_endings(a, w, c, p)
 
 
-@compiled
+@mechanism
 def log_events(a: Alliance, week: int, log: np.ndarray, used: int) -> int:
     """Append the alliance's events of the week to the cohort's log; returns the rows used."""
     for e in range(a.n_events):
@@ -94,7 +97,6 @@ def log_events(a: Alliance, week: int, log: np.ndarray, used: int) -> int:
     return used
 
 
-@compiled
 def cohort_week(
     alliances: np.ndarray,
     firms: np.ndarray,
@@ -127,11 +129,22 @@ def cohort_week(
     return used
 
 
-@compiled
 def close_cohort(alliances: np.ndarray, p: Params) -> None:
     for i in range(alliances.shape[0]):
         if alliances[i].alive:
             close_at_horizon(alliances[i], p)
+
+
+@functools.cache
+def compiled_for(alliance_dtype: np.dtype, firm_dtype: np.dtype, draws_dtype: np.dtype) -> tuple[Any, Any]:
+    """``cohort_week`` and ``close_cohort`` compiled for one layout of the record tables.
+
+    Every layout (one per number of partner slots) gets dispatchers of its own: a
+    dispatcher tells arguments apart by a quick fingerprint that does not see the fields
+    of a record array, so one dispatcher fed two layouts would run the first one's code.
+    The compiled code is cached on disk per layout all the same.
+    """
+    return compiled(cohort_week), compiled(close_cohort)
 
 
 ProgressHook = Callable[[int, int], None]
@@ -160,6 +173,9 @@ class CohortRun:
         self._by_alliance = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
         self._room = self.shape.n_alliances * events_per_week(self.shape.n_partners)
         self._context = week_context(0, config, touchpoints(0, config), 1.0, 1.0)
+        self._week, self._close = compiled_for(
+            self.state.alliances.dtype, self.state.firms.dtype, self._by_alliance.dtype
+        )
 
     @property
     def running(self) -> bool:
@@ -186,7 +202,7 @@ class CohortRun:
             grown[: self.logged] = self.log[: self.logged]
             self.log = grown
         s = self.state
-        self.logged = cohort_week(
+        self.logged = self._week(
             s.alliances,
             s.firms,
             self._draws,
@@ -202,7 +218,7 @@ class CohortRun:
         self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
         self.week_index += 1
         if not self.running:
-            close_cohort(s.alliances, self.params)
+            self._close(s.alliances, self.params)
 
     def run(self, progress: ProgressHook | None = None) -> CohortRun:
         while self.running:
