@@ -1,72 +1,32 @@
-"""The alliance model on Mesa: the reference engine.
+"""The alliance model on Mesa: the Mesa engine (``engine=reference``).
 
 :class:`AllianceModel` simulates a cohort of alliances, all under one design,
-in a market of :class:`~sim.agents.Firm` agents. ``step`` is one week; it only
-orchestrates the phases (each a method of the agents) and collects data.
+in a market of :class:`~sim.agents.Firm` agents. ``step`` is one week: it
+orchestrates the phases of :mod:`sim.engines.phases` (each a mechanism the
+agents run on themselves, uncompiled) and collects data.
 """
 
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
 
-from sim.agents import Alliance, Firm
-from sim.draws import WeekDraws, cohort_stream, draw_week
-from sim.events import EventLog
+from sim.agents import Alliance, Firm, fields_table
+from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week
+from sim.engines.phases import ALLIANCE_PHASES
+from sim.events import KINDS, EventLog
 from sim.market import build_cohort
-from sim.mechanics import (
-    FailureMode,
-    charter_week,
-    governance_intensity,
-    launch_week,
-    standing_levers,
-    structure_levers,
-    touchpoints,
-)
+from sim.mechanics import touchpoints
+from sim.mechanisms.firms import count_alliances
+from sim.mechanisms.observe import cohort_means
 from sim.params import Engine, SimulationConfig
+from sim.state import AllianceState, FirmState, new_state, params_of, record_dtype, week_context
 
 if TYPE_CHECKING:
     from sim.results import CohortResult
-
-
-@dataclass(frozen=True)
-class WeekLists:
-    """A week's draws as nested Python lists indexed firm- or alliance-first
-    (``incentive_noise[n][slot][k]``), which agents index cheaply and exactly."""
-
-    strategy_noise: list
-    culture_noise: list
-    incentive_noise: list
-    expectation_noise: list
-    shock_u: list
-    shock_size: list
-    shock_kind_u: list
-    shock_direction: list
-    issue_u: list
-    severity_u: list
-    resolve_u: list
-    contact_u: list
-    opportunism_u: list
-    value_noise: list
-
-    @classmethod
-    def from_draws(cls, draws: WeekDraws) -> WeekLists:
-        # WeekDraws put the firm or alliance axis last; reverse the axes for per-agent reading.
-        return cls(**{name: getattr(draws, name).T.tolist() for name in cls.__dataclass_fields__})
-
-
-def _mean_over_active(model: AllianceModel, attribute: str) -> float:
-    alive = [a for a in model.alliances if a.alive]
-    if not alive:
-        return float("nan")
-    total = 0.0
-    for a in alive:
-        total = total + getattr(a, attribute)
-    return total / len(alive)
 
 
 class AllianceModel(mesa.Model):
@@ -107,84 +67,86 @@ class AllianceModel(mesa.Model):
         self.start = build_cohort(self.config, self.stream)
         self.shape = self.start.shape
         self.market = self.start.market
-        self.charter_week = charter_week(self.config)
-        self.launch_week = launch_week(self.config)
-        self.standing_levers = standing_levers(self.config.governance, self.config.alliance.n_partners)
-        self.structure_levers = structure_levers(self.config.governance, self.config.alliance.n_partners)
-        self.structure_slowdown = (
-            1.0 - self.config.dynamics.structure_drag * governance_intensity(self.config.governance) ** 2
-        )
-        self.triggers_on = self.config.triggers.active(self.config.governance)
+        self.params = params_of(self.config)
+        self.week_index = 0
         self.outside_factor = 1.0
         self.trend_level = 1.0  # value potential the market trend alone would leave
-        self.week_index = 0
-        self.touch = touchpoints(0, self.config)
+        self.context = week_context(0, self.config, touchpoints(0, self.config), 1.0, 1.0)
         self.events = EventLog()
+        self.draws: WeekDraws | None = None
+        self.alliance_draws = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
 
-        s = self.start
-        self.firms = [
-            Firm(
-                self,
-                index=f,
-                strategy=s.strategy[f].tolist(),
-                culture=s.culture[f].tolist(),
-                reputation=float(s.reputation[f]),
-                capacity=float(s.capacity[f]),
-                outside_option=float(s.outside_option[f]),
-            )
-            for f in range(self.shape.n_firms)
-        ]
-        self.alliances = [
-            Alliance(self, n, [self.firms[f] for f in s.firm_of[n].tolist()])
-            for n in range(self.shape.n_alliances)
-        ]
+        initial = new_state(self.start, self.config)
+        self.firms = [Firm(self, f, initial.firms[f]) for f in range(self.shape.n_firms)]
+        self.alliances = [Alliance(self, n, initial.alliances[n]) for n in range(self.shape.n_alliances)]
         self.firm_set = self.agents_by_type[Firm]
         self.datacollector = mesa.DataCollector(
             model_reporters={
-                "share_active": lambda m: sum(a.alive for a in m.alliances) / len(m.alliances),
-                "mean_trust": lambda m: _mean_over_active(m, "trust"),
-                "mean_health": lambda m: _mean_over_active(m, "health"),
-                "open_issues": lambda m: _mean_over_active_issues(m),
+                "share_active": lambda m: m.means[0],
+                "mean_trust": lambda m: m.means[1],
+                "mean_health": lambda m: m.means[2],
+                "open_issues": lambda m: m.means[3],
             }
         )
+        self.means = (1.0, float("nan"), float("nan"), float("nan"))
 
     @property
     def running_alliances(self) -> list[Alliance]:
         return [a for a in self.alliances if a.alive]
 
     def step(self) -> None:
-        """One week: draw the week's numbers, then run each phase for every alliance in turn."""
+        """One week: draw the week's numbers, then run each phase for every running alliance."""
+        from sim.engines.cohort import split_week_draws
+
         t = self.week_index
-        week = WeekLists.from_draws(draw_week(self.stream, self.shape))
-        self.touch = touchpoints(t, self.config)
-        self.firm_set.do("drift", week)
-        phases: list[tuple[str, tuple[Any, ...]]] = [
-            ("advance_lifecycle", (t,)),
-            ("drift_incentives_and_expectations", (t, week)),
-            ("receive_shock", (t, week)),
-            ("apply_triggers", (t,)),
-            ("hold_touchpoints", (t,)),
-            ("raise_issues", (t, week)),
-            ("resolve_issues", (t, week)),
-            ("create_value", (t, week)),
-            ("lose_key_contacts", (t, week)),
-            ("update_trust", (t, week)),
-            ("update_health", (t,)),
-            ("check_endings", (t,)),
-        ]
+        self.draws = draw_week(self.stream, self.shape, reuse=self.draws)
+        split_week_draws(self.draws, self.alliance_draws)
+        touch = touchpoints(t, self.config)
+        self.context = self.context._replace(
+            t=t,
+            meeting=touch.meeting,
+            working_group=touch.working_group,
+            steering=touch.steering,
+            health_check=touch.health_check,
+            any_touchpoint=touch.any,
+            review=touch.review,
+            outside_factor=self.outside_factor,
+            trend_level=self.trend_level,
+        )
+        self.firm_set.do(Firm.drift)
+        count_alliances(self.alliances, self.firms)
         running = self.running_alliances
-        for phase, args in phases:
+        for alliance in running:
+            alliance.gather_partner_values()
+        for phase in ALLIANCE_PHASES:
             for alliance in running:
-                getattr(alliance, phase)(*args)
-        self.firm_set.do("settle_reputation")
-        self.outside_factor = self.outside_factor * (1.0 + self.config.scenario.outside_option_trend)
-        self.trend_level = self.trend_level * (1.0 + self.config.scenario.value_trend)
+                alliance.act(phase)
+        for alliance in running:
+            alliance.report_to_firms()
+            self._log_events(alliance)
+        self.firm_set.do(Firm.settle_reputation)
+        scenario = self.config.scenario
+        self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
+        self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
         self.week_index += 1
+        self.means = cohort_means(self.alliances)
         self.datacollector.collect(self)
         if self.week_index >= self.config.horizon_weeks:
             for alliance in self.running_alliances:
                 alliance.close_at_horizon()
             self.running = False
+
+    def _log_events(self, alliance: Alliance) -> None:
+        a = alliance.state
+        for e in range(a.n_events):
+            self.events.add_one(
+                self.week_index + 1,
+                alliance.index,
+                KINDS[int(a.event_kind[e])],
+                int(a.event_first[e]),
+                int(a.event_second[e]),
+                float(a.event_amount[e]),
+            )
 
     def run(self) -> AllianceModel:
         """Simulate to the horizon."""
@@ -192,12 +154,12 @@ class AllianceModel(mesa.Model):
             self.step()
         return self
 
+    def alliance_table(self) -> np.ndarray:
+        """Every alliance's state as one record table (as the cohort engine holds it)."""
+        return fields_table(self.alliances, record_dtype(AllianceState, self.shape.n_partners))
 
-def _mean_over_active_issues(model: AllianceModel) -> float:
-    alive = [a for a in model.alliances if a.alive]
-    if not alive:
-        return float("nan")
-    return sum(a.open_issues() for a in alive) / len(alive)
+    def firm_table(self) -> np.ndarray:
+        return fields_table(self.firms, record_dtype(FirmState, self.shape.n_partners))
 
 
 def model_array(model: AllianceModel, attribute: str) -> np.ndarray:
@@ -206,42 +168,11 @@ def model_array(model: AllianceModel, attribute: str) -> np.ndarray:
 
 
 def reference_result(model: AllianceModel) -> CohortResult:
-    """Tables of a finished reference run."""
-    from sim.mechanics import OUTCOMES
-    from sim.results import AllianceColumns, CohortResult, alliance_table, timeseries_table
+    """Tables of a finished Mesa run (the same tables the cohort engine makes)."""
+    from sim.engines.tables import cohort_result
 
-    outcome_index = {o: i for i, o in enumerate(OUTCOMES)}
-    mode_index = {m: i for i, m in enumerate(FailureMode)}
-    alliances = model.alliances
-    cols = AllianceColumns(
-        outcome=np.array([outcome_index[a.outcome] for a in alliances], dtype=np.int64),
-        end_week=np.array([-1 if a.end_week is None else a.end_week for a in alliances], dtype=np.int64),
-        failure_mode=np.array(
-            [-1 if a.failure_mode is None else mode_index[a.failure_mode] for a in alliances]
-        ),
-        failure_cause=np.array([-1 if a.failure_cause is None else int(a.failure_cause) for a in alliances]),
-        final_trust=model_array(model, "trust"),
-        final_health=model_array(model, "health"),
-        issues_raised=model_array(model, "issues_raised"),
-        issues_resolved=model_array(model, "resolved_count"),
-        resolution_weeks_total=model_array(model, "resolution_weeks_total").astype(float),
-        escalations=model_array(model, "escalations"),
-        effort_proactive=model_array(model, "effort_proactive"),
-        effort_reactive=model_array(model, "effort_reactive"),
-        renegotiations=model_array(model, "renegotiations"),
-        cumulative_value=model_array(model, "cumulative_value"),
-        value_received=np.array([[m.value_received for m in a.members] for a in alliances]),
-        firm_of=model.start.firm_of,
-    )
     series = model.datacollector.get_model_vars_dataframe()
-    return CohortResult(
-        config=model.config,
-        alliances=alliance_table(cols, model.config),
-        timeseries=timeseries_table(
-            series["share_active"].to_numpy(float),
-            series["mean_trust"].to_numpy(float),
-            series["mean_health"].to_numpy(float),
-            series["open_issues"].to_numpy(float),
-        ),
-        events=model.events.to_frame(),
+    columns = ["share_active", "mean_trust", "mean_health", "open_issues"]
+    return cohort_result(
+        model.config, model.alliance_table(), series[columns].to_numpy(float), events=model.events.to_frame()
     )

@@ -172,7 +172,7 @@ def week_context(
 # C causes, D friction drivers, E events of one alliance in one week, M new issues a week.
 
 
-class Alliance(Protocol):
+class AllianceState(Protocol):
     """One alliance's state: a record of the cohort's alliance table (``CohortState.alliances``).
 
     Each annotation gives the field's type and, for arrays, its numpy type and shape
@@ -251,7 +251,7 @@ class Alliance(Protocol):
     partner_reputation_drop: Annotated[np.ndarray, "f8", "P"]  # its loss last week, news here
 
 
-class Firm(Protocol):
+class FirmState(Protocol):
     """One partner firm: a record of the cohort's firm table (``CohortState.firms``)."""
 
     strategy: Annotated[np.ndarray, "f8", "K"]
@@ -289,7 +289,7 @@ def events_per_week(n_partners: int) -> int:
 
 
 def record_dtype(fields: type, n_partners: int) -> np.dtype:
-    """The numpy record type of a table whose fields ``fields`` annotates (see ``Alliance``)."""
+    """The numpy record type of a table whose fields ``fields`` annotates (see ``AllianceState``)."""
     sizes = {
         "P": n_partners,
         "K": N_OBJECTIVES,
@@ -310,14 +310,14 @@ def record_dtype(fields: type, n_partners: int) -> np.dtype:
 class CohortState(NamedTuple):
     """Everything that changes during a run: one record per alliance and one per firm."""
 
-    alliances: np.ndarray  # records of type record_dtype(Alliance, P)
-    firms: np.ndarray  # records of type record_dtype(Firm, P)
+    alliances: np.ndarray  # records of type record_dtype(AllianceState, P)
+    firms: np.ndarray  # records of type record_dtype(FirmState, P)
 
 
 def new_state(start: CohortStart, config: SimulationConfig) -> CohortState:
     """The state at signing, from the cohort drawn by :func:`sim.market.build_cohort`."""
     n, p = start.shape.n_alliances, start.shape.n_partners
-    a = np.zeros(n, dtype=record_dtype(Alliance, p)).view(np.recarray)
+    a = np.zeros(n, dtype=record_dtype(AllianceState, p)).view(np.recarray)
     a.index = np.arange(n)
     a.trust = start.trust
     a.potential = 1.0
@@ -345,7 +345,7 @@ def new_state(start: CohortStart, config: SimulationConfig) -> CohortState:
     a.commitment = start.commitment
     a.share = 1.0 / p
     a.active = True
-    f = np.zeros(start.shape.n_firms, dtype=record_dtype(Firm, p)).view(np.recarray)
+    f = np.zeros(start.shape.n_firms, dtype=record_dtype(FirmState, p)).view(np.recarray)
     f.strategy = start.strategy
     f.culture = start.culture
     f.reputation = start.reputation

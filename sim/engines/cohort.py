@@ -47,8 +47,8 @@ from sim.mechanisms.value import create_value
 from sim.params import SimulationConfig
 from sim.results import CohortResult
 from sim.state import (
-    Alliance,
     AllianceDraws,
+    AllianceState,
     Context,
     Params,
     events_per_week,
@@ -66,7 +66,7 @@ LOG_DTYPE = np.dtype(
 
 
 @mechanism
-def alliance_week(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def alliance_week(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """One alliance's week: every phase of ``ALLIANCE_PHASES``, in its order."""
     advance_lifecycle(a, w, c, p)
     drift_incentives_and_expectations(a, w, c, p)
@@ -83,7 +83,7 @@ def alliance_week(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
 
 
 @mechanism
-def log_events(a: Alliance, week: int, log: np.ndarray, used: int) -> int:
+def log_events(a: AllianceState, week: int, log: np.ndarray, used: int) -> int:
     """Append the alliance's events of the week to the cohort's log; returns the rows used."""
     for e in range(a.n_events):
         row = log[used]
@@ -136,15 +136,20 @@ def close_cohort(alliances: np.ndarray, p: Params) -> None:
 
 
 @functools.cache
-def compiled_for(alliance_dtype: np.dtype, firm_dtype: np.dtype, draws_dtype: np.dtype) -> tuple[Any, Any]:
-    """``cohort_week`` and ``close_cohort`` compiled for one layout of the record tables.
+def compiled_for(function: Callable[..., Any], layout: np.dtype) -> Any:
+    """``function`` compiled for one layout of the record tables it is given.
 
-    Every layout (one per number of partner slots) gets dispatchers of its own: a
+    Every layout (one per number of partner slots) gets a dispatcher of its own: a
     dispatcher tells arguments apart by a quick fingerprint that does not see the fields
     of a record array, so one dispatcher fed two layouts would run the first one's code.
     The compiled code is cached on disk per layout all the same.
     """
-    return compiled(cohort_week), compiled(close_cohort)
+    return compiled(function)
+
+
+def split_week_draws(draws: WeekDraws, by_alliance: np.ndarray) -> None:
+    """The week's draws copied into one record per alliance (compiled; both engines use it)."""
+    compiled_for(split_draws, by_alliance.dtype)(draws, by_alliance)
 
 
 ProgressHook = Callable[[int, int], None]
@@ -173,9 +178,8 @@ class CohortRun:
         self._by_alliance = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
         self._room = self.shape.n_alliances * events_per_week(self.shape.n_partners)
         self._context = week_context(0, config, touchpoints(0, config), 1.0, 1.0)
-        self._week, self._close = compiled_for(
-            self.state.alliances.dtype, self.state.firms.dtype, self._by_alliance.dtype
-        )
+        self._week = compiled_for(cohort_week, self.state.alliances.dtype)
+        self._close = compiled_for(close_cohort, self.state.alliances.dtype)
 
     @property
     def running(self) -> bool:

@@ -23,9 +23,9 @@ from sim.mechanisms.touchpoints import hold_touchpoints
 from sim.mechanisms.triggers import apply_triggers
 from sim.mechanisms.trust import update_trust
 from sim.mechanisms.value import create_value
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
-Phase = Callable[[Alliance, AllianceDraws, Context, Params], None]
+Phase = Callable[[AllianceState, AllianceDraws, Context, Params], None]
 """A phase acts on one alliance's record, with its draws of the week."""
 
 FIRM_PHASES_BEFORE = (drift_firm,)

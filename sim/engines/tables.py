@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from sim.events import EventLog
 from sim.params import SimulationConfig
@@ -10,9 +11,14 @@ from sim.results import AllianceColumns, CohortResult, alliance_table, timeserie
 
 
 def cohort_result(
-    config: SimulationConfig, alliances: np.ndarray, series: np.ndarray, log: np.ndarray
+    config: SimulationConfig,
+    alliances: np.ndarray,
+    series: np.ndarray,
+    log: np.ndarray | None = None,
+    events: pd.DataFrame | None = None,
 ) -> CohortResult:
-    """Alliance table, weekly series (``series`` is (weeks, 4)) and event log of a run."""
+    """Alliance table, weekly series (``series`` is (weeks, 4)) and event table of a run;
+    the events given as a table, or as the cohort engine's log."""
     a = alliances
     cols = AllianceColumns(
         outcome=np.array(a.outcome),
@@ -32,17 +38,19 @@ def cohort_result(
         value_received=np.array(a.value_received),
         firm_of=np.array(a.firm),
     )
-    events = EventLog.from_columns(
-        np.array(log["week"]),
-        np.array(log["alliance"]),
-        np.array(log["kind"]),
-        np.array(log["first"]),
-        np.array(log["second"]),
-        np.array(log["amount"]),
-    )
+    if events is None:
+        assert log is not None
+        events = EventLog.from_columns(
+            np.array(log["week"]),
+            np.array(log["alliance"]),
+            np.array(log["kind"]),
+            np.array(log["first"]),
+            np.array(log["second"]),
+            np.array(log["amount"]),
+        ).to_frame()
     return CohortResult(
         config=config,
         alliances=alliance_table(cols, config),
         timeseries=timeseries_table(series[:, 0], series[:, 1], series[:, 2], series[:, 3]),
-        events=events.to_frame(),
+        events=events,
     )

@@ -14,11 +14,11 @@ import numpy as np
 from sim.mechanics import EXPECTATION_FLOOR
 from sim.mechanisms import mechanism
 from sim.mechanisms.partners import clip01
-from sim.state import Alliance, AllianceDraws, Context, Firm, Params
+from sim.state import AllianceDraws, AllianceState, Context, FirmState, Params
 
 
 @mechanism
-def drift_firm(firm: Firm, strategy_noise: np.ndarray, culture_noise: np.ndarray, p: Params) -> None:
+def drift_firm(firm: FirmState, strategy_noise: np.ndarray, culture_noise: np.ndarray, p: Params) -> None:
     """A firm's strategy and culture take one step of their random walks."""
     volatility = p.scenario.volatility
     s_sigma = p.dynamics.strategy_drift * volatility
@@ -30,7 +30,7 @@ def drift_firm(firm: Firm, strategy_noise: np.ndarray, culture_noise: np.ndarray
 
 
 @mechanism
-def drift_incentives_and_expectations(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def drift_incentives_and_expectations(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Incentives revert toward each firm's drifting strategy; expectations shift silently."""
     d = p.dynamics
     volatility = p.scenario.volatility

@@ -18,7 +18,7 @@ from sim.mechanics import OUTCOMES, FailureMode, Outcome, too_few_spokes
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import ENDING, PARTNER_EXIT, record
 from sim.mechanisms.partners import expects_results, misalignment
-from sim.state import Alliance, AllianceDraws, Context, Firm, Params
+from sim.state import AllianceDraws, AllianceState, Context, FirmState, Params
 
 SUCCESS = OUTCOMES.index(Outcome.SUCCESS)
 UNDERPERFORMING = OUTCOMES.index(Outcome.UNDERPERFORMING)
@@ -32,7 +32,7 @@ too_few = mechanism(too_few_spokes)
 
 
 @mechanism
-def end(a: Alliance, t: int, outcome: int) -> None:
+def end(a: AllianceState, t: int, outcome: int) -> None:
     """The alliance ends this week with ``outcome``; the ending is logged."""
     a.alive = False
     a.outcome = outcome
@@ -44,7 +44,7 @@ def end(a: Alliance, t: int, outcome: int) -> None:
 
 
 @mechanism
-def fail(a: Alliance, t: int, mode: int) -> None:
+def fail(a: AllianceState, t: int, mode: int) -> None:
     """A failure: its primary cause is the cause that did trust the most damage."""
     best = 0
     for k in range(1, a.ledger.shape[0]):
@@ -56,13 +56,13 @@ def fail(a: Alliance, t: int, mode: int) -> None:
 
 
 @mechanism
-def objectives_met(a: Alliance, p: Params) -> bool:
+def objectives_met(a: AllianceState, p: Params) -> bool:
     """The objectives are met once cumulative value per partner reaches the target."""
     return a.cumulative_value >= p.alliance.objective_value
 
 
 @mechanism
-def termination_criteria_failing(a: Alliance, c: Context, p: Params) -> int:
+def termination_criteria_failing(a: AllianceState, c: Context, p: Params) -> int:
     """How many of the charter's termination criteria fail at a review: alignment, value,
     relationship health and opportunity cost (partners would do better alone)."""
     d = p.dynamics
@@ -80,7 +80,7 @@ def termination_criteria_failing(a: Alliance, c: Context, p: Params) -> int:
 
 
 @mechanism
-def agreed_wind_down(a: Alliance, p: Params) -> bool:
+def agreed_wind_down(a: AllianceState, p: Params) -> bool:
     """At a strategic review a partner whose shortfall against its outside option has used
     ``agreed_exit_fraction`` of its exit patience says it no longer fits; if its leaving
     would end the alliance (either partner of a dyad, the hub, or so many spokes that too
@@ -98,7 +98,7 @@ def agreed_wind_down(a: Alliance, p: Params) -> bool:
 
 
 @mechanism
-def spokes_remaining(a: Alliance) -> int:
+def spokes_remaining(a: AllianceState) -> int:
     remaining = 0
     for slot in range(1, a.active.shape[0]):
         if a.active[slot]:
@@ -107,7 +107,7 @@ def spokes_remaining(a: Alliance) -> int:
 
 
 @mechanism
-def renormalise_shares(a: Alliance) -> None:
+def renormalise_shares(a: AllianceState) -> None:
     """Partners who remain split the value of those who left in proportion to their shares."""
     total = 0.0
     for slot in range(a.active.shape[0]):
@@ -119,7 +119,7 @@ def renormalise_shares(a: Alliance) -> None:
 
 
 @mechanism
-def check_endings(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def check_endings(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Trust collapse, a partner's exit after a sustained shortfall against its outside
     option, a deliberate ending after consecutive failing reviews or, at a strategic
     review, by agreement when a partner no longer fits, or a sunset."""
@@ -169,13 +169,13 @@ def check_endings(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
 
 
 @mechanism
-def close_at_horizon(a: Alliance, p: Params) -> None:
+def close_at_horizon(a: AllianceState, p: Params) -> None:
     """Still running at the horizon: a success if the objectives are met, else underperforming."""
     a.outcome = SUCCESS if objectives_met(a, p) else UNDERPERFORMING
 
 
 @mechanism
-def settle_reputation(firm: Firm, p: Params) -> None:
+def settle_reputation(firm: FirmState, p: Params) -> None:
     """Walking out of an alliance, or being in one that collapses, costs a firm reputation;
     its partners elsewhere hear of it next week."""
     d = p.dynamics

@@ -12,18 +12,18 @@ same week, whichever order the alliances are stepped in.
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
 from sim.mechanisms import mechanism
-from sim.state import Alliance, Firm
+from sim.state import AllianceState, FirmState
 
 
 @mechanism
-def count_alliances(alliances: np.ndarray, firms: np.ndarray) -> None:
+def count_alliances(alliances: Sequence[AllianceState], firms: Sequence[FirmState]) -> None:
     """Each firm's alliances still running with it in them, at the start of the week."""
-    for f in range(firms.shape[0]):
+    for f in range(len(firms)):
         firms[f].load = 0
-    for i in range(alliances.shape[0]):
+    for i in range(len(alliances)):
         a = alliances[i]
         if a.alive:
             for slot in range(a.active.shape[0]):
@@ -32,10 +32,10 @@ def count_alliances(alliances: np.ndarray, firms: np.ndarray) -> None:
 
 
 @mechanism
-def bring_partner_values(a: Alliance, firms: np.ndarray) -> None:
+def bring_partner_values(a: AllianceState, firms: Sequence[FirmState]) -> None:
     """Copy what each partner firm brings this week into the alliance's record."""
     for slot in range(a.firm.shape[0]):
-        firm: Firm = firms[a.firm[slot]]
+        firm: FirmState = firms[a.firm[slot]]
         for k in range(firm.strategy.shape[0]):
             a.partner_strategy[slot, k] = firm.strategy[k]
         for k in range(firm.culture.shape[0]):
@@ -47,7 +47,7 @@ def bring_partner_values(a: Alliance, firms: np.ndarray) -> None:
 
 
 @mechanism
-def report_to_firms(a: Alliance, firms: np.ndarray) -> None:
+def report_to_firms(a: AllianceState, firms: Sequence[FirmState]) -> None:
     """Tell each partner firm that it walked out, or was in the alliance when trust collapsed."""
     for slot in range(a.firm.shape[0]):
         if a.exited[slot]:

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from sim.mechanisms import mechanism
 from sim.mechanisms.partners import clip01, expectation_gap, n_active, without_champion
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
 
 @mechanism
-def health_index(a: Alliance) -> float:
+def health_index(a: AllianceState) -> float:
     return (
         a.communication + a.decision_efficiency + a.conflict_resolution + a.trust + a.value_perception
     ) / 5.0
 
 
 @mechanism
-def update_health(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def update_health(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Move each component toward this week's signal and recompute the index."""
     d = p.dynamics
     count = n_active(a)

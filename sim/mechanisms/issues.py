@@ -20,11 +20,11 @@ from sim.mechanisms.partners import (
     n_active,
     without_champion,
 )
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
 
 @mechanism
-def friction_drivers(a: Alliance, c: Context, p: Params) -> tuple[float, ...]:
+def friction_drivers(a: AllianceState, c: Context, p: Params) -> tuple[float, ...]:
     """The seven sources of friction, each weighted into the issue rate.
 
     In order: incentive misalignment, cultural distance, expectation gaps,
@@ -52,7 +52,7 @@ def friction_drivers(a: Alliance, c: Context, p: Params) -> tuple[float, ...]:
 
 
 @mechanism
-def issue_phase_factor(a: Alliance, c: Context, p: Params) -> float:
+def issue_phase_factor(a: AllianceState, c: Context, p: Params) -> float:
     """Friction before launch is design work; going live at full scale with little
     integration floods the alliance with issues; a pilot keeps the flood small."""
     d = p.dynamics
@@ -75,7 +75,7 @@ def new_issue_count(rate: float, u: float) -> int:
 
 
 @mechanism
-def raise_issues(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def raise_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """New issues take the lowest free slots; beyond the tracker's capacity they are dropped."""
     d = p.dynamics
     drivers = friction_drivers(a, c, p)
@@ -103,7 +103,7 @@ def raise_issues(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
 
 
 @mechanism
-def resolve_issues(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def resolve_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Open issues are settled through whatever channels the charter provides this week.
 
     Informal settlement is slowed by cultural distance and by a missing
@@ -163,7 +163,7 @@ def resolve_issues(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None
 
 
 @mechanism
-def open_issues(a: Alliance) -> int:
+def open_issues(a: AllianceState) -> int:
     """Issues open in alliance ``i``."""
     count = 0
     for q in range(a.issue_age.shape[0]):

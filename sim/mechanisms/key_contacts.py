@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import KEY_CONTACT_DEPARTURE, record
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
 
 @mechanism
-def lose_key_contacts(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def lose_key_contacts(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Each active partner's champion may leave this week; successors settle in week by week."""
     d = p.dynamics
     gap = d.handover_gap_weeks if p.governance.handover_protocol else d.contact_gap_weeks

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sim.mechanics import Phase
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import SCALE_UP, record
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
 DISCOVERY = int(Phase.DISCOVERY)
 ALIGNMENT = int(Phase.ALIGNMENT)
@@ -16,7 +16,7 @@ SCALED_OPERATION = int(Phase.SCALED_OPERATION)
 
 
 @mechanism
-def start_week(a: Alliance) -> None:
+def start_week(a: AllianceState) -> None:
     """Clear what the previous week recorded for later phases of its own week."""
     a.shock_size = 0.0
     a.proactive_effort = 0.0
@@ -34,7 +34,7 @@ def start_week(a: Alliance) -> None:
 
 
 @mechanism
-def advance_lifecycle(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def advance_lifecycle(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Discovery, alignment, operational design, then launch as a pilot or at full scale.
 
     A full launch goes straight to scaled operation. A pilot runs at reduced

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sim.mechanics import EventKind
 from sim.mechanisms import mechanism
-from sim.state import Alliance
+from sim.state import AllianceState
 
 _KINDS = list(EventKind)
 SHOCK = _KINDS.index(EventKind.SHOCK)
@@ -19,7 +19,7 @@ ENDING = _KINDS.index(EventKind.ENDING)
 
 
 @mechanism
-def record(a: Alliance, kind: int, first: int, second: int, amount: float) -> None:
+def record(a: AllianceState, kind: int, first: int, second: int, amount: float) -> None:
     """Log an event of this alliance this week."""
     row = a.n_events
     a.event_kind[row] = kind

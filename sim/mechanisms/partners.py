@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sim.mechanics import EXPECTATION_FLOOR
 from sim.mechanisms import mechanism
-from sim.state import Alliance, Params
+from sim.state import AllianceState, Params
 
 
 @mechanism
@@ -19,7 +19,7 @@ def clip01(x: float) -> float:
 
 
 @mechanism
-def n_active(a: Alliance) -> float:
+def n_active(a: AllianceState) -> float:
     """Partners still in the alliance."""
     count = 0.0
     for slot in range(a.active.shape[0]):
@@ -29,7 +29,7 @@ def n_active(a: Alliance) -> float:
 
 
 @mechanism
-def misalignment(a: Alliance) -> float:
+def misalignment(a: AllianceState) -> float:
     """How differently the partners weigh the objectives (0 aligned, 1 opposite)."""
     values = a.incentives
     dims = values.shape[1]
@@ -47,7 +47,7 @@ def misalignment(a: Alliance) -> float:
 
 
 @mechanism
-def cultural_distance(a: Alliance) -> float:
+def cultural_distance(a: AllianceState) -> float:
     """How differently the partners decide: speed, formality, risk appetite."""
     hub = a.partner_culture[0]
     dims = hub.shape[0]
@@ -66,7 +66,7 @@ def cultural_distance(a: Alliance) -> float:
 
 
 @mechanism
-def effective_cultural_distance(a: Alliance, p: Params) -> float:
+def effective_cultural_distance(a: AllianceState, p: Params) -> float:
     """Mixed teams and a fast track blunt cultural distance (cultural bridging)."""
     distance = cultural_distance(a)
     if p.governance.cultural_bridging:
@@ -75,7 +75,7 @@ def effective_cultural_distance(a: Alliance, p: Params) -> float:
 
 
 @mechanism
-def expects_results(a: Alliance, slot: int, t: int) -> bool:
+def expects_results(a: AllianceState, slot: int, t: int) -> bool:
     """Expectations are felt once the partner expected to see results, and not while the
     alliance is still a pilot: a pilot is a deliberate, limited test whose results are due
     when it scales up."""
@@ -83,7 +83,7 @@ def expects_results(a: Alliance, slot: int, t: int) -> bool:
 
 
 @mechanism
-def felt_gap(a: Alliance, slot: int, t: int) -> float:
+def felt_gap(a: AllianceState, slot: int, t: int) -> float:
     """Relative shortfall of experience against expectation, once results are due.
 
     At most 1: getting nothing (or paying in) is the whole expectation broken.
@@ -95,7 +95,7 @@ def felt_gap(a: Alliance, slot: int, t: int) -> float:
 
 
 @mechanism
-def value_ratio(a: Alliance, slot: int, t: int) -> float:
+def value_ratio(a: AllianceState, slot: int, t: int) -> float:
     """Experienced over expected value (1 before results are due)."""
     if not expects_results(a, slot, t):
         return 1.0
@@ -103,7 +103,7 @@ def value_ratio(a: Alliance, slot: int, t: int) -> float:
 
 
 @mechanism
-def expectation_gap(a: Alliance, t: int) -> float:
+def expectation_gap(a: AllianceState, t: int) -> float:
     """Mean felt shortfall of experience against expectation over active partners."""
     total = 0.0
     count = 0.0
@@ -115,7 +115,7 @@ def expectation_gap(a: Alliance, t: int) -> float:
 
 
 @mechanism
-def projected_value(a: Alliance, slot: int, p: Params) -> float:
+def projected_value(a: AllianceState, slot: int, p: Params) -> float:
     """Weekly net value a partner can realistically expect once the alliance is integrated."""
     d = p.dynamics
     joint = d.value_per_partner * n_active(a) * p.alliance.complementarity * a.potential
@@ -124,7 +124,7 @@ def projected_value(a: Alliance, slot: int, p: Params) -> float:
 
 
 @mechanism
-def realign(a: Alliance, fraction: float) -> None:
+def realign(a: AllianceState, fraction: float) -> None:
     """Move every partner's incentives part of the way to the partners' common ground."""
     count = n_active(a)
     for k in range(a.incentives.shape[1]):
@@ -140,7 +140,7 @@ def realign(a: Alliance, fraction: float) -> None:
 
 
 @mechanism
-def reset_expectations(a: Alliance, fraction: float, p: Params) -> None:
+def reset_expectations(a: AllianceState, fraction: float, p: Params) -> None:
     """Make expectations explicit: move them part of the way to what is realistic."""
     for slot in range(a.active.shape[0]):
         if a.active[slot]:
@@ -150,7 +150,7 @@ def reset_expectations(a: Alliance, fraction: float, p: Params) -> None:
 
 
 @mechanism
-def inequity(a: Alliance) -> float:
+def inequity(a: AllianceState) -> float:
     """Relative spread of commitment: give and take out of balance."""
     count = n_active(a)
     total = 0.0
@@ -166,7 +166,7 @@ def inequity(a: Alliance) -> float:
 
 
 @mechanism
-def without_champion(a: Alliance) -> float:
+def without_champion(a: AllianceState) -> float:
     """Active partners whose key contact has left and whose successor is not yet effective."""
     count = 0.0
     for slot in range(a.active.shape[0]):

@@ -12,7 +12,7 @@ from sim.mechanics import POTENTIAL_FLOOR, SHARE_BOUNDS, Cause, ShockKind
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import SHOCK, record
 from sim.mechanisms.partners import clip01
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
 REGULATORY = int(ShockKind.REGULATORY)
 MARKET_SHARE = int(ShockKind.MARKET_SHARE)
@@ -22,7 +22,7 @@ SHARE_LOW, SHARE_HIGH = SHARE_BOUNDS
 
 
 @mechanism
-def shift_shares(a: Alliance, amount: float, toward_hub: bool) -> None:
+def shift_shares(a: AllianceState, amount: float, toward_hub: bool) -> None:
     """Move value share between the hub (slot 0) and the others, who keep their proportions."""
     hub = a.share[0]
     old_rest = 1.0 - hub
@@ -36,7 +36,7 @@ def shift_shares(a: Alliance, amount: float, toward_hub: bool) -> None:
 
 
 @mechanism
-def receive_shock(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def receive_shock(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """A shock may arrive this week; it is booked against the alliance as external damage."""
     sc = p.scenario
     d = p.dynamics

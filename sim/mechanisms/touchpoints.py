@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from sim.mechanisms import mechanism
 from sim.mechanisms.partners import misalignment, n_active, realign, reset_expectations
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
 
 @mechanism
-def hold_touchpoints(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def hold_touchpoints(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """This week's touchpoints: their effort, explicit expectations, strategic review, structure."""
     g = p.governance
     d = p.dynamics

@@ -14,11 +14,11 @@ from __future__ import annotations
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import RENEGOTIATION, record
 from sim.mechanisms.partners import misalignment, n_active, realign, reset_expectations
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
 
 @mechanism
-def renegotiate(a: Alliance, c: Context, p: Params, fraction: float, crisis: bool) -> None:
+def renegotiate(a: AllianceState, c: Context, p: Params, fraction: float, crisis: bool) -> None:
     """Realign incentives, expectations and shares by ``fraction``; recover lost potential."""
     d = p.dynamics
     realign(a, fraction)
@@ -38,7 +38,7 @@ def renegotiate(a: Alliance, c: Context, p: Params, fraction: float, crisis: boo
 
 
 @mechanism
-def apply_triggers(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def apply_triggers(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Open a renegotiation when a trigger fires, or in a crisis partners can still talk through."""
     tr = p.triggers
     d = p.dynamics

@@ -18,7 +18,7 @@ from __future__ import annotations
 from sim.mechanics import N_FRICTION_DRIVERS, Cause
 from sim.mechanisms import mechanism
 from sim.mechanisms.partners import expectation_gap, inequity, misalignment, n_active, value_ratio
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
 OPPORTUNISM = int(Cause.OPPORTUNISM)
 EXPECTATION_GAP = int(Cause.EXPECTATION_GAP)
@@ -37,7 +37,7 @@ def ip_at_risk(p: Params) -> float:
 
 
 @mechanism
-def trust_gain(a: Alliance, c: Context, p: Params) -> float:
+def trust_gain(a: AllianceState, c: Context, p: Params) -> float:
     """This week's gain: settled issues, value above expectation, a touchpoint, realignment."""
     d = p.dynamics
     count = n_active(a)
@@ -55,7 +55,7 @@ def trust_gain(a: Alliance, c: Context, p: Params) -> float:
 
 
 @mechanism
-def trust_losses(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> tuple[float, ...]:
+def trust_losses(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> tuple[float, ...]:
     """This week's losses by source: aging issues, opportunism, expectation gap, a lost champion,
     a partner's reputation loss elsewhere, inequity, new issues."""
     d = p.dynamics
@@ -89,7 +89,7 @@ def trust_losses(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> tuple[
 
 
 @mechanism
-def update_trust(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def update_trust(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Apply the week's gain and losses to trust and book each loss against its cause."""
     gain = trust_gain(a, c, p)
     losses = trust_losses(a, w, c, p)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sim.mechanics import COMMITMENT_CAP
 from sim.mechanisms import mechanism
 from sim.mechanisms.partners import n_active
-from sim.state import Alliance, AllianceDraws, Context, Params
+from sim.state import AllianceDraws, AllianceState, Context, Params
 
 
 @mechanism
@@ -27,7 +27,7 @@ def commitment(capacity: float, load: float, dilution: float) -> float:
 
 
 @mechanism
-def create_value(a: Alliance, w: AllianceDraws, c: Context, p: Params) -> None:
+def create_value(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Integration progresses after launch; the week's joint value is created and shared."""
     d = p.dynamics
     count = n_active(a)
