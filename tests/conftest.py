@@ -1,24 +1,31 @@
-"""Shared helpers: tiny reference models and hand-scripted weeks of random numbers.
+"""Shared helpers: tiny Mesa models and hand-scripted weeks of random numbers.
 
-Every mechanism reads the week's random numbers from a :class:`sim.model.WeekLists`
-(never the generator), so a test can script exactly what happens in a week: a
-"quiet" week has no noise, no shock, no new issue, no settlement, no departure
-and no opportunism, and a test switches on only the event it is about.
+Every mechanism reads the week's random numbers from its alliance's record of
+``model.alliance_draws`` (filled from ``model.draws``, never the generator) and
+the week's calendar from ``model.context``, so a test can script exactly what
+happens in a week: a "quiet" week has no noise, no shock, no new issue, no
+settlement, no departure and no opportunism, and a test switches on only the
+event it is about, by editing one entry of the records ``quiet_week`` returns.
 """
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.agents import Alliance, WeekLedger
+from sim.agents import Alliance
 from sim.draws import WeekDraws
-from sim.mechanics import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAITS, Touchpoints
-from sim.model import AllianceModel, WeekLists
+from sim.events import KINDS
+from sim.mechanics import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAITS, Touchpoints, touchpoints
+from sim.mechanisms.firms import count_alliances
+from sim.mechanisms.lifecycle import start_week
+from sim.model import AllianceModel
 from sim.params import Engine, SimulationConfig
+from sim.state import Context
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "configs"
@@ -33,72 +40,102 @@ def small_config(**changes: Any) -> SimulationConfig:
 
 
 def tiny_model(**changes: Any) -> AllianceModel:
-    """A reference model of three alliances, not yet stepped."""
+    """A Mesa model of three alliances, not yet stepped."""
     return AllianceModel(small_config(**changes))
 
 
-def quiet_arrays(model: AllianceModel) -> dict[str, np.ndarray]:
-    """A week in which nothing random happens; tests edit single entries to script an event.
+def quiet_draws(model: AllianceModel) -> WeekDraws:
+    """The draws of a week in which nothing random happens, in the layout ``draw_week`` gives
+    (firm or alliance axis last).
 
-    Uniforms are set to 1.0 (every event fires when ``u < p``, and p <= 1) except
-    ``issue_u`` which is 0.0 (no issue arrives when ``u < P(0 issues)``).
+    Uniforms are 1.0 (every event fires when ``u < p``, and p <= 1) except ``issue_u``,
+    which is 0.0 (no issue arrives when ``u < P(0 issues)``); noise is 0.
     """
     f, n, p = model.shape.n_firms, model.shape.n_alliances, model.shape.n_partners
-    return {
-        "strategy_noise": np.zeros((f, N_OBJECTIVES)),
-        "culture_noise": np.zeros((f, N_TRAITS)),
-        "incentive_noise": np.zeros((n, p, N_OBJECTIVES)),
-        "expectation_noise": np.zeros((n, p)),
-        "shock_u": np.ones(n),
-        "shock_size": np.zeros(n),
-        "shock_kind_u": np.zeros(n),
-        "shock_direction": np.zeros((n, p, N_OBJECTIVES)),
-        "issue_u": np.zeros(n),
-        "severity_u": np.ones((n, MAX_NEW_ISSUES)),
-        "resolve_u": np.ones((n, ISSUE_CAPACITY)),
-        "contact_u": np.ones((n, p)),
-        "opportunism_u": np.ones((n, p)),
-        "value_noise": np.zeros(n),
-    }
+    return WeekDraws(
+        strategy_noise=np.zeros((N_OBJECTIVES, f)),
+        culture_noise=np.zeros((N_TRAITS, f)),
+        incentive_noise=np.zeros((N_OBJECTIVES, p, n)),
+        expectation_noise=np.zeros((p, n)),
+        value_noise=np.zeros(n),
+        shock_direction=np.zeros((N_OBJECTIVES, p, n)),
+        shock_size=np.zeros(n),
+        shock_u=np.ones(n),
+        shock_kind_u=np.zeros(n),
+        issue_u=np.zeros(n),
+        severity_u=np.ones((MAX_NEW_ISSUES, n)),
+        resolve_u=np.ones((ISSUE_CAPACITY, n)),
+        contact_u=np.ones((p, n)),
+        opportunism_u=np.ones((p, n)),
+    )
 
 
-def to_week(arrays: dict[str, np.ndarray]) -> WeekLists:
-    """Pack scripted arrays into a :class:`WeekDraws` and convert it as the model does.
+def quiet_week(model: AllianceModel, t: int | None = None, touch: Touchpoints | None = None) -> np.recarray:
+    """Make week ``t`` (default: the model's current week) a quiet week, as ``AllianceModel.step``
+    sets it up before the phases: ``model.draws`` (see :func:`quiet_draws`), their copy by
+    alliance in ``model.alliance_draws``, and ``model.context`` with the touchpoints ``touch``
+    (default: the charter's calendar for week ``t``).
 
-    ``arrays`` are indexed the way agents read them (firm or alliance first:
-    ``incentive_noise[n, slot, k]``). ``WeekDraws`` may store an axis-reversed
-    layout for the vectorized engine; each array is packed in whichever layout
-    makes ``WeekLists.from_draws`` hand the agents exactly the scripted numbers.
+    Returns the per-alliance draw records; a test scripts an event by editing one entry,
+    e.g. ``quiet_week(model, t=10)[0].shock_u = 0.0`` (arrays are indexed as the mechanisms
+    read them: ``incentive_noise[k, slot]``, ``contact_u[slot]``, ``resolve_u[issue slot]``).
+    Firm draws (``strategy_noise[k, firm]``) are edited in ``model.draws``.
     """
+    from sim.engines.cohort import split_week_draws  # as AllianceModel.step imports it
 
-    def unpack(packed: dict[str, np.ndarray]) -> WeekLists:
-        return WeekLists.from_draws(WeekDraws(**packed))
-
-    def reads_as_scripted(week: WeekLists, name: str) -> bool:
-        got = np.asarray(getattr(week, name))
-        return got.shape == arrays[name].shape and np.array_equal(got, arrays[name])
-
-    packed = dict(arrays)
-    week = unpack(packed)
-    for name, array in arrays.items():
-        if not reads_as_scripted(week, name):
-            packed[name] = array.T
-    week = unpack(packed)
-    for name in arrays:
-        assert reads_as_scripted(week, name), f"cannot script {name}: unknown WeekDraws layout"
-    return week
+    model.draws = quiet_draws(model)
+    split_week_draws(model.draws, model.alliance_draws)
+    at_week(model, t, touch)
+    return model.alliance_draws
 
 
-def quiet_week(model: AllianceModel) -> WeekLists:
-    return to_week(quiet_arrays(model))
+def at_week(model: AllianceModel, t: int | None = None, touch: Touchpoints | None = None) -> Context:
+    """Set ``model.context`` to week ``t`` (default: the model's current week) with the touchpoints
+    ``touch`` (default: the charter's calendar for week ``t``), leaving the draws as they are.
+    Returns the context."""
+    if t is None:
+        t = model.week_index
+    if touch is None:
+        touch = touchpoints(t, model.config)
+    model.context = model.context._replace(
+        t=t,
+        meeting=touch.meeting,
+        working_group=touch.working_group,
+        steering=touch.steering,
+        health_check=touch.health_check,
+        any_touchpoint=touch.any,
+        review=touch.review,
+        outside_factor=model.outside_factor,
+        trend_level=model.trend_level,
+    )
+    return model.context
 
 
 def fresh(alliance: Alliance) -> Alliance:
-    """Start a new week's ledger, as ``advance_lifecycle`` does at the top of every week."""
-    alliance.week = WeekLedger()
+    """Start a new week for ``alliance`` as the engine does: what it recorded so far moves to the
+    model's event log, last week's scratch values are cleared (``start_week``, which
+    ``advance_lifecycle`` runs at the top of every week), the firms' alliances are counted and
+    the alliance gathers what its partner firms bring."""
+    model = alliance.model
+    model._log_events(alliance)
+    start_week(alliance.state)
+    count_alliances(model.alliances, model.firms)
+    alliance.gather_partner_values()
     return alliance
 
 
 def events_of(model: AllianceModel) -> pd.DataFrame:
-    """The model's event table (week, alliance_id, kind, detail)."""
-    return model.events.to_frame()
+    """The model's event table (week, alliance_id, kind, detail), with the events still in the
+    alliances' buffers (recorded this week, not yet moved to ``model.events`` by ``step``)."""
+    log = copy.deepcopy(model.events)
+    for a in model.alliances:
+        for e in range(a.n_events):
+            log.add_one(
+                model.week_index + 1,
+                a.index,
+                KINDS[int(a.event_kind[e])],
+                int(a.event_first[e]),
+                int(a.event_second[e]),
+                float(a.event_amount[e]),
+            )
+    return log.to_frame()

@@ -1,4 +1,4 @@
-"""Property-based invariants of the reference model over random small configurations.
+"""Property-based invariants of the Mesa engine over random small configurations.
 
 Hypothesis draws a seed, a governance design, an alliance type, an environment,
 a launch mode, an optional sunset and the partners' participation costs; the model is stepped week by week and
@@ -94,9 +94,16 @@ def configs(draw) -> SimulationConfig:
 
 def snapshot(a: Alliance) -> tuple:
     """Everything an ended alliance must keep unchanged."""
-    members = tuple(
-        (m.active, m.share, m.perceived_value, m.value_received, m.expectation, tuple(m.incentives))
-        for m in a.members
+    partners = tuple(
+        (
+            bool(a.active[slot]),
+            a.share[slot],
+            a.perceived_value[slot],
+            a.value_received[slot],
+            a.expectation[slot],
+            tuple(a.incentives[slot].tolist()),
+        )
+        for slot in range(a.firm.shape[0])
     )
     return (
         a.alive,
@@ -118,9 +125,9 @@ def snapshot(a: Alliance) -> tuple:
         a.resolved_count,
         a.integration,
         a.potential,
-        tuple(a.issue_age),
-        tuple(a.ledger),
-        members,
+        tuple(a.issue_age.tolist()),
+        tuple(a.ledger.tolist()),
+        partners,
     )
 
 
@@ -145,12 +152,12 @@ def run_checked(config: SimulationConfig) -> Trace:
         "changed_after_end": [],
     }
     frozen: dict[int, tuple] = {}
-    efforts = {a.alliance_id: (0.0, 0.0) for a in model.alliances}
+    efforts = {a.index: (0.0, 0.0) for a in model.alliances}
     while model.running:
         model.step()
         week = model.week_index
         for a in model.alliances:
-            n = a.alliance_id
+            n = a.index
             if n in frozen:
                 if snapshot(a) != frozen[n]:
                     trace_lists["changed_after_end"].append(f"alliance {n} week {week}")

@@ -1,17 +1,19 @@
-"""Unit tests of each mechanism of the reference engine against scripted partners.
+"""Unit tests of each mechanism of the Mesa engine against scripted partners.
 
 Each test builds a three-alliance model, sets the state of one alliance (or
-firm) by hand, scripts the week's random numbers, runs one mechanism method and
-compares the result with the value computed by hand from the method's
-docstring and formula, and with its meaning in the domain.
+firm) by hand, scripts the week's random numbers and context (``quiet_week``),
+runs one mechanism (an agent's verb method, or a function of
+``sim.mechanisms`` the verbs call) and compares the result with the value
+computed by hand from the mechanism's docstring and formula, and with its
+meaning in the domain.
 """
 
 from __future__ import annotations
 
 import pytest
-from conftest import NO_TOUCHPOINT, events_of, fresh, quiet_arrays, quiet_week, tiny_model, to_week
+from conftest import NO_TOUCHPOINT, at_week, events_of, fresh, quiet_week, tiny_model
 
-from sim.agents import Alliance
+from sim.agents import Alliance, Firm
 from sim.mechanics import (
     EXPECTATION_FLOOR,
     POTENTIAL_FLOOR,
@@ -23,6 +25,10 @@ from sim.mechanics import (
     Touchpoints,
     governance_intensity,
 )
+from sim.mechanisms.endings import termination_criteria_failing
+from sim.mechanisms.issues import friction_drivers, issue_phase_factor
+from sim.mechanisms.partners import cultural_distance, effective_cultural_distance, expectation_gap
+from sim.mechanisms.triggers import renegotiate
 from sim.params import GovernanceParams, MeetingCadence
 
 ALL_TOUCHPOINTS = Touchpoints(meeting=True, working_group=True, steering=True, health_check=True)
@@ -30,21 +36,38 @@ MEETING_ONLY = Touchpoints(meeting=True, working_group=False, steering=False, he
 REVIEW_ONLY = Touchpoints(meeting=False, working_group=False, steering=False, health_check=True)
 
 
+def firm_of(alliance: Alliance, slot: int) -> Firm:
+    """The partner firm in ``slot`` of ``alliance``."""
+    return alliance.model.firms[alliance.firm[slot]]
+
+
+def slots(alliance: Alliance) -> range:
+    return range(alliance.firm.shape[0])
+
+
 def set_incentives(alliance: Alliance, *vectors: list[float]) -> None:
-    for member, vector in zip(alliance.members, vectors, strict=True):
-        member.incentives = list(vector)
+    for slot, vector in zip(slots(alliance), vectors, strict=True):
+        alliance.incentives[slot] = vector
 
 
 def set_cultures(alliance: Alliance, *vectors: list[float]) -> None:
-    for member, vector in zip(alliance.members, vectors, strict=True):
-        member.firm.culture = list(vector)
+    """Set the partner firms' cultures; the alliance gathers them as at the start of a week."""
+    for slot, vector in zip(slots(alliance), vectors, strict=True):
+        firm_of(alliance, slot).culture[:] = vector
+    alliance.gather_partner_values()
+
+
+def friction_at(alliance: Alliance, t: int) -> tuple[float, ...]:
+    """The weighted friction drivers of ``alliance`` in week ``t``."""
+    model = alliance.model
+    return friction_drivers(alliance, at_week(model, t), model.params)
 
 
 def planned_value(model, alliance: Alliance) -> float:
     """What the partners plan on jointly, by hand: value per partner x partners x
     complementarity x potential x the value share produced at planning trust."""
     d = model.config.dynamics
-    n_active = sum(m.active for m in alliance.members)
+    n_active = sum(bool(active) for active in alliance.active)
     trust_factor = d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust
     return (
         d.value_per_partner
@@ -63,33 +86,32 @@ class TestFirmDrift:
         model = tiny_model(scenario={"volatility": 2.0})
         d = model.config.dynamics
         firm, other = model.firms[1], model.firms[0]
-        firm.strategy = [0.5, 0.2, 0.999, 0.0]
-        firm.culture = [0.5, 0.5, 0.5]
-        other_strategy, other_culture = list(other.strategy), list(other.culture)
-        arrays = quiet_arrays(model)
-        arrays["strategy_noise"][1] = [1.0, -2.0, 1.0, -1.0]
-        arrays["culture_noise"][1] = [0.5, 0.0, -1.0]
-        week = to_week(arrays)
+        firm.strategy[:] = [0.5, 0.2, 0.999, 0.0]
+        firm.culture[:] = [0.5, 0.5, 0.5]
+        other_strategy, other_culture = other.strategy.tolist(), other.culture.tolist()
+        quiet_week(model)
+        model.draws.strategy_noise[:, 1] = [1.0, -2.0, 1.0, -1.0]
+        model.draws.culture_noise[:, 1] = [0.5, 0.0, -1.0]
 
-        firm.drift(week)
-        other.drift(week)
+        firm.drift()
+        other.drift()
 
         s = d.strategy_drift * 2.0
         c = d.culture_drift * 2.0
         assert firm.strategy == pytest.approx([0.5 + s, 0.2 - 2 * s, 1.0, 0.0])
         assert firm.culture == pytest.approx([0.5 + 0.5 * c, 0.5, 0.5 - c])
-        assert other.strategy == other_strategy
-        assert other.culture == other_culture
+        assert other.strategy.tolist() == other_strategy
+        assert other.culture.tolist() == other_culture
 
     def test_calm_environment_without_volatility_freezes_strategy(self):
         """Volatility multiplies every drift: at zero volatility firms do not drift at all."""
         model = tiny_model(scenario={"volatility": 0.0})
         firm = model.firms[0]
-        before = list(firm.strategy)
-        arrays = quiet_arrays(model)
-        arrays["strategy_noise"][0] = [3.0, -3.0, 3.0, -3.0]
-        firm.drift(to_week(arrays))
-        assert firm.strategy == before
+        before = firm.strategy.tolist()
+        quiet_week(model)
+        model.draws.strategy_noise[:, 0] = [3.0, -3.0, 3.0, -3.0]
+        firm.drift()
+        assert firm.strategy.tolist() == before
 
 
 class TestSettleReputation:
@@ -129,7 +151,7 @@ class TestLifecycle:
         d = model.config.dynamics
         a = model.alliances[0]
         launch = d.discovery_weeks + d.alignment_weeks + d.design_weeks
-        assert model.launch_week == launch
+        assert model.context.launch_week == launch
         expected = {
             0: Phase.DISCOVERY,
             d.discovery_weeks - 1: Phase.DISCOVERY,
@@ -140,8 +162,9 @@ class TestLifecycle:
             launch + 30: Phase.SCALED_OPERATION,
         }
         for t, phase in sorted(expected.items()):
-            a.advance_lifecycle(t)
-            assert a.phase == phase, t
+            quiet_week(model, t=t)
+            a.advance_lifecycle()
+            assert a.lifecycle_phase() == phase, t
         assert not a.piloting
 
     def test_pilot_scales_up_only_after_pilot_weeks_and_when_health_clears_the_gate(self):
@@ -149,35 +172,41 @@ class TestLifecycle:
         last week's health is at least pilot_gate_health, and logs a scale-up."""
         model = tiny_model(launch={"mode": "pilot", "pilot_weeks": 10, "pilot_gate_health": 0.5})
         a = model.alliances[0]
-        launch = model.launch_week
-        a.advance_lifecycle(launch)
-        assert a.piloting and a.phase == Phase.LAUNCH
+        launch = model.context.launch_week
+        quiet_week(model, t=launch)
+        a.advance_lifecycle()
+        assert a.piloting and a.lifecycle_phase() == Phase.LAUNCH
 
         a.health = 0.9  # healthy, but the pilot is not over yet
-        a.advance_lifecycle(launch + 9)
+        quiet_week(model, t=launch + 9)
+        a.advance_lifecycle()
         assert a.piloting
 
         a.health = 0.49  # pilot over, but health misses the gate
-        a.advance_lifecycle(launch + 10)
+        quiet_week(model, t=launch + 10)
+        a.advance_lifecycle()
         assert a.piloting
         assert len(events_of(model)) == 0
 
         a.health = 0.5
-        a.advance_lifecycle(launch + 11)
+        quiet_week(model, t=launch + 11)
+        a.advance_lifecycle()
         assert not a.piloting
-        assert a.phase == Phase.SCALED_OPERATION
+        assert a.lifecycle_phase() == Phase.SCALED_OPERATION
         events = events_of(model)
         assert list(events["kind"]) == ["scale_up"]
         assert list(events["alliance_id"]) == [0]
 
-    def test_lifecycle_starts_a_fresh_week_ledger(self):
+    def test_lifecycle_starts_the_week_afresh(self):
+        """What the previous week recorded for later phases of its own week is cleared."""
         model = tiny_model()
         a = model.alliances[0]
-        a.week.resolved = 5
-        a.week.shock_size = 0.3
-        a.advance_lifecycle(20)
-        assert a.week.resolved == 0
-        assert a.week.shock_size == 0.0
+        a.resolved = 5
+        a.shock_size = 0.3
+        quiet_week(model, t=20)
+        a.advance_lifecycle()
+        assert a.resolved == 0
+        assert a.shock_size == 0.0
 
 
 # ------------------------------------------------------------------------- drift
@@ -188,51 +217,52 @@ class TestIncentiveAndExpectationDrift:
         model = tiny_model(scenario={"volatility": 1.5})
         d = model.config.dynamics
         a = model.alliances[0]
-        hub = a.members[0]
-        hub.firm.strategy = [0.8, 0.2, 0.5, 0.5]
-        hub.incentives = [0.2, 0.8, 0.5, 0.5]
-        hub.expectation, hub.perceived_value = 0.5, 0.1
-        arrays = quiet_arrays(model)
-        arrays["incentive_noise"][0, 0] = [1.0, 0.0, 0.0, -1.0]
-        arrays["expectation_noise"][0, 0] = 2.0
+        firm_of(a, 0).strategy[:] = [0.8, 0.2, 0.5, 0.5]
+        a.gather_partner_values()
+        a.incentives[0] = [0.2, 0.8, 0.5, 0.5]
+        a.expectation[0], a.perceived_value[0] = 0.5, 0.1
+        draws = quiet_week(model, t=30)
+        draws[0].incentive_noise[:, 0] = [1.0, 0.0, 0.0, -1.0]
+        draws[0].expectation_noise[0] = 2.0
 
-        a.drift_incentives_and_expectations(30, to_week(arrays))
+        a.drift_incentives_and_expectations()
 
         r, sx, se = d.incentive_reversion, d.incentive_drift * 1.5, d.expectation_drift * 1.5
-        assert hub.incentives == pytest.approx([0.2 + r * 0.6 + sx, 0.8 - r * 0.6, 0.5, 0.5 - sx])
-        assert hub.expectation == pytest.approx(0.5 + d.expectation_adaptation * (0.1 - 0.5) + se * 2.0)
+        assert a.incentives[0] == pytest.approx([0.2 + r * 0.6 + sx, 0.8 - r * 0.6, 0.5, 0.5 - sx])
+        assert a.expectation[0] == pytest.approx(0.5 + d.expectation_adaptation * (0.1 - 0.5) + se * 2.0)
 
     def test_without_noise_incentives_close_part_of_the_gap_to_strategy(self):
         """Mean reversion: the distance to the firm's strategy shrinks by exactly (1 - reversion)."""
         model = tiny_model()
         d = model.config.dynamics
         a = model.alliances[0]
-        m = a.members[1]
-        m.firm.strategy = [0.9, 0.1, 0.6, 0.3]
-        m.incentives = [0.1, 0.9, 0.6, 0.7]
-        a.drift_incentives_and_expectations(30, quiet_week(model))
-        gaps = [s - x for s, x in zip(m.firm.strategy, m.incentives, strict=True)]
+        firm = firm_of(a, 1)
+        firm.strategy[:] = [0.9, 0.1, 0.6, 0.3]
+        a.gather_partner_values()
+        a.incentives[1] = [0.1, 0.9, 0.6, 0.7]
+        quiet_week(model, t=30)
+        a.drift_incentives_and_expectations()
+        gaps = [s - x for s, x in zip(firm.strategy, a.incentives[1], strict=True)]
         assert gaps == pytest.approx([(1 - d.incentive_reversion) * g for g in (0.8, -0.8, 0.0, -0.4)])
 
     def test_expectations_never_fall_below_the_floor(self):
         model = tiny_model()
         a = model.alliances[0]
-        m = a.members[0]
-        m.expectation, m.perceived_value = 0.011, -50.0
-        a.drift_incentives_and_expectations(30, quiet_week(model))
-        assert m.expectation == EXPECTATION_FLOOR
+        a.expectation[0], a.perceived_value[0] = 0.011, -50.0
+        quiet_week(model, t=30)
+        a.drift_incentives_and_expectations()
+        assert a.expectation[0] == EXPECTATION_FLOOR
 
     def test_a_partner_who_left_no_longer_drifts(self):
         model = tiny_model(alliance={"type": "ecosystem", "spokes": 3})
         a = model.alliances[0]
-        gone = a.members[2]
-        gone.active = False
-        before = (list(gone.incentives), gone.expectation)
-        arrays = quiet_arrays(model)
-        arrays["incentive_noise"][0, 2] = 1.0
-        arrays["expectation_noise"][0, 2] = 1.0
-        a.drift_incentives_and_expectations(30, to_week(arrays))
-        assert (gone.incentives, gone.expectation) == before
+        a.active[2] = False
+        before = (a.incentives[2].tolist(), a.expectation[2])
+        draws = quiet_week(model, t=30)
+        draws[0].incentive_noise[:, 2] = 1.0
+        draws[0].expectation_noise[2] = 1.0
+        a.drift_incentives_and_expectations()
+        assert (a.incentives[2].tolist(), a.expectation[2]) == before
 
 
 # ------------------------------------------------------------------------ shocks
@@ -245,40 +275,40 @@ SHOCK_SCENARIO = {
 
 
 def shocked(kind_u: float, size_draw: float = 1.5, shock_u: float = 0.1, direction=(1.0, -1.0)):
-    """Model, alliance 0 with incentives all 0.5, and the scripted shock week."""
+    """Model and its alliance 0 with incentives all 0.5, in the scripted shock week 10."""
     model = tiny_model(scenario=SHOCK_SCENARIO)
     a = fresh(model.alliances[0])
     set_incentives(a, [0.5] * 4, [0.5] * 4)
     a.integration = 0.5
-    arrays = quiet_arrays(model)
-    arrays["shock_u"][0] = shock_u
-    arrays["shock_size"][0] = size_draw
-    arrays["shock_kind_u"][0] = kind_u
-    arrays["shock_direction"][0, 0] = [direction[0], 0.0, 0.0, 0.0]
-    arrays["shock_direction"][0, 1] = [0.0, direction[1], 0.0, 0.0]
-    return model, a, to_week(arrays)
+    w = quiet_week(model, t=10)[0]
+    w.shock_u = shock_u
+    w.shock_size = size_draw
+    w.shock_kind_u = kind_u
+    w.shock_direction[:, 0] = [direction[0], 0.0, 0.0, 0.0]
+    w.shock_direction[:, 1] = [0.0, direction[1], 0.0, 0.0]
+    return model, a
 
 
 class TestShocks:
     def test_no_shock_unless_the_uniform_is_below_the_rate(self):
-        model, a, week = shocked(kind_u=0.1, shock_u=0.5)  # 0.5 is not < shock_rate 0.5
-        a.receive_shock(10, week)
+        model, a = shocked(kind_u=0.1, shock_u=0.5)  # 0.5 is not < shock_rate 0.5
+        a.receive_shock()
         assert a.potential == 1.0
-        assert a.week.shock_size == 0.0
+        assert a.shock_size == 0.0
         assert a.ledger[Cause.EXTERNAL_SHOCK] == 0.0
         assert len(events_of(model)) == 0
 
     def test_regulatory_shock_destroys_potential_and_pushes_incentives_apart(self):
         """size = shock_scale x exponential draw; incentives move by shock_incentive_push x size
         x direction; potential falls by shock_value_hit x size; the shock is blamed and logged."""
-        model, a, week = shocked(kind_u=0.1)
+        model, a = shocked(kind_u=0.1)
         d = model.config.dynamics
-        a.receive_shock(10, week)
+        a.receive_shock()
         size = 0.2 * 1.5
         push = d.shock_incentive_push * size
-        assert a.week.shock_size == pytest.approx(size)
-        assert a.members[0].incentives == pytest.approx([0.5 + push, 0.5, 0.5, 0.5])
-        assert a.members[1].incentives == pytest.approx([0.5, 0.5 - push, 0.5, 0.5])
+        assert a.shock_size == pytest.approx(size)
+        assert a.incentives[0] == pytest.approx([0.5 + push, 0.5, 0.5, 0.5])
+        assert a.incentives[1] == pytest.approx([0.5, 0.5 - push, 0.5, 0.5])
         assert a.potential == pytest.approx(1.0 - d.shock_value_hit * size)
         assert a.integration == 0.5
         assert a.ledger[Cause.EXTERNAL_SHOCK] == pytest.approx(d.shock_blame * size)
@@ -291,32 +321,32 @@ class TestShocks:
     def test_market_share_shock_moves_value_between_hub_and_partner(self, hub_direction, hub_share):
         """A market-share shock shifts shock_share_shift x size of the value split toward the
         hub (or away from it, by the sign of its direction); shares still sum to one."""
-        model, a, week = shocked(kind_u=0.5, direction=(hub_direction, 1.0))
+        model, a = shocked(kind_u=0.5, direction=(hub_direction, 1.0))
         d = model.config.dynamics
-        a.receive_shock(10, week)
+        a.receive_shock()
         assert d.shock_share_shift * 0.3 == pytest.approx(0.15)
-        assert a.members[0].share == pytest.approx(hub_share)
-        assert a.members[1].share == pytest.approx(1.0 - hub_share)
+        assert a.share[0] == pytest.approx(hub_share)
+        assert a.share[1] == pytest.approx(1.0 - hub_share)
         assert a.potential == 1.0
         assert events_of(model)["detail"].iloc[0].startswith("market_share")
 
     def test_technology_shock_sets_integration_back(self):
-        model, a, week = shocked(kind_u=0.9)
+        model, a = shocked(kind_u=0.9)
         d = model.config.dynamics
-        a.receive_shock(10, week)
+        a.receive_shock()
         assert a.integration == pytest.approx(0.5 * (1.0 - d.shock_integration_setback * 0.3))
         assert a.potential == 1.0
         assert events_of(model)["detail"].iloc[0].startswith("technology")
 
     def test_huge_shocks_are_bounded(self):
         """Potential never falls below POTENTIAL_FLOOR; shares stay within SHARE_BOUNDS."""
-        _, a, week = shocked(kind_u=0.1, size_draw=100.0)
-        a.receive_shock(10, week)
+        _, a = shocked(kind_u=0.1, size_draw=100.0)
+        a.receive_shock()
         assert a.potential == POTENTIAL_FLOOR
-        _, a, week = shocked(kind_u=0.5, size_draw=100.0)
-        a.receive_shock(10, week)
-        assert a.members[0].share == SHARE_BOUNDS[1]
-        assert a.members[1].share == pytest.approx(1.0 - SHARE_BOUNDS[1])
+        _, a = shocked(kind_u=0.5, size_draw=100.0)
+        a.receive_shock()
+        assert a.share[0] == SHARE_BOUNDS[1]
+        assert a.share[1] == pytest.approx(1.0 - SHARE_BOUNDS[1])
 
 
 # ------------------------------------------------------------ triggers, renegotiation
@@ -329,20 +359,26 @@ def calm_alliance(model) -> Alliance:
     return a
 
 
+def apply_triggers(a: Alliance, t: int) -> None:
+    """Run the trigger phase of week ``t`` (quiet) on ``a``."""
+    quiet_week(a.model, t=t)
+    a.apply_triggers()
+
+
 class TestTriggersAndRenegotiation:
     def test_shock_above_threshold_triggers_a_renegotiation_and_below_does_not(self):
         """A trigger clause opens a renegotiation after a shock at least shock_threshold."""
         model = tiny_model(governance={"adaptation_triggers": True})
         tr = model.config.triggers
         below = calm_alliance(model)
-        below.week.shock_size = tr.shock_threshold * 0.9
-        below.apply_triggers(40)
+        below.shock_size = tr.shock_threshold * 0.9
+        apply_triggers(below, 40)
         assert below.renegotiations == 0
         assert below.renegotiation_left == 0
 
         above = calm_alliance(model)
-        above.week.shock_size = tr.shock_threshold * 1.1
-        above.apply_triggers(40)
+        above.shock_size = tr.shock_threshold * 1.1
+        apply_triggers(above, 40)
         assert above.renegotiations == 1
         assert above.renegotiation_left == model.config.dynamics.renegotiation_weeks
         assert above.last_renegotiation == 40
@@ -353,26 +389,26 @@ class TestTriggersAndRenegotiation:
     def test_nothing_to_renegotiate_before_the_charter(self):
         model = tiny_model(governance={"adaptation_triggers": True})
         a = calm_alliance(model)
-        a.week.shock_size = 1.0
+        a.shock_size = 1.0
         a.health = 0.0
-        a.apply_triggers(model.charter_week - 1)
+        apply_triggers(a, model.context.charter_week - 1)
         assert a.renegotiations == 0
-        a.apply_triggers(model.charter_week)
+        apply_triggers(a, model.context.charter_week)
         assert a.renegotiations == 1
 
     def test_without_trigger_clauses_a_shock_changes_nothing(self):
         model = tiny_model(governance={"adaptation_triggers": False})
         a = calm_alliance(model)
-        a.week.shock_size = 1.0
-        a.apply_triggers(40)
+        a.shock_size = 1.0
+        apply_triggers(a, 40)
         assert a.renegotiations == 0
 
     def test_triggers_off_overrides_a_design_that_includes_them(self):
         """triggers.enabled = false switches the clauses off whatever the design says."""
         model = tiny_model(governance={"adaptation_triggers": True}, triggers={"enabled": False})
         a = calm_alliance(model)
-        a.week.shock_size = 1.0
-        a.apply_triggers(40)
+        a.shock_size = 1.0
+        apply_triggers(a, 40)
         assert a.renegotiations == 0
 
     def test_health_and_misalignment_triggers(self):
@@ -381,32 +417,32 @@ class TestTriggersAndRenegotiation:
         tr = model.config.triggers
         sick = calm_alliance(model)
         sick.health = tr.health_threshold - 0.01
-        sick.apply_triggers(40)
+        apply_triggers(sick, 40)
         assert sick.renegotiations == 1
 
         model = tiny_model(governance={"adaptation_triggers": True})
         apart = calm_alliance(model)
         set_incentives(apart, [0.9, 0.1, 0.9, 0.1], [0.1, 0.9, 0.1, 0.9])
         assert apart.misalignment() == pytest.approx(0.8)
-        apart.apply_triggers(40)
+        apply_triggers(apart, 40)
         assert apart.renegotiations == 1
 
     def test_cooldown_and_ongoing_renegotiation_block_a_new_one(self):
         model = tiny_model(governance={"adaptation_triggers": True})
         tr = model.config.triggers
         recent = calm_alliance(model)
-        recent.week.shock_size = 1.0
+        recent.shock_size = 1.0
         recent.last_renegotiation = 40 - tr.cooldown_weeks + 1
-        recent.apply_triggers(40)
+        apply_triggers(recent, 40)
         assert recent.renegotiations == 0
         recent.last_renegotiation = 40 - tr.cooldown_weeks
-        recent.apply_triggers(40)
+        apply_triggers(recent, 40)
         assert recent.renegotiations == 1
 
         busy = calm_alliance(tiny_model(governance={"adaptation_triggers": True}))
-        busy.week.shock_size = 1.0
+        busy.shock_size = 1.0
         busy.renegotiation_left = 1
-        busy.apply_triggers(40)
+        apply_triggers(busy, 40)
         assert busy.renegotiations == 0
 
     def test_without_triggers_crisis_renegotiation_needs_enough_trust(self):
@@ -416,23 +452,23 @@ class TestTriggersAndRenegotiation:
         d = model.config.dynamics
         weak = calm_alliance(model)
         weak.health = d.crisis_health + 0.05
-        weak.apply_triggers(40)
+        apply_triggers(weak, 40)
         assert weak.renegotiations == 0
 
         distrustful = calm_alliance(model)
         distrustful.health = d.crisis_health - 0.05
         distrustful.trust = d.crisis_min_trust - 0.01
-        distrustful.apply_triggers(40)
+        apply_triggers(distrustful, 40)
         assert distrustful.renegotiations == 0
 
         crisis = calm_alliance(model)
         crisis.health = d.crisis_health - 0.05
         crisis.trust = d.crisis_min_trust
         set_incentives(crisis, [1.0, 0.0, 0.5, 0.5], [0.0, 1.0, 0.5, 0.5])
-        crisis.apply_triggers(40)
+        apply_triggers(crisis, 40)
         assert crisis.renegotiations == 1
         f = d.realign_fraction * d.crisis_efficacy
-        assert crisis.members[0].incentives == pytest.approx([1.0 - 0.5 * f, 0.5 * f, 0.5, 0.5])
+        assert crisis.incentives[0] == pytest.approx([1.0 - 0.5 * f, 0.5 * f, 0.5, 0.5])
         assert list(events_of(model)["detail"]) == ["crisis"]
 
     def test_renegotiation_realigns_incentives_expectations_and_shares(self):
@@ -442,24 +478,21 @@ class TestTriggersAndRenegotiation:
         model = tiny_model(governance={"adaptation_triggers": True}, dynamics={"realign_fraction": 0.5})
         d = model.config.dynamics
         a = calm_alliance(model)
-        hub, partner = a.members
         set_incentives(a, [1.0, 0.0, 0.5, 0.2], [0.0, 1.0, 0.5, 0.6])
-        hub.share, partner.share = 0.7, 0.3
-        hub.expectation, partner.expectation = 2.0, 0.02
+        a.share[:] = [0.7, 0.3]
+        a.expectation[:] = [2.0, 0.02]
         a.potential = 0.9
         planned = planned_value(model, a)
-        realistic = [m.share * planned - d.contribution_cost * m.commitment for m in a.members]
+        realistic = [a.share[slot] * planned - d.contribution_cost * a.commitment[slot] for slot in slots(a)]
 
-        a.week.shock_size = 1.0
-        a.apply_triggers(40)
+        a.shock_size = 1.0
+        apply_triggers(a, 40)
 
-        assert hub.incentives == pytest.approx([0.75, 0.25, 0.5, 0.3])
-        assert partner.incentives == pytest.approx([0.25, 0.75, 0.5, 0.5])
-        assert hub.expectation == pytest.approx(max(EXPECTATION_FLOOR, 2.0 + 0.5 * (realistic[0] - 2.0)))
-        assert partner.expectation == pytest.approx(
-            max(EXPECTATION_FLOOR, 0.02 + 0.5 * (realistic[1] - 0.02))
-        )
-        assert (hub.share, partner.share) == pytest.approx((0.6, 0.4))
+        assert a.incentives[0] == pytest.approx([0.75, 0.25, 0.5, 0.3])
+        assert a.incentives[1] == pytest.approx([0.25, 0.75, 0.5, 0.5])
+        assert a.expectation[0] == pytest.approx(max(EXPECTATION_FLOOR, 2.0 + 0.5 * (realistic[0] - 2.0)))
+        assert a.expectation[1] == pytest.approx(max(EXPECTATION_FLOOR, 0.02 + 0.5 * (realistic[1] - 0.02)))
+        assert (a.share[0], a.share[1]) == pytest.approx((0.6, 0.4))
         assert a.renegotiation_left == d.renegotiation_weeks
 
     def test_crisis_renegotiation_is_logged_as_firefighting(self):
@@ -467,9 +500,9 @@ class TestTriggersAndRenegotiation:
         count as reactive (not planned) work."""
         model = tiny_model()
         a = calm_alliance(model)
-        a.members[0].share, a.members[1].share = 0.8, 0.2
-        a.renegotiate(40, 0.25, crisis=True)
-        assert (a.members[0].share, a.members[1].share) == pytest.approx((0.725, 0.275))
+        a.share[:] = [0.8, 0.2]
+        renegotiate(a, at_week(model, 40), model.params, 0.25, True)
+        assert (a.share[0], a.share[1]) == pytest.approx((0.725, 0.275))
         assert a.renegotiations == 1
         assert not a.renegotiation_planned
         assert list(events_of(model)["detail"]) == ["crisis"]
@@ -486,6 +519,12 @@ RICH_GOVERNANCE = {
 }
 
 
+def hold_touchpoints(a: Alliance, t: int, touch: Touchpoints) -> None:
+    """Run the touchpoint phase of week ``t`` (quiet, with touchpoints ``touch``) on ``a``."""
+    quiet_week(a.model, t=t, touch=touch)
+    a.hold_touchpoints()
+
+
 class TestTouchpoints:
     def test_touchpoints_cost_effort_realign_and_institutionalise(self):
         """Effort per partner = meeting + working group + steering + health check efforts +
@@ -494,14 +533,13 @@ class TestTouchpoints:
         grows by institutionalisation_rate x structure levers (meetings 1, steering 2, checks 1)."""
         model = tiny_model(governance=RICH_GOVERNANCE)
         d = model.config.dynamics
-        model.touch = ALL_TOUCHPOINTS
         a = fresh(model.alliances[0])
         set_incentives(a, [1.0, 0.0, 0.5, 0.5], [0.0, 1.0, 0.5, 0.5])
-        a.members[0].expectation = 1.5
+        a.expectation[0] = 1.5
         a.institutionalisation = 0.2
-        realistic = 0.5 * planned_value(model, a) - d.contribution_cost * a.members[0].commitment
+        realistic = 0.5 * planned_value(model, a) - d.contribution_cost * a.commitment[0]
 
-        a.hold_touchpoints(20)
+        hold_touchpoints(a, 20, ALL_TOUCHPOINTS)
 
         standing = 3  # decision rights, explicit expectations, strategic alignment
         per_partner = (
@@ -511,39 +549,36 @@ class TestTouchpoints:
             + d.health_check_effort
             + d.lever_effort * standing
         )
-        assert a.week.proactive_effort == pytest.approx(2 * per_partner)
+        assert a.proactive_effort == pytest.approx(2 * per_partner)
         rate = d.explicit_expectation_rate
-        assert a.members[0].expectation == pytest.approx(1.5 + rate * (realistic - 1.5))
+        assert a.expectation[0] == pytest.approx(1.5 + rate * (realistic - 1.5))
         f = d.review_realign_fraction
-        assert a.members[0].incentives == pytest.approx([1.0 - 0.5 * f, 0.5 * f, 0.5, 0.5])
+        assert a.incentives[0] == pytest.approx([1.0 - 0.5 * f, 0.5 * f, 0.5, 0.5])
         assert a.institutionalisation == pytest.approx(0.2 + d.institutionalisation_rate * 4)
 
     def test_a_realignment_records_the_misalignment_it_removes(self):
         """In a dyad realigning by f leaves (1 - f) of the gap: f x misalignment is removed."""
         model = tiny_model(governance={"strategic_alignment": True, "health_check_weeks": 4})
         d = model.config.dynamics
-        model.touch = REVIEW_ONLY
         a = fresh(model.alliances[0])
         set_incentives(a, [1.0, 0.0, 0.5, 0.5], [0.0, 1.0, 0.5, 0.5])  # misalignment 0.5
-        a.hold_touchpoints(20)
-        assert a.week.realigned == pytest.approx(d.review_realign_fraction * 0.5)
+        hold_touchpoints(a, 20, REVIEW_ONLY)
+        assert a.realigned == pytest.approx(d.review_realign_fraction * 0.5)
         b = fresh(tiny_model(governance={"health_check_weeks": 4}).alliances[0])
-        b.model.touch = REVIEW_ONLY
         set_incentives(b, [1.0, 0.0, 0.5, 0.5], [0.0, 1.0, 0.5, 0.5])
-        b.hold_touchpoints(20)
-        assert b.week.realigned == 0.0  # a review without strategic alignment realigns nothing
+        hold_touchpoints(b, 20, REVIEW_ONLY)
+        assert b.realigned == 0.0  # a review without strategic alignment realigns nothing
 
     def test_a_week_without_touchpoints_costs_only_the_standing_levers(self):
         model = tiny_model(governance=RICH_GOVERNANCE)
         d = model.config.dynamics
-        model.touch = NO_TOUCHPOINT
         a = fresh(model.alliances[0])
         set_incentives(a, [1.0, 0.0, 0.5, 0.5], [0.0, 1.0, 0.5, 0.5])
-        expectation = a.members[0].expectation
-        a.hold_touchpoints(21)
-        assert a.week.proactive_effort == pytest.approx(2 * d.lever_effort * 3)
-        assert a.members[0].expectation == expectation
-        assert a.members[0].incentives == [1.0, 0.0, 0.5, 0.5]
+        expectation = a.expectation[0]
+        hold_touchpoints(a, 21, NO_TOUCHPOINT)
+        assert a.proactive_effort == pytest.approx(2 * d.lever_effort * 3)
+        assert a.expectation[0] == expectation
+        assert a.incentives[0].tolist() == [1.0, 0.0, 0.5, 0.5]
 
     def test_an_orchestrating_hub_costs_effort_only_in_an_ecosystem(self):
         """There is nothing to orchestrate in a dyad, so the lever costs nothing there."""
@@ -551,10 +586,9 @@ class TestTouchpoints:
         hub = tiny_model(governance={"orchestrator": True}, alliance={"type": "ecosystem", "spokes": 3})
         d = dyad.config.dynamics
         for model in (dyad, hub):
-            model.touch = NO_TOUCHPOINT
-            fresh(model.alliances[0]).hold_touchpoints(21)
-        assert dyad.alliances[0].week.proactive_effort == 0.0
-        assert hub.alliances[0].week.proactive_effort == pytest.approx(4 * d.lever_effort)
+            hold_touchpoints(fresh(model.alliances[0]), 21, NO_TOUCHPOINT)
+        assert dyad.alliances[0].proactive_effort == 0.0
+        assert hub.alliances[0].proactive_effort == pytest.approx(4 * d.lever_effort)
 
     def test_an_orchestrating_hub_institutionalises_only_an_ecosystem(self):
         """The hub's team holds the ties between spokes, so key-contact losses hurt less there;
@@ -565,46 +599,43 @@ class TestTouchpoints:
         d = hub.config.dynamics
         grown = {}
         for name, model in (("dyad", dyad), ("hub", hub), ("bare", bare)):
-            model.touch = NO_TOUCHPOINT
             a = fresh(model.alliances[0])
             before = a.institutionalisation
-            a.hold_touchpoints(21)
+            hold_touchpoints(a, 21, NO_TOUCHPOINT)
             grown[name] = a.institutionalisation - before
-        assert (dyad.structure_levers, hub.structure_levers, bare.structure_levers) == (0, 1, 0)
+        levers = (dyad.context.structure_levers, hub.context.structure_levers, bare.context.structure_levers)
+        assert levers == (0, 1, 0)
         assert grown["dyad"] == grown["bare"] == 0.0
         assert grown["hub"] == pytest.approx(d.institutionalisation_rate)
 
     def test_a_meeting_is_not_a_strategic_review(self):
         """Strategic alignment realigns at reviews (steering, health check), not at meetings."""
         model = tiny_model(governance=RICH_GOVERNANCE)
-        model.touch = MEETING_ONLY
         a = fresh(model.alliances[0])
         set_incentives(a, [1.0, 0.0, 0.5, 0.5], [0.0, 1.0, 0.5, 0.5])
-        a.hold_touchpoints(20)
-        assert a.members[0].incentives == [1.0, 0.0, 0.5, 0.5]
+        hold_touchpoints(a, 20, MEETING_ONLY)
+        assert a.incentives[0].tolist() == [1.0, 0.0, 0.5, 0.5]
 
     def test_no_governance_before_the_charter(self):
         model = tiny_model(governance=RICH_GOVERNANCE)
-        model.touch = ALL_TOUCHPOINTS
         a = fresh(model.alliances[0])
         inst = a.institutionalisation
-        a.hold_touchpoints(model.charter_week - 1)
-        assert a.week.proactive_effort == 0.0
+        hold_touchpoints(a, model.context.charter_week - 1, ALL_TOUCHPOINTS)
+        assert a.proactive_effort == 0.0
         assert a.institutionalisation == inst
 
     def test_handshake_spends_nothing_and_institutionalisation_is_capped(self):
         model = tiny_model()
-        model.touch = ALL_TOUCHPOINTS  # even if a calendar said so, a handshake has no levers
         a = fresh(model.alliances[0])
-        a.hold_touchpoints(20)
+        # even if a calendar said so, a handshake has no levers
+        hold_touchpoints(a, 20, ALL_TOUCHPOINTS)
         model_full = tiny_model(governance=RICH_GOVERNANCE)
         b = fresh(model_full.alliances[0])
         b.institutionalisation = 0.999
-        model_full.touch = ALL_TOUCHPOINTS
-        b.hold_touchpoints(20)
+        hold_touchpoints(b, 20, ALL_TOUCHPOINTS)
         assert b.institutionalisation == 1.0
-        assert model.standing_levers == 0
-        assert model.structure_levers == 0
+        assert model.context.standing_levers == 0
+        assert model.context.structure_levers == 0
 
 
 # ------------------------------------------------------------------------ friction
@@ -613,9 +644,9 @@ def frictional(model) -> Alliance:
     a = fresh(model.alliances[0])
     set_incentives(a, [0.6, 0.4, 0.5, 0.5], [0.4, 0.6, 0.5, 0.5])  # misalignment 0.1
     set_cultures(a, [0.5, 0.5, 0.5], [0.8, 0.5, 0.2])  # distance 0.2
-    for m in a.members:
-        m.results_week = 0
-        m.expectation, m.perceived_value = 1.0, 0.8  # gap 0.2
+    a.results_week[:] = 0
+    a.expectation[:] = 1.0
+    a.perceived_value[:] = 0.8  # gap 0.2
     a.measurement = 0.5
     a.integration = 0.5
     return a
@@ -628,7 +659,7 @@ class TestFriction:
         model = tiny_model()
         d, al = model.config.dynamics, model.config.alliance
         a = frictional(model)
-        drivers = a.friction_drivers(30)
+        drivers = friction_at(a, 30)
         assert drivers == pytest.approx(
             [
                 d.w_incentive * 0.1,
@@ -643,8 +674,8 @@ class TestFriction:
 
     def test_shared_kpis_remove_measurement_misalignment(self):
         """Partners counting success the same way have no measurement friction; nothing else changes."""
-        plain = frictional(tiny_model()).friction_drivers(30)
-        shared = frictional(tiny_model(governance={"shared_kpis": True})).friction_drivers(30)
+        plain = friction_at(frictional(tiny_model()), 30)
+        shared = friction_at(frictional(tiny_model(governance={"shared_kpis": True})), 30)
         assert plain[3] > 0.0
         assert shared[3] == 0.0
         assert shared[:3] + shared[4:] == pytest.approx(plain[:3] + plain[4:])
@@ -654,18 +685,18 @@ class TestFriction:
         model = tiny_model(governance={"cultural_bridging": True})
         d = model.config.dynamics
         a = frictional(model)
-        assert a.cultural_distance() == pytest.approx(0.2)
-        assert a.effective_cultural_distance() == pytest.approx(0.2 * (1.0 - d.bridging_effect))
+        assert cultural_distance(a) == pytest.approx(0.2)
+        assert effective_cultural_distance(a, model.params) == pytest.approx(0.2 * (1.0 - d.bridging_effect))
         plain = frictional(tiny_model())
-        assert a.friction_drivers(30)[1] < plain.friction_drivers(30)[1]
+        assert friction_at(a, 30)[1] < friction_at(plain, 30)[1]
 
     def test_ip_guardrails_and_orchestration_cut_their_drivers(self):
         base = {"type": "ecosystem", "spokes": 4, "ip_exposure": 0.6, "coordination_load": 0.2}
         plain = tiny_model(alliance=base)
         d = plain.config.dynamics
         guarded = tiny_model(alliance=base, governance={"ip_guardrails": True, "orchestrator": True})
-        p = fresh(plain.alliances[0]).friction_drivers(30)
-        g = fresh(guarded.alliances[0]).friction_drivers(30)
+        p = friction_at(fresh(plain.alliances[0]), 30)
+        g = friction_at(fresh(guarded.alliances[0]), 30)
         assert p[5] == pytest.approx(d.w_ip * 0.6)
         assert g[5] == pytest.approx(d.w_ip * 0.6 * (1.0 - d.guardrail_effect))
         assert p[6] == pytest.approx(d.w_coordination * 0.2 * 3)  # five partners: three beyond two
@@ -674,10 +705,9 @@ class TestFriction:
     def test_expectation_gaps_are_felt_only_once_results_are_due(self):
         model = tiny_model()
         a = frictional(model)
-        for m in a.members:
-            m.results_week = 31
-        assert a.expectation_gap(30) == 0.0
-        assert a.expectation_gap(31) == pytest.approx(0.2)
+        a.results_week[:] = 31
+        assert expectation_gap(a, 30) == 0.0
+        assert expectation_gap(a, 31) == pytest.approx(0.2)
 
     def test_issue_phase_factor(self):
         """Before launch friction is design work; a pilot keeps the flood small; a full launch
@@ -685,10 +715,14 @@ class TestFriction:
         model = tiny_model()
         d = model.config.dynamics
         a = frictional(model)
-        assert a.issue_phase_factor(model.launch_week - 1) == d.prelaunch_issue_factor
-        assert a.issue_phase_factor(model.launch_week) == pytest.approx(1.0 + d.full_launch_surge * 0.5)
+        launch = model.context.launch_week
+        p = model.params
+        assert issue_phase_factor(a, at_week(model, launch - 1), p) == d.prelaunch_issue_factor
+        assert issue_phase_factor(a, at_week(model, launch), p) == pytest.approx(
+            1.0 + d.full_launch_surge * 0.5
+        )
         a.piloting = True
-        assert a.issue_phase_factor(model.launch_week) == d.pilot_issue_factor
+        assert issue_phase_factor(a, at_week(model, launch), p) == d.pilot_issue_factor
 
 
 def arrival_thresholds(rate: float) -> tuple[float, float, float]:
@@ -705,35 +739,34 @@ class TestRaiseIssues:
         with three trials; the week's uniform is mapped through the inverse CDF."""
         model = tiny_model()
         d = model.config.dynamics
-        t = model.launch_week + 5
+        t = model.context.launch_week + 5
         a = frictional(model)
-        total = sum(a.friction_drivers(t))
+        total = sum(friction_at(a, t))
         rate = d.base_issue_rate * (1.0 + d.full_launch_surge * 0.5) * (1.0 + total)
         cuts = arrival_thresholds(rate)
         u = 1e-9 if where < 0 else cuts[where] + 1e-9
         if where < 0:
             assert cuts[0] > 2e-9
-        arrays = quiet_arrays(model)
-        arrays["issue_u"][0] = u
-        arrays["severity_u"][0] = [0.1, 0.9, 0.5]
+        w = quiet_week(model, t=t)[0]
+        w.issue_u = u
+        w.severity_u[:] = [0.1, 0.9, 0.5]
         a.issue_age[0] = 5  # slot 0 is taken: new issues go to the next free slots
-        a.raise_issues(t, to_week(arrays))
+        a.raise_issues()
         assert a.issues_raised == count
-        assert a.issue_age[1 : 1 + count] == [0] * count
-        assert a.issue_age[1 + count :] == [-1] * (len(a.issue_age) - 1 - count)
+        assert a.issue_age[1 : 1 + count].tolist() == [0] * count
+        assert a.issue_age[1 + count :].tolist() == [-1] * (len(a.issue_age) - 1 - count)
         small = [True, False, True][:count]  # severity below small_issue_share (0.6)
-        assert a.issue_small[1 : 1 + count] == small
-        assert a.week.friction_mix == pytest.approx([c / total for c in a.friction_drivers(t)])
+        assert [bool(s) for s in a.issue_small[1 : 1 + count]] == small
+        assert a.friction_mix == pytest.approx([c / total for c in friction_at(a, t)])
 
     def test_just_below_a_threshold_gives_one_issue_fewer(self):
         model = tiny_model()
         d = model.config.dynamics
-        t = model.launch_week + 5
+        t = model.context.launch_week + 5
         a = frictional(model)
-        rate = d.base_issue_rate * (1.0 + d.full_launch_surge * 0.5) * (1.0 + sum(a.friction_drivers(t)))
-        arrays = quiet_arrays(model)
-        arrays["issue_u"][0] = arrival_thresholds(rate)[1] - 1e-9
-        a.raise_issues(t, to_week(arrays))
+        rate = d.base_issue_rate * (1.0 + d.full_launch_surge * 0.5) * (1.0 + sum(friction_at(a, t)))
+        quiet_week(model, t=t)[0].issue_u = arrival_thresholds(rate)[1] - 1e-9
+        a.raise_issues()
         assert a.issues_raised == 1
 
     def test_shared_kpis_lower_the_issue_rate(self):
@@ -746,25 +779,23 @@ class TestRaiseIssues:
             d = model.config.dynamics
             a = frictional(model)
             factor = 1.0 + d.full_launch_surge * 0.5
-            results[kpis] = (model, a, d.base_issue_rate * factor * (1.0 + sum(a.friction_drivers(t))))
+            results[kpis] = (model, a, d.base_issue_rate * factor * (1.0 + sum(friction_at(a, t))))
         assert results[True][2] < results[False][2]
         u = (arrival_thresholds(results[True][2])[0] + arrival_thresholds(results[False][2])[0]) / 2
         for kpis, (model, a, _) in results.items():
-            arrays = quiet_arrays(model)
-            arrays["issue_u"][0] = u
-            a.raise_issues(t, to_week(arrays))
+            quiet_week(model, t=t)[0].issue_u = u
+            a.raise_issues()
             assert a.issues_raised == (0 if kpis else 1)
 
     def test_issues_beyond_capacity_are_dropped(self):
         model = tiny_model()
         a = frictional(model)
-        a.issue_age = [1] * len(a.issue_age)
-        arrays = quiet_arrays(model)
-        arrays["issue_u"][0] = 0.999999
-        a.raise_issues(30, to_week(arrays))
+        a.issue_age[:] = 1
+        quiet_week(model, t=30)[0].issue_u = 0.999999
+        a.raise_issues()
         assert a.issues_raised == 3
         assert a.issues_dropped == 3
-        assert a.issue_age == [1] * len(a.issue_age)
+        assert a.issue_age.tolist() == [1] * len(a.issue_age)
 
 
 # ---------------------------------------------------------------------- resolution
@@ -772,8 +803,7 @@ def with_open_issue(model, age: int = 2, small: bool = False) -> Alliance:
     a = fresh(model.alliances[0])
     set_cultures(a, [0.5, 0.5, 0.5], [0.7, 0.5, 0.3])  # distance 0.4 / 3
     a.experience = 1.5
-    for m in a.members:
-        m.contact_gap = 0
+    a.contact_gap[:] = 0
     a.issue_age[0] = age
     a.issue_small[0] = small
     return a
@@ -793,10 +823,11 @@ def adhoc_chance(model, rights: bool, distance: float = 0.4 / 3, experience: flo
     return min(chance, 1.0)
 
 
-def resolve_with(model, a: Alliance, u: float, t: int = 30) -> None:
-    arrays = quiet_arrays(model)
-    arrays["resolve_u"][0, 0] = u
-    a.resolve_issues(t, to_week(arrays))
+def resolve_with(model, a: Alliance, u: float, t: int = 30, touch: Touchpoints = NO_TOUCHPOINT) -> None:
+    """Run the resolution phase of week ``t`` with touchpoints ``touch``, the uniform of issue
+    slot 0 set to ``u``."""
+    quiet_week(model, t=t, touch=touch)[a.index].resolve_u[0] = u
+    a.resolve_issues()
 
 
 class TestResolveIssues:
@@ -804,29 +835,26 @@ class TestResolveIssues:
         """Without governance an issue is settled with the ad hoc chance, slowed by cultural
         distance, sped up by past joint experience; settled issues count age + 0.5 weeks."""
         model = tiny_model()
-        model.touch = NO_TOUCHPOINT
         chance = adhoc_chance(model, rights=False)
-        assert model.structure_slowdown == 1.0
+        assert model.context.structure_slowdown == 1.0
         settled = with_open_issue(model)
         resolve_with(model, settled, chance - 1e-9)
         assert settled.issue_age[0] == -1
         assert settled.resolved_count == 1
-        assert settled.week.resolved == 1
+        assert settled.resolved == 1
         assert settled.resolution_weeks_total == pytest.approx(2.5)
 
         model = tiny_model()
-        model.touch = NO_TOUCHPOINT
         unsettled = with_open_issue(model)
         resolve_with(model, unsettled, chance + 1e-9)
         assert unsettled.issue_age[0] == 3  # it ages one week
         assert unsettled.resolved_count == 0
-        assert unsettled.week.reactive_effort == pytest.approx(model.config.dynamics.firefight_effort)
+        assert unsettled.reactive_effort == pytest.approx(model.config.dynamics.firefight_effort)
 
     def test_missing_champion_slows_informal_settlement(self):
         model = tiny_model()
-        model.touch = NO_TOUCHPOINT
         a = with_open_issue(model)
-        a.members[1].contact_gap = 3
+        a.contact_gap[1] = 3
         chance = adhoc_chance(model, rights=False, without=0.5)
         assert chance < adhoc_chance(model, rights=False)
         resolve_with(model, a, chance + 1e-9)
@@ -840,25 +868,22 @@ class TestResolveIssues:
         d = model.config.dynamics
         intensity = (1.0 + 0.25) / 6.75  # meetings every 2 weeks (1 of 1), decision rights (0.25 of 0.25)
         drag = 1.0 - d.structure_drag * intensity**2
-        assert model.structure_slowdown == pytest.approx(drag)
+        assert model.context.structure_slowdown == pytest.approx(drag)
         chance = 1.0 - (1.0 - adhoc_chance(model, rights=True) * drag) * (
             1.0 - d.rights_meeting_resolve * drag
         )
         assert chance > 0.8 > adhoc_chance(model, rights=False)
 
-        model.touch = MEETING_ONLY
         a = with_open_issue(model)
-        resolve_with(model, a, chance - 1e-9)
+        resolve_with(model, a, chance - 1e-9, touch=MEETING_ONLY)
         assert a.resolved_count == 1
 
         model = tiny_model(governance=design)
-        model.touch = MEETING_ONLY
         a = with_open_issue(model)
-        resolve_with(model, a, chance + 1e-9)
+        resolve_with(model, a, chance + 1e-9, touch=MEETING_ONLY)
         assert a.resolved_count == 0
 
         handshake = tiny_model()
-        handshake.touch = NO_TOUCHPOINT
         h = with_open_issue(handshake)
         resolve_with(handshake, h, 0.5)
         assert h.resolved_count == 0
@@ -870,15 +895,14 @@ class TestResolveIssues:
         chances = []
         for model, has_rights in ((no_rights, False), (rights, True)):
             d = model.config.dynamics
-            drag = model.structure_slowdown
+            drag = model.context.structure_slowdown
             meeting = d.rights_meeting_resolve if has_rights else d.meeting_resolve
             chances.append(1.0 - (1.0 - adhoc_chance(model, has_rights) * drag) * (1.0 - meeting * drag))
         assert chances[1] > chances[0]
         u = sum(chances) / 2
         for model in (no_rights, rights):
-            model.touch = MEETING_ONLY
             a = with_open_issue(model)
-            resolve_with(model, a, u)
+            resolve_with(model, a, u, touch=MEETING_ONLY)
         assert (no_rights.alliances[0].resolved_count, rights.alliances[0].resolved_count) == (0, 1)
 
     def test_aged_issues_are_escalated_once_and_settled_by_sponsors(self):
@@ -887,33 +911,31 @@ class TestResolveIssues:
         design = {"steering_committee": True, "escalation_path": True, "escalation_age_weeks": 4}
         model = tiny_model(governance=design)
         d = model.config.dynamics
-        model.touch = NO_TOUCHPOINT
         a = with_open_issue(model, age=3)
         resolve_with(model, a, 0.999)
         assert a.issue_age[0] == 4
         assert a.escalations == 1
-        assert a.week.reactive_effort == pytest.approx(d.firefight_effort + d.escalation_effort)
+        assert a.reactive_effort == pytest.approx(d.firefight_effort + d.escalation_effort)
         events = events_of(model)
         assert list(events["kind"]) == ["escalation"]
         assert list(events["detail"]) == ["issues=1"]
 
-        drag = model.structure_slowdown
-        model.touch = Touchpoints(meeting=False, working_group=False, steering=True, health_check=False)
+        drag = model.context.structure_slowdown
+        steering = Touchpoints(meeting=False, working_group=False, steering=True, health_check=False)
         chance = 1.0 - (
             (1.0 - adhoc_chance(model, rights=False) * drag)
             * (1.0 - d.steering_resolve * drag)
             * (1.0 - d.escalation_resolve * drag)
         )
-        a.week = type(a.week)()
-        resolve_with(model, a, chance - 1e-9, t=31)
+        fresh(a)
+        resolve_with(model, a, chance - 1e-9, t=31, touch=steering)
         assert a.resolved_count == 1
         assert a.escalations == 1  # not escalated a second time
 
     def test_fast_track_settles_small_issues_only(self):
         model = tiny_model(governance={"cultural_bridging": True})
         d = model.config.dynamics
-        model.touch = NO_TOUCHPOINT
-        drag = model.structure_slowdown
+        drag = model.context.structure_slowdown
         distance = (0.4 / 3) * (1.0 - d.bridging_effect)
         adhoc = adhoc_chance(model, rights=False, distance=distance)
         chance_small = 1.0 - (1.0 - adhoc * drag) * (1.0 - d.fast_track_resolve * drag)
@@ -922,7 +944,6 @@ class TestResolveIssues:
         resolve_with(model, small, u)
         assert small.resolved_count == 1
         model = tiny_model(governance={"cultural_bridging": True})
-        model.touch = NO_TOUCHPOINT
         big = with_open_issue(model, small=False)
         resolve_with(model, big, u)
         assert big.resolved_count == 0
@@ -953,19 +974,32 @@ def producing(model) -> Alliance:
     a.integration = 0.5
     a.trust = 0.5
     a.potential = 0.9
-    a.members[0].firm.capacity = 0.8
-    a.members[1].firm.capacity = 1.2
-    for m in a.members:
-        m.perceived_value = 0.2
-    a.week.proactive_effort = 0.2
-    a.week.reactive_effort = 0.1
+    firm_of(a, 0).capacity = 0.8
+    firm_of(a, 1).capacity = 1.2
+    a.gather_partner_values()
+    a.perceived_value[:] = 0.2
+    a.proactive_effort = 0.2
+    a.reactive_effort = 0.1
     return a
 
 
-def hand_commitment(model, member) -> float:
+def hand_commitment(model, alliance: Alliance, slot: int) -> float:
+    """What the partner in ``slot`` commits, by hand: its firm's capacity diluted over the
+    alliances the firm is in."""
     d = model.config.dynamics
-    load = member.firm.alliance_load()
-    return min(1.5, member.firm.capacity / (1.0 + d.load_dilution * (load - 1.0)))
+    firm = firm_of(alliance, slot)
+    load = sum(
+        1
+        for other in model.alliances
+        if other.alive
+        for s in slots(other)
+        if other.active[s] and firm_of(other, s) is firm
+    )
+    return min(1.5, firm.capacity / (1.0 + d.load_dilution * (load - 1.0)))
+
+
+def value_received(a: Alliance) -> float:
+    return sum(a.value_received)
 
 
 class TestCreateValue:
@@ -976,14 +1010,13 @@ class TestCreateValue:
         and contribution cost; progress toward the objectives counts joint value net of effort."""
         model = tiny_model(scenario={"value_trend": -0.01})
         d = model.config.dynamics
-        t = model.launch_week + 5
+        t = model.context.launch_week + 5
         a = producing(model)
-        commitments = [hand_commitment(model, m) for m in a.members]
+        commitments = [hand_commitment(model, a, slot) for slot in slots(a)]
         commit_factor = sum(min(c, 1.0) for c in commitments) / 2
-        arrays = quiet_arrays(model)
-        arrays["value_noise"][0] = 0.5
+        quiet_week(model, t=t)[0].value_noise = 0.5
 
-        a.create_value(t, to_week(arrays))
+        a.create_value()
 
         integration = 0.5 + d.integration_rate * 0.5 * commit_factor
         value = (
@@ -997,13 +1030,13 @@ class TestCreateValue:
             * (1 + d.value_noise * 0.5)
         )
         joint_net = value - d.effort_cost * 0.3
-        assert [m.commitment for m in a.members] == pytest.approx(commitments)
+        assert a.commitment == pytest.approx(commitments)
         assert a.integration == pytest.approx(integration)
         assert a.cumulative_value == pytest.approx(joint_net / 2)
-        for m, c in zip(a.members, commitments, strict=True):
+        for slot, c in zip(slots(a), commitments, strict=True):
             net = 0.5 * joint_net - d.contribution_cost * c
-            assert m.perceived_value == pytest.approx(0.2 + d.perception_rate * (net - 0.2))
-            assert m.value_received == pytest.approx(0.5 * value)
+            assert a.perceived_value[slot] == pytest.approx(0.2 + d.perception_rate * (net - 0.2))
+            assert a.value_received[slot] == pytest.approx(0.5 * value)
         assert a.effort_proactive == pytest.approx(0.2)
         assert a.effort_reactive == pytest.approx(0.1)
         assert a.potential == pytest.approx(0.9 * 0.99)
@@ -1011,11 +1044,12 @@ class TestCreateValue:
     def test_no_value_before_launch(self):
         model = tiny_model()
         a = producing(model)
-        a.create_value(model.launch_week - 1, quiet_week(model))
-        assert all(m.value_received == 0.0 for m in a.members)
+        quiet_week(model, t=model.context.launch_week - 1)
+        a.create_value()
+        assert all(v == 0.0 for v in a.value_received)
         assert a.cumulative_value == pytest.approx(-model.config.dynamics.effort_cost * 0.3 / 2)
         assert a.integration == 0.5
-        assert all(m.perceived_value < 0.2 for m in a.members)  # costs are felt before value
+        assert all(v < 0.2 for v in a.perceived_value)  # costs are felt before value
 
     def test_pilot_and_renegotiation_reduce_value(self):
         """A pilot produces pilot_scale of full value; a renegotiation week loses
@@ -1023,18 +1057,17 @@ class TestCreateValue:
         crisis, proactive governance when a trigger clause opened it."""
         t = 30
 
-        def gross(a: Alliance) -> float:
-            return sum(m.value_received for m in a.members)
-
         full_model = tiny_model()
         full = producing(full_model)
-        full.create_value(t, quiet_week(full_model))
+        quiet_week(full_model, t=t)
+        full.create_value()
 
         pilot_model = tiny_model(launch={"mode": "pilot", "pilot_scale": 0.35})
         pilot = producing(pilot_model)
         pilot.piloting = True
-        pilot.create_value(t, quiet_week(pilot_model))
-        assert gross(pilot) == pytest.approx(0.35 * gross(full))
+        quiet_week(pilot_model, t=t)
+        pilot.create_value()
+        assert value_received(pilot) == pytest.approx(0.35 * value_received(full))
 
         for planned in (False, True):
             reneg_model = tiny_model()
@@ -1042,8 +1075,11 @@ class TestCreateValue:
             reneg = producing(reneg_model)
             reneg.renegotiation_left = 2
             reneg.renegotiation_planned = planned
-            reneg.create_value(t, quiet_week(reneg_model))
-            assert gross(reneg) == pytest.approx((1 - d.renegotiation_value_loss) * gross(full))
+            quiet_week(reneg_model, t=t)
+            reneg.create_value()
+            assert value_received(reneg) == pytest.approx(
+                (1 - d.renegotiation_value_loss) * value_received(full)
+            )
             assert reneg.renegotiation_left == 1
             if planned:
                 assert reneg.effort_proactive == pytest.approx(0.2 + d.renegotiation_effort)
@@ -1059,8 +1095,9 @@ class TestCreateValue:
             model = tiny_model()
             a = producing(model)
             a.trust = trust
-            a.create_value(t, quiet_week(model))
-            values.append(sum(m.value_received for m in a.members))
+            quiet_week(model, t=t)
+            a.create_value()
+            values.append(value_received(a))
         assert values[1] > values[0] > 0.0
 
 
@@ -1073,13 +1110,12 @@ class TestKeyContacts:
         model = tiny_model(governance={"handover_protocol": handover})
         d = model.config.dynamics
         a = fresh(model.alliances[0])
-        a.members[0].contact_gap = 3
-        arrays = quiet_arrays(model)
-        arrays["contact_u"][0, 1] = d.contact_hazard / 2
-        a.lose_key_contacts(30, to_week(arrays))
-        assert a.members[0].contact_gap == 2  # an earlier gap closes by a week
-        assert a.members[1].contact_gap == (d.handover_gap_weeks if handover else d.contact_gap_weeks)
-        assert a.week.departures == 1
+        a.contact_gap[0] = 3
+        quiet_week(model, t=30)[0].contact_u[1] = d.contact_hazard / 2
+        a.lose_key_contacts()
+        assert a.contact_gap[0] == 2  # an earlier gap closes by a week
+        assert a.contact_gap[1] == (d.handover_gap_weeks if handover else d.contact_gap_weeks)
+        assert a.departures == 1
         events = events_of(model)
         assert list(events["kind"]) == ["key_contact_departure"]
         assert list(events["detail"]) == ["partner=1"]
@@ -1087,10 +1123,9 @@ class TestKeyContacts:
     def test_no_departure_at_the_hazard(self):
         model = tiny_model()
         a = fresh(model.alliances[0])
-        arrays = quiet_arrays(model)
-        arrays["contact_u"][0] = model.config.dynamics.contact_hazard
-        a.lose_key_contacts(30, to_week(arrays))
-        assert a.week.departures == 0
+        quiet_week(model, t=30)[0].contact_u[:] = model.config.dynamics.contact_hazard
+        a.lose_key_contacts()
+        assert a.departures == 0
 
 
 # ------------------------------------------------------------------------- trust
@@ -1098,22 +1133,21 @@ def trust_scene(model) -> Alliance:
     """Alliance 0 in a week with settled issues, aged issues, an opportunistic act, a gap,
     a departure, a partner's reputation loss elsewhere and unequal commitment."""
     a = fresh(model.alliances[0])
-    hub, partner = a.members
     a.trust = 0.5
     a.institutionalisation = 0.3
     set_incentives(a, [0.6, 0.4, 0.5, 0.5], [0.4, 0.6, 0.5, 0.5])  # misalignment 0.1
-    for m in a.members:
-        m.results_week = 0
-        m.expectation = 1.0
-    hub.perceived_value, partner.perceived_value = 1.5, 0.8  # ratios 1.5 and 0.8
-    hub.commitment, partner.commitment = 0.8, 1.2  # inequity 0.2
-    hub.firm.reputation_drop = 0.1
-    partner.firm.reputation_drop = 0.0
+    a.results_week[:] = 0
+    a.expectation[:] = 1.0
+    a.perceived_value[:] = [1.5, 0.8]  # ratios 1.5 and 0.8
+    a.commitment[:] = [0.8, 1.2]  # inequity 0.2
+    firm_of(a, 0).reputation_drop = 0.1
+    firm_of(a, 1).reputation_drop = 0.0
+    a.gather_partner_values()
     a.issue_age[:4] = [5, 4, 2, 9]
     a.issue_small[:4] = [False, True, False, True]
-    a.week.resolved = 2
-    a.week.departures = 1
-    a.week.friction_mix = [0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0]
+    a.resolved = 2
+    a.departures = 1
+    a.friction_mix[:] = [0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0]
     return a
 
 
@@ -1123,12 +1157,12 @@ def temptation_of(model, misalignment: float = 0.1) -> float:
     return min(1.0, misalignment + al.ip_exposure + d.overlap_temptation * al.capability_overlap)
 
 
-def trust_week(model, act: bool = True):
+def trust_week(model, touch: Touchpoints, act: bool = True) -> None:
+    """Week 40 with touchpoints ``touch``, the hub acting opportunistically if ``act``."""
     d = model.config.dynamics
     temptation = temptation_of(model)
-    arrays = quiet_arrays(model)
-    arrays["opportunism_u"][0, 0] = d.opportunism_rate * temptation * (0.5 if act else 1.5)
-    return to_week(arrays)
+    draws = quiet_week(model, t=40, touch=touch)
+    draws[0].opportunism_u[0] = d.opportunism_rate * temptation * (0.5 if act else 1.5)
 
 
 class TestUpdateTrust:
@@ -1138,9 +1172,9 @@ class TestUpdateTrust:
         reputation loss and inequity; each loss is tallied by cause."""
         model = tiny_model()
         d = model.config.dynamics
-        model.touch = MEETING_ONLY
         a = trust_scene(model)
-        a.update_trust(40, trust_week(model))
+        trust_week(model, MEETING_ONLY)
+        a.update_trust()
 
         surplus = (1.5 + 0.8) / 2 - 1.0
         gain = d.trust_per_resolution * 2 + d.trust_per_value * surplus + d.trust_per_touchpoint
@@ -1170,10 +1204,10 @@ class TestUpdateTrust:
         trusts = []
         for realigned in (0.0, 0.2):
             model = tiny_model()
-            model.touch = NO_TOUCHPOINT
             a = trust_scene(model)
-            a.week.realigned = realigned
-            a.update_trust(40, trust_week(model, act=False))
+            a.realigned = realigned
+            trust_week(model, NO_TOUCHPOINT, act=False)
+            a.update_trust()
             trusts.append(a.trust)
         d = tiny_model().config.dynamics
         assert trusts[1] - trusts[0] == pytest.approx(d.trust_per_realignment * 0.2 * 0.5)
@@ -1184,10 +1218,10 @@ class TestUpdateTrust:
         for handover in (False, True):
             for departures in (0, 1):
                 model = tiny_model(governance={"handover_protocol": handover})
-                model.touch = NO_TOUCHPOINT
                 a = trust_scene(model)
-                a.week.departures = departures
-                a.update_trust(40, trust_week(model, act=False))
+                a.departures = departures
+                trust_week(model, NO_TOUCHPOINT, act=False)
+                a.update_trust()
                 trusts[handover, departures] = a.trust
         d = tiny_model().config.dynamics
         plain_loss = trusts[False, 0] - trusts[False, 1]
@@ -1199,13 +1233,13 @@ class TestUpdateTrust:
     def test_opportunism_needs_temptation(self):
         """The chance of an opportunistic act is opportunism_rate x temptation."""
         model = tiny_model()
-        model.touch = NO_TOUCHPOINT
         tempted = trust_scene(model)
-        tempted.update_trust(40, trust_week(model, act=True))
+        trust_week(model, NO_TOUCHPOINT, act=True)
+        tempted.update_trust()
         model2 = tiny_model()
-        model2.touch = NO_TOUCHPOINT
         resisted = trust_scene(model2)
-        resisted.update_trust(40, trust_week(model2, act=False))
+        trust_week(model2, NO_TOUCHPOINT, act=False)
+        resisted.update_trust()
         d = model.config.dynamics
         assert resisted.trust - tempted.trust == pytest.approx(d.trust_per_opportunism * 0.5)
 
@@ -1219,30 +1253,30 @@ class TestUpdateTrust:
         u = d.opportunism_rate * (temptation_of(low) + temptation_of(high)) / 2
         trusts = []
         for model in (low, high):
-            model.touch = NO_TOUCHPOINT
             a = trust_scene(model)
-            arrays = quiet_arrays(model)
-            arrays["opportunism_u"][0, 0] = u
-            a.update_trust(40, to_week(arrays))
+            quiet_week(model, t=40, touch=NO_TOUCHPOINT)[0].opportunism_u[0] = u
+            a.update_trust()
             trusts.append(a.trust)
         assert trusts[0] - trusts[1] == pytest.approx(d.trust_per_opportunism * 0.5)
 
     @pytest.mark.parametrize("start", [0.0, 0.01, 0.5, 0.99, 1.0])
     def test_trust_stays_in_the_unit_interval_under_extreme_weeks(self, start):
         model = tiny_model()
-        model.touch = MEETING_ONLY
         boom = trust_scene(model)
         boom.trust = start
-        boom.week.resolved = 200
-        boom.week.departures = 0
-        boom.update_trust(40, trust_week(model, act=False))
+        boom.resolved = 200
+        boom.departures = 0
+        trust_week(model, MEETING_ONLY, act=False)
+        boom.update_trust()
         assert 0.0 <= boom.trust <= 1.0
         bust = trust_scene(model)
         bust.trust = start
-        bust.week.resolved = 0
-        bust.week.departures = 10
-        bust.members[0].firm.reputation_drop = 5.0
-        bust.update_trust(40, trust_week(model))
+        bust.resolved = 0
+        bust.departures = 10
+        firm_of(bust, 0).reputation_drop = 5.0
+        bust.gather_partner_values()
+        trust_week(model, MEETING_ONLY)
+        bust.update_trust()
         assert 0.0 <= bust.trust <= 1.0
 
 
@@ -1253,20 +1287,18 @@ class TestUpdateHealth:
         the mean of communication, decision efficiency, conflict resolution, trust and value."""
         model = tiny_model()
         d = model.config.dynamics
-        model.touch = MEETING_ONLY
         a = fresh(model.alliances[0])
-        a.members[0].contact_gap = 2
-        a.members[1].contact_gap = 0
-        for m in a.members:
-            m.results_week = 0
-            m.expectation = 1.0
-        a.members[0].perceived_value, a.members[1].perceived_value = 1.0, 0.8  # gap 0.1
+        a.contact_gap[:] = [2, 0]
+        a.results_week[:] = 0
+        a.expectation[:] = 1.0
+        a.perceived_value[:] = [1.0, 0.8]  # gap 0.1
         a.issue_age[:2] = [2, 4]
-        a.week.resolved = 2
+        a.resolved = 2
         a.communication, a.decision_efficiency, a.conflict_resolution, a.value_perception = 0.5, 1.0, 1.0, 1.0
         a.trust = 0.6
 
-        a.update_health(40)
+        quiet_week(model, t=40, touch=MEETING_ONLY)
+        a.update_health()
 
         r = d.health_rate
         comm = d.communication_base + d.communication_touchpoint - d.communication_contact * 0.5
@@ -1284,39 +1316,50 @@ class TestUpdateHealth:
         shortfall; when a partner's perceived value is negative (costs exceed its share) the
         component must still stay in [0, 1], and so must the health index."""
         model = tiny_model()
-        model.touch = NO_TOUCHPOINT
         a = fresh(model.alliances[0])
-        for m in a.members:
-            m.results_week = 0
-            m.expectation = 0.05
-            m.perceived_value = -0.2
+        a.results_week[:] = 0
+        a.expectation[:] = 0.05
+        a.perceived_value[:] = -0.2
         a.value_perception = 0.2
-        a.update_health(40)
+        quiet_week(model, t=40, touch=NO_TOUCHPOINT)
+        a.update_health()
         assert 0.0 <= a.value_perception <= 1.0
         assert 0.0 <= a.health <= 1.0
 
 
 # ------------------------------------------------------------------------ endings
+def check_endings(a: Alliance, t: int, touch: Touchpoints = NO_TOUCHPOINT) -> None:
+    """Run the endings phase of week ``t`` (quiet, with touchpoints ``touch``) on ``a``."""
+    quiet_week(a.model, t=t, touch=touch)
+    a.check_endings()
+
+
+def exits_and_collapses(a: Alliance) -> list[tuple[int, int]]:
+    """The exits and collapses the partner firms have heard of this week, by slot (the alliance
+    reports them, as at the end of a week)."""
+    a.report_to_firms()
+    return [(firm_of(a, slot).exits_this_week, firm_of(a, slot).collapses_this_week) for slot in slots(a)]
+
+
 class TestEndings:
     def test_trust_collapse_fails_the_alliance_with_its_primary_cause(self):
         model = tiny_model()
         d = model.config.dynamics
-        model.touch = NO_TOUCHPOINT
         a = fresh(model.alliances[0])
         a.ledger[Cause.OPPORTUNISM] = 0.5
         a.ledger[Cause.KEY_CONTACT_LOSS] = 0.3
         a.trust = d.collapse_trust
-        a.check_endings(40)
+        check_endings(a, 40)
         assert a.alive  # at the threshold, not below it
 
         a.trust = d.collapse_trust - 0.001
-        a.check_endings(41)
+        check_endings(a, 41)
         assert not a.alive
-        assert a.outcome is Outcome.FAILED
-        assert a.failure_mode is FailureMode.TRUST_COLLAPSE
-        assert a.failure_cause is Cause.OPPORTUNISM
+        assert a.ending() is Outcome.FAILED
+        assert a.failure() is FailureMode.TRUST_COLLAPSE
+        assert a.primary_cause() is Cause.OPPORTUNISM
         assert a.end_week == 42
-        assert all(m.firm.collapses_this_week == 1 for m in a.members)
+        assert all(collapses == 1 for _, collapses in exits_and_collapses(a))
         events = events_of(model)
         assert list(events["kind"]) == ["ending"]
         assert list(events["detail"]) == ["failed trust_collapse opportunism"]
@@ -1325,71 +1368,67 @@ class TestEndings:
         """Shortfall weeks count only once the partner expects results; after exit_patience
         consecutive weeks below its outside option it walks out, and a dyad fails."""
         model = tiny_model(dynamics={"exit_patience": 3})
-        model.touch = NO_TOUCHPOINT
         a = fresh(model.alliances[0])
         a.trust = 0.6
-        hub, partner = a.members
-        hub.perceived_value = hub.firm.outside_option + 1.0
-        partner.perceived_value = partner.firm.outside_option - 0.01
-        partner.results_week = 40
+        a.perceived_value[0] = firm_of(a, 0).outside_option + 1.0
+        a.perceived_value[1] = firm_of(a, 1).outside_option - 0.01
+        a.results_week[1] = 40
 
-        a.check_endings(39)  # results not due yet: no shortfall counted
-        assert partner.shortfall_weeks == 0
-        a.check_endings(40)
-        a.check_endings(41)
-        assert a.alive and partner.shortfall_weeks == 2
-        a.check_endings(42)
-        assert not partner.active
-        assert partner.firm.exits_this_week == 1
+        check_endings(a, 39)  # results not due yet: no shortfall counted
+        assert a.shortfall_weeks[1] == 0
+        check_endings(a, 40)
+        check_endings(a, 41)
+        assert a.alive and a.shortfall_weeks[1] == 2
+        check_endings(a, 42)
+        assert not a.active[1]
+        assert exits_and_collapses(a)[1][0] == 1
         assert not a.alive
-        assert a.outcome is Outcome.FAILED
-        assert a.failure_mode is FailureMode.PARTNER_EXIT
+        assert a.ending() is Outcome.FAILED
+        assert a.failure() is FailureMode.PARTNER_EXIT
         assert a.end_week == 43
         assert list(events_of(model)["kind"]) == ["partner_exit", "ending"]
 
     def test_recovered_value_resets_the_patience_count(self):
         model = tiny_model(dynamics={"exit_patience": 3})
-        model.touch = NO_TOUCHPOINT
         a = fresh(model.alliances[0])
         a.trust = 0.6
-        partner = a.members[1]
-        partner.results_week = 0
-        a.members[0].perceived_value = a.members[0].firm.outside_option + 1.0  # the hub stays content
-        low, high = partner.firm.outside_option - 0.01, partner.firm.outside_option + 0.01
+        a.results_week[1] = 0
+        a.perceived_value[0] = firm_of(a, 0).outside_option + 1.0  # the hub stays content
+        outside = firm_of(a, 1).outside_option
+        low, high = outside - 0.01, outside + 0.01
         for t, value in enumerate([low, low, high, low, low]):
-            partner.perceived_value = value
-            a.check_endings(40 + t)
-        assert a.alive and partner.shortfall_weeks == 2
+            a.perceived_value[1] = value
+            check_endings(a, 40 + t)
+        assert a.alive and a.shortfall_weeks[1] == 2
 
     def _ecosystem_with_leavers(self, leavers: list[int]):
         model = tiny_model(alliance={"type": "ecosystem", "spokes": 4}, dynamics={"exit_patience": 1})
-        model.touch = NO_TOUCHPOINT
         a = fresh(model.alliances[0])
         a.trust = 0.6
-        for m in a.members:
-            m.results_week = 0
-            leaving = m.slot in leavers
-            m.perceived_value = m.firm.outside_option + (-0.01 if leaving else 1.0)
-        a.check_endings(40)
+        for slot in slots(a):
+            a.results_week[slot] = 0
+            leaving = slot in leavers
+            a.perceived_value[slot] = firm_of(a, slot).outside_option + (-0.01 if leaving else 1.0)
+        check_endings(a, 40)
         return a
 
     def test_ecosystem_survives_a_single_spoke_exit(self):
         """The remaining partners share the value: shares are renormalised to sum to one."""
         a = self._ecosystem_with_leavers([2])
         assert a.alive
-        assert not a.members[2].active
-        active = [m.share for m in a.members if m.active]
+        assert not a.active[2]
+        active = [a.share[slot] for slot in slots(a) if a.active[slot]]
         assert active == pytest.approx([0.25] * 4)
 
     def test_ecosystem_fails_when_the_hub_exits(self):
         a = self._ecosystem_with_leavers([0])
         assert not a.alive
-        assert a.failure_mode is FailureMode.PARTNER_EXIT
+        assert a.failure() is FailureMode.PARTNER_EXIT
 
     def test_ecosystem_fails_when_most_spokes_exit(self):
         a = self._ecosystem_with_leavers([1, 2, 3])
         assert not a.alive
-        assert a.failure_mode is FailureMode.PARTNER_EXIT
+        assert a.failure() is FailureMode.PARTNER_EXIT
 
     @staticmethod
     def _reviewed(model, criteria: set[str]) -> Alliance:
@@ -1404,10 +1443,10 @@ class TestEndings:
             set_incentives(a, [0.5] * 4, [0.5] * 4)
         a.value_perception = d.termination_value - 0.05 if "value" in criteria else d.termination_value + 0.05
         a.health = d.termination_health - 0.05 if "health" in criteria else d.termination_health + 0.05
-        for m in a.members:
-            m.results_week = 1000  # no exit clock: only the charter's criteria are in play
+        for slot in slots(a):
+            a.results_week[slot] = 1000  # no exit clock: only the charter's criteria are in play
             below = "opportunity" in criteria
-            m.perceived_value = m.firm.outside_option + (-0.05 if below else 0.05)
+            a.perceived_value[slot] = firm_of(a, slot).outside_option + (-0.05 if below else 0.05)
         return a
 
     @pytest.mark.parametrize(
@@ -1425,7 +1464,7 @@ class TestEndings:
     def test_termination_criteria_are_counted_by_hand(self, criteria):
         model = tiny_model(governance={"health_check_weeks": 13})
         a = self._reviewed(model, criteria)
-        assert a.termination_criteria_failing(30) == len(criteria)
+        assert termination_criteria_failing(a, at_week(model, 30), model.params) == len(criteria)
 
     def test_graceful_termination_after_consecutive_failing_reviews(self):
         """At a review, a charter whose termination criteria fail (at least
@@ -1439,16 +1478,14 @@ class TestEndings:
         schedule = [(17, failing, True), (18, failing, False), (30, passing, True), (43, failing, True)]
         for t, criteria, review in schedule:
             a = self._reviewed(model, criteria)
-            model.touch = REVIEW_ONLY if review else NO_TOUCHPOINT
-            a.check_endings(t)
+            check_endings(a, t, REVIEW_ONLY if review else NO_TOUCHPOINT)
             assert a.alive, t
         assert a.failing_reviews == 1
-        model.touch = REVIEW_ONLY
         a = self._reviewed(model, failing)
-        a.check_endings(56)
+        check_endings(a, 56, REVIEW_ONLY)
         assert not a.alive
-        assert a.outcome is Outcome.TERMINATED
-        assert a.failure_cause is None and a.failure_mode is None
+        assert a.ending() is Outcome.TERMINATED
+        assert a.primary_cause() is None and a.failure() is None
         assert a.end_week == 57
         assert list(events_of(model)["detail"]) == ["terminated"]
 
@@ -1457,10 +1494,10 @@ class TestEndings:
         """Alliance 0 passing every charter criterion, its partners short of their outside
         options for the given numbers of weeks (0: content)."""
         a = TestEndings._reviewed(model, set())
-        for m, w in zip(a.members, weeks, strict=True):
-            m.results_week = 0
-            m.shortfall_weeks = w - 1  # this week's check adds one
-            m.perceived_value = m.firm.outside_option + (-0.05 if w else 0.05)
+        for slot, w in zip(slots(a), weeks, strict=True):
+            a.results_week[slot] = 0
+            a.shortfall_weeks[slot] = w - 1  # this week's check adds one
+            a.perceived_value[slot] = firm_of(a, slot).outside_option + (-0.05 if w else 0.05)
         return a
 
     @pytest.mark.parametrize(
@@ -1482,15 +1519,14 @@ class TestEndings:
             governance={"strategic_alignment": alignment, "health_check_weeks": 4},
             dynamics={"exit_patience": 15, "agreed_exit_fraction": 0.8},
         )
-        model.touch = REVIEW_ONLY if touch == "review" else NO_TOUCHPOINT
         a = self._short(model, [0, weeks])
-        a.check_endings(40)
+        check_endings(a, 40, REVIEW_ONLY if touch == "review" else NO_TOUCHPOINT)
         assert a.alive is not wound_down
         if wound_down:
-            assert a.outcome is Outcome.TERMINATED
-            assert a.failure_mode is None
-            assert all(m.active for m in a.members)
-            assert all(m.firm.exits_this_week == 0 for m in a.members)
+            assert a.ending() is Outcome.TERMINATED
+            assert a.failure() is None
+            assert all(a.active)
+            assert all(exits == 0 for exits, _ in exits_and_collapses(a))
             assert list(events_of(model)["detail"]) == ["terminated"]
 
     @pytest.mark.parametrize(("short_spokes", "wound_down"), [([2], False), ([1, 2, 3], True)])
@@ -1502,34 +1538,31 @@ class TestEndings:
             governance={"strategic_alignment": True, "health_check_weeks": 4},
             dynamics={"exit_patience": 15, "agreed_exit_fraction": 0.8},
         )
-        model.touch = REVIEW_ONLY
         a = fresh(model.alliances[0])
         a.trust = 0.6
         a.value_perception = 0.9
         a.health = 0.9
         set_incentives(a, *([[0.5] * 4] * 5))
-        for m in a.members:
-            m.results_week = 0
-            short = m.slot in short_spokes
-            m.shortfall_weeks = 11 if short else 0
-            m.perceived_value = m.firm.outside_option + (-0.05 if short else 1.0)
-        a.check_endings(40)
+        for slot in slots(a):
+            a.results_week[slot] = 0
+            short = slot in short_spokes
+            a.shortfall_weeks[slot] = 11 if short else 0
+            a.perceived_value[slot] = firm_of(a, slot).outside_option + (-0.05 if short else 1.0)
+        check_endings(a, 40, REVIEW_ONLY)
         assert a.alive is not wound_down
-        assert all(m.active for m in a.members)
+        assert all(a.active)
 
     @pytest.mark.parametrize(("value", "outcome"), [(70.0, Outcome.SUCCESS), (10.0, Outcome.TERMINATED)])
     def test_sunset_clause_ends_a_time_boxed_alliance(self, value, outcome):
         """At the sunset week the alliance ends: a success if its objectives are met, else terminated."""
         model = tiny_model(governance={"sunset_week": 30})
-        model.touch = NO_TOUCHPOINT
         a = fresh(model.alliances[0])
         a.trust = 0.6
-        for m in a.members:
-            m.results_week = 1000
+        a.results_week[:] = 1000
         a.cumulative_value = value
-        a.check_endings(28)
+        check_endings(a, 28)
         assert a.alive
-        a.check_endings(29)
+        check_endings(a, 29)
         assert not a.alive
-        assert a.outcome is outcome
+        assert a.ending() is outcome
         assert a.end_week == 30

@@ -94,8 +94,8 @@ def test_firms_and_alliances_are_mesa_agents_of_the_model():
     assert len(model.agents_by_type[Alliance]) == 12
     assert len({f.unique_id for f in model.firms}) == len(model.firms)
     for alliance in model.alliances:
-        for member in alliance.members:
-            assert member.firm in registered
+        for firm in alliance.firm:
+            assert model.firms[firm] in registered
 
 
 def test_datacollector_records_one_row_per_week():
