@@ -25,11 +25,14 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from sim.mechanics import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAITS
+
+if TYPE_CHECKING:
+    from sim.state import AllianceDraws
 from sim.mechanisms import mechanism
 
 
@@ -168,24 +171,29 @@ def alliance_draws_table(n_alliances: int, n_partners: int) -> np.ndarray:
 
 
 @mechanism
+def draws_of(w: WeekDraws, i: int, r: AllianceDraws) -> None:
+    """Copy alliance ``i``'s numbers of the week into its record ``r``."""
+    for k in range(w.incentive_noise.shape[0]):
+        for slot in range(w.incentive_noise.shape[1]):
+            r.incentive_noise[k, slot] = w.incentive_noise[k, slot, i]
+            r.shock_direction[k, slot] = w.shock_direction[k, slot, i]
+    for slot in range(w.expectation_noise.shape[0]):
+        r.expectation_noise[slot] = w.expectation_noise[slot, i]
+        r.contact_u[slot] = w.contact_u[slot, i]
+        r.opportunism_u[slot] = w.opportunism_u[slot, i]
+    r.value_noise = w.value_noise[i]
+    r.shock_size = w.shock_size[i]
+    r.shock_u = w.shock_u[i]
+    r.shock_kind_u = w.shock_kind_u[i]
+    r.issue_u = w.issue_u[i]
+    for j in range(w.severity_u.shape[0]):
+        r.severity_u[j] = w.severity_u[j, i]
+    for q in range(w.resolve_u.shape[0]):
+        r.resolve_u[q] = w.resolve_u[q, i]
+
+
+@mechanism
 def split_draws(w: WeekDraws, out: np.ndarray) -> None:
     """Copy the week's draws into one record per alliance (``out``), the form the mechanisms read."""
     for i in range(out.shape[0]):
-        r = out[i]
-        for k in range(w.incentive_noise.shape[0]):
-            for slot in range(w.incentive_noise.shape[1]):
-                r.incentive_noise[k, slot] = w.incentive_noise[k, slot, i]
-                r.shock_direction[k, slot] = w.shock_direction[k, slot, i]
-        for slot in range(w.expectation_noise.shape[0]):
-            r.expectation_noise[slot] = w.expectation_noise[slot, i]
-            r.contact_u[slot] = w.contact_u[slot, i]
-            r.opportunism_u[slot] = w.opportunism_u[slot, i]
-        r.value_noise = w.value_noise[i]
-        r.shock_size = w.shock_size[i]
-        r.shock_u = w.shock_u[i]
-        r.shock_kind_u = w.shock_kind_u[i]
-        r.issue_u = w.issue_u[i]
-        for j in range(w.severity_u.shape[0]):
-            r.severity_u[j] = w.severity_u[j, i]
-        for q in range(w.resolve_u.shape[0]):
-            r.resolve_u[q] = w.resolve_u[q, i]
+        draws_of(w, i, out[i])

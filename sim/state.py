@@ -111,6 +111,22 @@ def params_of(config: SimulationConfig) -> Params:
     return Params(**values)
 
 
+def params_record_of(config: SimulationConfig) -> Params:
+    """The same values as :func:`params_of`, each section a numpy record: compiled code
+    passes a record as one pointer, where a named tuple of some 150 numbers would be
+    passed number by number to every mechanism it calls."""
+    if TYPE_CHECKING:
+        return config
+    plain = params_of(config)
+    sections = {}
+    for name in plain._fields:
+        section = getattr(plain, name)
+        kinds = ["?" if isinstance(v, bool) else ("i8" if isinstance(v, int) else "f8") for v in section]
+        dtype = np.dtype(list(zip(section._fields, kinds, strict=True)), align=True)
+        sections[name] = np.array([tuple(section)], dtype=dtype).view(np.recarray)[0]
+    return Params(**sections)
+
+
 class Context(NamedTuple):
     """What is the same for every alliance in one week of one run: the week, the charter's
     calendar and the design-only quantities (see :mod:`sim.levers`)."""

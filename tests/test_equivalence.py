@@ -147,13 +147,13 @@ def test_comparison_detects_one_perturbed_coefficient(monkeypatch):
     """The equivalence check is not vacuous: change one constant in one engine and it fails."""
     overrides = cell("complementary", "handshake", "full", "calm", n=60)
     ref, _ = both_engines(overrides)
-    params_of = sim.engines.cohort.params_of
+    params_of = sim.engines.cohort.params_record_of
 
     def perturbed(config):  # the cohort engine's coefficients only
-        p = params_of(config)
-        return p._replace(dynamics=p.dynamics._replace(base_issue_rate=p.dynamics.base_issue_rate * 1.001))
+        rate = config.dynamics.base_issue_rate * 1.001
+        return params_of(config.replace(dynamics={"base_issue_rate": rate}))
 
-    monkeypatch.setattr(sim.engines.cohort, "params_of", perturbed)
+    monkeypatch.setattr(sim.engines.cohort, "params_record_of", perturbed)
     vec = run_cohort(load_config([*overrides, "engine=vectorized"]))
     assert "alliances.issues_raised" in differences(ref, vec)
 

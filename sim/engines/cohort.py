@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ if not os.environ.get("NUMBA_CACHE_DIR"):
     _cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     numba.config.CACHE_DIR = str(_cache_home / "alliance-sim" / "numba")
 
-from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week, split_draws
+from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week, draws_of, split_draws
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.market import CohortStart, build_cohort
 from sim.mechanics import touchpoints
@@ -53,7 +54,7 @@ from sim.state import (
     Params,
     events_per_week,
     new_state,
-    params_of,
+    params_record_of,
     week_context,
 )
 
@@ -97,30 +98,51 @@ def log_events(a: AllianceState, week: int, log: np.ndarray, used: int) -> int:
     return used
 
 
-def cohort_week(
+def start_cohort_week(alliances: np.ndarray, firms: np.ndarray, draws: WeekDraws, p: Params) -> None:
+    """Before the alliances act: firms drift, and each firm's running alliances are counted."""
+    for f in range(firms.shape[0]):
+        drift_firm(firms[f], draws.strategy_noise[:, f], draws.culture_noise[:, f], p)
+    count_alliances(alliances, firms)
+
+
+def run_alliances(
     alliances: np.ndarray,
     firms: np.ndarray,
     draws: WeekDraws,
     by_alliance: np.ndarray,
     c: Context,
     p: Params,
+    first: int,
+    stop: int,
+) -> None:
+    """The week of every running alliance from ``first`` to ``stop``. Alliances read the
+    firms but write only their own records, so blocks of them may run in any order, or at
+    once on several threads."""
+    for i in range(first, stop):
+        a = alliances[i]
+        if a.alive:
+            draws_of(draws, i, by_alliance[i])
+            bring_partner_values(a, firms)
+            alliance_week(a, by_alliance[i], c, p)
+
+
+def end_cohort_week(
+    alliances: np.ndarray,
+    firms: np.ndarray,
+    c: Context,
+    p: Params,
     series: np.ndarray,
     log: np.ndarray,
     used: int,
 ) -> int:
-    """One week of the whole cohort (see :mod:`sim.engines.phases`), then its weekly means.
-    Returns the rows of ``log`` used."""
-    for f in range(firms.shape[0]):
-        drift_firm(firms[f], draws.strategy_noise[:, f], draws.culture_noise[:, f], p)
-    count_alliances(alliances, firms)
-    split_draws(draws, by_alliance)
+    """After the alliances acted: exits and collapses reach the firms, events the log, firms
+    settle reputation, and the week's means are recorded. Returns the rows of ``log`` used."""
     for i in range(alliances.shape[0]):
         a = alliances[i]
-        if a.alive:
-            bring_partner_values(a, firms)
-            alliance_week(a, by_alliance[i], c, p)
+        if a.n_events > 0 or a.alive:
             report_to_firms(a, firms)
             used = log_events(a, c.t + 1, log, used)
+            a.n_events = 0
     for f in range(firms.shape[0]):
         settle_reputation(firms[f], p)
     means = cohort_means(alliances)
@@ -152,6 +174,28 @@ def split_week_draws(draws: WeekDraws, by_alliance: np.ndarray) -> None:
     compiled_for(split_draws, by_alliance.dtype)(draws, by_alliance)
 
 
+MIN_BLOCK = 2000
+"""Fewest alliances worth a thread of their own."""
+
+
+def threads() -> int:
+    """Threads that step blocks of alliances at once: ``$ALLIANCE_SIM_THREADS``, else one per
+    core. Results do not depend on it: each alliance's week is computed by one thread alone."""
+    setting = os.environ.get("ALLIANCE_SIM_THREADS")
+    return max(1, int(setting)) if setting else max(1, os.cpu_count() or 1)
+
+
+@functools.cache
+def pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="alliances")
+
+
+@functools.cache
+def drawer() -> ThreadPoolExecutor:
+    """One thread that draws the next week's numbers, in the stream's order."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="draws")
+
+
 ProgressHook = Callable[[int, int], None]
 
 PHASE_ORDER = ALLIANCE_PHASES
@@ -166,7 +210,7 @@ class CohortRun:
         self.stream = cohort_stream(config.seed)
         self.start = start if start is not None else build_cohort(config, self.stream)
         self.shape = self.start.shape
-        self.params = params_of(config)
+        self.params = params_record_of(config)
         self.state = new_state(self.start, config)
         self.series = np.full((config.horizon_weeks, 4), np.nan)
         self.log = np.zeros(max(64, 4 * self.shape.n_alliances), dtype=LOG_DTYPE)
@@ -174,11 +218,19 @@ class CohortRun:
         self.week_index = 0
         self.outside_factor = 1.0
         self.trend_level = 1.0
-        self._draws: WeekDraws | None = None
+        # the next week's numbers are drawn on a thread of their own while this week runs
+        self._spare: WeekDraws | None = None
+        self._next: Future[WeekDraws] | None = None
         self._by_alliance = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
         self._room = self.shape.n_alliances * events_per_week(self.shape.n_partners)
         self._context = week_context(0, config, touchpoints(0, config), 1.0, 1.0)
-        self._week = compiled_for(cohort_week, self.state.alliances.dtype)
+        layout = self.state.alliances.dtype
+        self._start_week = compiled_for(start_cohort_week, layout)
+        self._run_alliances = compiled_for(run_alliances, layout)
+        n = self.shape.n_alliances
+        blocks = max(1, min(threads(), n // MIN_BLOCK))
+        self._blocks = [(n * b // blocks, n * (b + 1) // blocks) for b in range(blocks)]
+        self._end_week = compiled_for(end_cohort_week, layout)
         self._close = compiled_for(close_cohort, self.state.alliances.dtype)
 
     @property
@@ -188,7 +240,10 @@ class CohortRun:
     def step(self) -> None:
         """One week of every running alliance."""
         t = self.week_index
-        self._draws = draw_week(self.stream, self.shape, reuse=self._draws)
+        draws = self._next.result() if self._next is not None else draw_week(self.stream, self.shape)
+        self._next = None
+        if t + 1 < self.config.horizon_weeks:
+            self._next = drawer().submit(draw_week, self.stream, self.shape, self._spare)
         touch = touchpoints(t, self.config)
         c = self._context._replace(
             t=t,
@@ -206,17 +261,16 @@ class CohortRun:
             grown[: self.logged] = self.log[: self.logged]
             self.log = grown
         s = self.state
-        self.logged = self._week(
-            s.alliances,
-            s.firms,
-            self._draws,
-            self._by_alliance,
-            c,
-            self.params,
-            self.series,
-            self.log,
-            self.logged,
-        )
+        self._start_week(s.alliances, s.firms, draws, self.params)
+        args = (s.alliances, s.firms, draws, self._by_alliance, c, self.params)
+        if len(self._blocks) == 1:
+            self._run_alliances(*args, 0, self.shape.n_alliances)
+        else:
+            jobs = [pool().submit(self._run_alliances, *args, *block) for block in self._blocks]
+            for job in jobs:
+                job.result()
+        self.logged = self._end_week(s.alliances, s.firms, c, self.params, self.series, self.log, self.logged)
+        self._spare = draws  # refilled two weeks from now, once nothing reads it
         scenario = self.config.scenario
         self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
         self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
