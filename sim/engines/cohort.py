@@ -14,6 +14,7 @@ source tree, so an installation compiles once.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,10 +23,6 @@ from typing import Any
 
 import numba
 import numpy as np
-
-if not os.environ.get("NUMBA_CACHE_DIR"):
-    _cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    numba.config.CACHE_DIR = str(_cache_home / "alliance-sim" / "numba")
 
 from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week, draws_of, split_draws
 from sim.engines.phases import ALLIANCE_PHASES
@@ -58,7 +55,13 @@ from sim.state import (
     week_context,
 )
 
-compiled = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+def cache_root() -> Path:
+    """Where compiled code is kept: ``$NUMBA_CACHE_DIR``, else the user's cache folder."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "alliance-sim" / "numba"
+
 
 LOG_DTYPE = np.dtype(
     [("week", "i8"), ("alliance", "i8"), ("kind", "i8"), ("first", "i8"), ("second", "i8"), ("amount", "f8")]
@@ -161,12 +164,21 @@ def close_cohort(alliances: np.ndarray, p: Params) -> None:
 def compiled_for(function: Callable[..., Any], layout: np.dtype) -> Any:
     """``function`` compiled for one layout of the record tables it is given.
 
-    Every layout (one per number of partner slots) gets a dispatcher of its own: a
-    dispatcher tells arguments apart by a quick fingerprint that does not see the fields
-    of a record array, so one dispatcher fed two layouts would run the first one's code.
-    The compiled code is cached on disk per layout all the same.
+    Every layout (one per number of partner slots) gets a dispatcher, and a cache
+    folder, of its own: a dispatcher tells arguments apart by a quick fingerprint that
+    does not see the fields of a record array, and dispatchers of one function sharing a
+    cache folder can overwrite each other's entries, so either way code compiled for one
+    layout could run on another's records.
     """
-    return compiled(function)
+    dispatcher = numba.njit(nogil=True, error_model="numpy")(function)
+    tag = hashlib.sha256(repr(layout.descr).encode()).hexdigest()[:16]
+    default = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = str(cache_root() / tag)
+    try:
+        dispatcher.enable_caching()
+    finally:
+        numba.config.CACHE_DIR = default
+    return dispatcher
 
 
 def split_week_draws(draws: WeekDraws, by_alliance: np.ndarray) -> None:
