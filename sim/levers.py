@@ -1,5 +1,212 @@
-"""Governance levers and the design-only quantities they make (provisional: see sim.mechanics)."""
+"""The governance levers, each declared once with its roles.
 
-from sim.mechanics import governance_intensity, standing_levers, structure_levers
+A governance design is a point in the space of these levers (the fields of
+:class:`sim.params.GovernanceParams`). Each lever has up to three roles beyond
+the mechanisms that read it:
 
-__all__ = ["governance_intensity", "standing_levers", "structure_levers"]
+* **standing effort**: a lever in place costs ``lever_effort`` person-weeks per
+  partner every week (the upkeep of shared KPIs, an escalation path, a handover
+  protocol...);
+* **structure**: structures that institutionalise the relationship beyond its
+  key contacts (``institutionalisation_rate`` per point per week);
+* **intensity**: its part in how much structure the design imposes, from 0
+  (handshake) to 1 (every lever at its most); heavy structure slows every
+  resolution channel by ``1 - structure_drag * intensity**2``.
+
+An orchestrating hub has these roles only in an ecosystem, where there are
+spokes to orchestrate. ``read_by`` names the mechanisms that read the lever and
+``moves`` the alliance-table columns that switching it on must change (checked
+for every lever, in both engines, by ``tests/test_levers.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sim.params import GovernanceParams
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One governance lever: the field it is, and its roles."""
+
+    name: str  # field of GovernanceParams
+    on: object  # a value that switches it on (for the lever tests and the classroom)
+    standing: bool = False  # costs lever_effort every week it is in place
+    structure: int = 0  # points of structure while in place
+    intensity: Callable[[GovernanceParams], float] = lambda g: 0.0  # its part of the intensity
+    intensity_max: float = 0.0  # that part at the lever's most
+    ecosystem_only: bool = False  # roles only where there are spokes
+    read_by: tuple[str, ...] = ()  # mechanisms (module.function) that read it
+    moves: tuple[str, ...] = ()  # alliance-table columns that switching it on changes
+
+    def in_place(self, g: GovernanceParams) -> bool:
+        value = getattr(g, self.name)
+        return bool(value.period_weeks > 0) if self.name == "meeting_cadence" else bool(value)
+
+
+def _cadence(g: GovernanceParams) -> float:
+    period = g.meeting_cadence.period_weeks
+    return 2.0 / period if period else 0.0
+
+
+def _health_checks(g: GovernanceParams) -> float:
+    weeks = g.health_check_weeks
+    return 4.0 / weeks if weeks >= 4 else float(weeks > 0)
+
+
+LEVERS: tuple[Lever, ...] = (
+    Lever(
+        "meeting_cadence",
+        on="biweekly",
+        structure=1,
+        intensity=_cadence,
+        intensity_max=1.0,
+        read_by=(
+            "touchpoints.hold_touchpoints",
+            "issues.resolve_issues",
+            "trust.trust_gain",
+            "health.update_health",
+        ),
+        moves=("effort_proactive", "issues_resolved"),
+    ),
+    Lever(
+        "steering_committee",
+        on=True,
+        structure=2,
+        intensity=lambda g: float(g.steering_committee),
+        intensity_max=1.0,
+        read_by=("touchpoints.hold_touchpoints", "issues.resolve_issues", "endings.check_endings"),
+        moves=("effort_proactive", "issues_resolved"),
+    ),
+    Lever(
+        "escalation_path",
+        on=True,
+        standing=True,
+        intensity=lambda g: 0.5 * g.escalation_path,
+        intensity_max=0.5,
+        read_by=("issues.resolve_issues",),
+        moves=("escalations", "effort_proactive"),
+    ),
+    Lever(
+        "decision_rights",
+        on=True,
+        standing=True,
+        intensity=lambda g: 0.25 * g.decision_rights,
+        intensity_max=0.25,
+        read_by=("issues.resolve_issues",),
+        moves=("issues_resolved", "effort_proactive"),
+    ),
+    Lever(
+        "shared_kpis",
+        on=True,
+        standing=True,
+        intensity=lambda g: 0.5 * g.shared_kpis,
+        intensity_max=0.5,
+        read_by=("issues.friction_drivers",),
+        moves=("issues_raised", "effort_proactive"),
+    ),
+    Lever(
+        "cultural_bridging",
+        on=True,
+        standing=True,
+        intensity=lambda g: 0.5 * g.cultural_bridging,
+        intensity_max=0.5,
+        read_by=("partners.effective_cultural_distance", "issues.resolve_issues"),
+        moves=("issues_raised", "effort_proactive"),
+    ),
+    Lever(
+        "explicit_expectations",
+        on=True,
+        standing=True,
+        intensity=lambda g: 0.25 * g.explicit_expectations,
+        intensity_max=0.25,
+        read_by=("touchpoints.hold_touchpoints",),
+        moves=("final_trust", "effort_proactive"),
+    ),
+    Lever(
+        "strategic_alignment",
+        on=True,
+        standing=True,
+        intensity=lambda g: 0.5 * g.strategic_alignment,
+        intensity_max=0.5,
+        read_by=("touchpoints.hold_touchpoints", "endings.check_endings"),
+        moves=("final_trust", "effort_proactive"),
+    ),
+    Lever(
+        "handover_protocol",
+        on=True,
+        standing=True,
+        intensity=lambda g: 0.25 * g.handover_protocol,
+        intensity_max=0.25,
+        read_by=("key_contacts.lose_key_contacts", "trust.trust_losses"),
+        moves=("final_trust", "effort_proactive"),
+    ),
+    Lever(
+        "health_check_weeks",
+        on=8,
+        structure=1,
+        intensity=_health_checks,
+        intensity_max=1.0,
+        read_by=("touchpoints.hold_touchpoints", "endings.check_endings"),
+        moves=("final_trust", "effort_proactive"),
+    ),
+    Lever(
+        "orchestrator",
+        on=True,
+        standing=True,
+        structure=1,
+        intensity=lambda g: 0.5 * g.orchestrator,
+        intensity_max=0.5,
+        ecosystem_only=True,
+        read_by=("issues.friction_drivers",),
+        moves=("issues_raised", "effort_proactive"),
+    ),
+    Lever(
+        "ip_guardrails",
+        on=True,
+        standing=True,
+        intensity=lambda g: 0.5 * g.ip_guardrails,
+        intensity_max=0.5,
+        read_by=("issues.friction_drivers", "trust.ip_at_risk"),
+        moves=("issues_raised", "effort_proactive"),
+    ),
+    Lever(
+        "sunset_week",
+        on=100,
+        read_by=("endings.check_endings",),
+        moves=("end_week",),
+    ),
+    Lever(
+        "adaptation_triggers",
+        on=True,
+        read_by=("triggers.apply_triggers",),
+        moves=("renegotiations",),
+    ),
+)
+"""Every governance lever, in the order their parts of the intensity are summed."""
+
+
+def _applies(lever: Lever, n_partners: int) -> bool:
+    return not lever.ecosystem_only or n_partners > 2
+
+
+def standing_levers(g: GovernanceParams, n_partners: int) -> int:
+    """Levers in place that cost a little effort every week."""
+    return sum(1 for lever in LEVERS if lever.standing and lever.in_place(g) and _applies(lever, n_partners))
+
+
+def structure_levers(g: GovernanceParams, n_partners: int) -> int:
+    """Points of structure that institutionalise the relationship beyond its key contacts."""
+    return sum(
+        lever.structure
+        for lever in LEVERS
+        if lever.structure and lever.in_place(g) and _applies(lever, n_partners)
+    )
+
+
+def governance_intensity(g: GovernanceParams) -> float:
+    """How much structure a design imposes, from 0 (handshake) to 1 (every lever at its most)."""
+    parts = [(lever.intensity(g), lever.intensity_max) for lever in LEVERS if lever.intensity_max]
+    return sum(p for p, _ in parts) / sum(m for _, m in parts)

@@ -20,7 +20,7 @@ from scipy import special, stats
 
 from sim.draws import CohortShape
 from sim.mechanics import EXPECTATION_FLOOR, N_OBJECTIVES, N_TRAITS
-from sim.mechanics import commitment as committed
+from sim.mechanisms.value import commitment as committed
 from sim.params import SimulationConfig
 
 
@@ -216,7 +216,9 @@ def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortSt
     measurement = config.dynamics.measurement_spread * rng.random(n)
 
     load = np.bincount(firm_of.ravel(), minlength=f)
-    commitment = committed(capacity[firm_of], load[firm_of].astype(float), d.load_dilution)
+    commitment = np.vectorize(committed, otypes=[float])(
+        capacity[firm_of], load[firm_of].astype(float), d.load_dilution
+    )
     a = config.alliance
     planned = (
         a.complementarity * d.value_per_partner * (d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust)

@@ -1,8 +1,8 @@
 """Vocabulary shared by both engines: outcomes, causes, phases and the governance calendar.
 
 Nothing here is a mechanism that changes state; these are the names and the
-design-only quantities (which touchpoints happen in a given week, how intense a
-governance design is) that the reference and vectorized engines both read.
+governance calendar (which touchpoints happen in a given week) that both engines
+read. The levers' roles are declared in :mod:`sim.levers`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sim.params import GovernanceParams, SimulationConfig
+from sim.params import SimulationConfig
 
 N_OBJECTIVES = 4
 """Incentive objectives: speed to market, compliance and risk, margin, learning and data."""
@@ -177,88 +177,8 @@ def touchpoints(week: int, config: SimulationConfig) -> Touchpoints:
     )
 
 
-def standing_levers(g: GovernanceParams, n_partners: int) -> int:
-    """Levers that cost a little effort every week they are in place.
-
-    An orchestrating hub costs nothing in a dyad, where there is nothing to orchestrate.
-    """
-    return sum(
-        (
-            g.decision_rights,
-            g.escalation_path,
-            g.shared_kpis,
-            g.cultural_bridging,
-            g.explicit_expectations,
-            g.strategic_alignment,
-            g.handover_protocol,
-            g.orchestrator and n_partners > 2,
-            g.ip_guardrails,
-        )
-    )
-
-
-def structure_levers(g: GovernanceParams, n_partners: int) -> int:
-    """Structures that institutionalise the relationship beyond its key contacts.
-
-    An orchestrating hub counts as one in an ecosystem: its team holds the ties
-    between the spokes, so the network no longer rests on each spoke's champion
-    alone (the network-stability task of an orchestrator). In a dyad there is
-    nothing to orchestrate.
-    """
-    return (
-        int(g.meeting_cadence.period_weeks > 0)
-        + 2 * int(g.steering_committee)
-        + int(g.health_check_weeks > 0)
-        + int(g.orchestrator and n_partners > 2)
-    )
-
-
 def too_few_spokes(remaining, spokes: int):
     """Whether an alliance with ``remaining`` of its ``spokes`` still in has broken up: a dyad
     when its one partner has left, an ecosystem when fewer than half its spokes remain.
     ``remaining`` is a count or an array of counts."""
     return remaining * 2 < spokes if spokes > 1 else remaining < spokes
-
-
-def governance_intensity(g: GovernanceParams) -> float:
-    """How much structure a design imposes, from 0 (handshake) to 1 (every lever at its most).
-
-    Too much structure slows decisions: the engines multiply every resolution
-    channel by ``1 - structure_drag * intensity**2``, so the slow-down is
-    negligible for light designs and bites for heavy ones.
-    """
-    period = g.meeting_cadence.period_weeks
-    parts = (
-        (2.0 / period if period else 0.0, 1.0),
-        (float(g.steering_committee), 1.0),
-        (0.5 * g.escalation_path, 0.5),
-        (0.25 * g.decision_rights, 0.25),
-        (0.5 * g.shared_kpis, 0.5),
-        (0.5 * g.cultural_bridging, 0.5),
-        (0.25 * g.explicit_expectations, 0.25),
-        (0.5 * g.strategic_alignment, 0.5),
-        (0.25 * g.handover_protocol, 0.25),
-        (4.0 / g.health_check_weeks if g.health_check_weeks >= 4 else float(g.health_check_weeks > 0), 1.0),
-        (0.5 * g.orchestrator, 0.5),
-        (0.5 * g.ip_guardrails, 0.5),
-    )
-    return sum(p for p, _ in parts) / sum(m for _, m in parts)
-
-
-def commitment(capacity, load, dilution):
-    """Resources a firm commits to each of its ``load`` alliances.
-
-    A firm's first alliance gets its whole capacity; each further one dilutes
-    the commitment to all of them by ``dilution``. Capped at COMMITMENT_CAP.
-    Shared by both engines because it is arithmetic on firm state, not a step.
-    """
-    return min_(COMMITMENT_CAP, capacity / (1.0 + dilution * (load - 1.0)))
-
-
-def min_(a, b):
-    """``min`` that works for floats and numpy arrays alike."""
-    import numpy as np
-
-    if isinstance(b, np.ndarray) or isinstance(a, np.ndarray):
-        return np.minimum(a, b)
-    return min(a, b)

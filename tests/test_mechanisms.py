@@ -14,6 +14,7 @@ import pytest
 from conftest import NO_TOUCHPOINT, at_week, events_of, fresh, quiet_week, tiny_model
 
 from sim.agents import Alliance, Firm
+from sim.levers import governance_intensity
 from sim.mechanics import (
     EXPECTATION_FLOOR,
     POTENTIAL_FLOOR,
@@ -23,7 +24,6 @@ from sim.mechanics import (
     Outcome,
     Phase,
     Touchpoints,
-    governance_intensity,
 )
 from sim.mechanisms.endings import termination_criteria_failing
 from sim.mechanisms.issues import friction_drivers, issue_phase_factor
