@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import numpy as np
 
@@ -122,13 +122,14 @@ def draw_week(rng: np.random.Generator, shape: CohortShape, reuse: WeekDraws | N
     every week. Only a caller that keeps nothing of a week's draws past the week may pass it.
     """
     layout = _layout(shape)
+    block: np.ndarray
     if reuse is None:
-        block = rng.random(layout[-1][3])
+        block = rng.random(layout[-1][3])  # one block; the named arrays are views of it
         arrays = {name: block[start:end].reshape(dims) for name, dims, start, end in layout}
         draws = WeekDraws(**arrays)
     else:
         draws = reuse
-        block = draws.strategy_noise.base
+        block = cast(np.ndarray, draws.strategy_noise.base)  # the block every array views
         rng.random(out=block)
     noise_end = layout[len(NOISE) - 1][3]
     # the transforms run in place on views of the block (same arithmetic, no temporaries)

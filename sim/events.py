@@ -23,6 +23,8 @@ ending                      Outcome index       mode * 32 + cause, or -1    -
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -38,7 +40,7 @@ class EventLog:
     """Events as numeric chunks, formatted into a table on demand."""
 
     def __init__(self) -> None:
-        self._chunks: list[tuple[np.ndarray, ...]] = []
+        self._chunks: list[tuple[Any, ...]] = []  # (week, ids, kind, a, b, x)
         self._given: tuple[np.ndarray, ...] | None = None
 
     @classmethod
@@ -71,7 +73,7 @@ class EventLog:
     def add_one(
         self, week: int, alliance_id: int, kind: EventKind, a: int = 0, b: int = -1, x: float = 0.0
     ) -> None:
-        self.add(week, (alliance_id,), kind, a, b, x)
+        self.add(week, np.array([alliance_id]), kind, a, b, x)
 
     def __len__(self) -> int:
         if self._given is not None:
@@ -90,7 +92,7 @@ class EventLog:
         def payload(i: int, dtype: type) -> np.ndarray:
             # scalars broadcast in one repeat; array payloads then written over their chunk
             scalars = [0 if isinstance(c[i], np.ndarray) else c[i] for c in chunks]
-            out = np.repeat(np.array(scalars, dtype=dtype), n)
+            out: np.ndarray = np.repeat(np.array(scalars, dtype=dtype), n)
             for c, end in zip(chunks, ends, strict=True):
                 if isinstance(c[i], np.ndarray):
                     out[end - len(c[1]) : end] = c[i]

@@ -105,7 +105,7 @@ def build_market(n_firms: int, degree: int, rewiring: float, seed: int) -> np.nd
 def _listed_edges(adjacency: list[dict[int, None]]) -> list[tuple[int, int]]:
     """Edges in networkx's ``Graph.edges()`` order: by node, then by when a neighbour was added."""
     seen: set[int] = set()
-    edges = []
+    edges: list[tuple[int, int]] = []
     for u, neighbours in enumerate(adjacency):
         edges.extend((u, v) for v in neighbours if v not in seen)
         seen.add(u)

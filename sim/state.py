@@ -22,6 +22,7 @@ import dataclasses
 import enum
 import typing
 from collections import namedtuple
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Protocol
 
 import numpy as np
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from sim.market import CohortStart
 
     Params = SimulationConfig
+    SECTIONS: dict[str, Any]
 else:
 
     def _mirror(cls: type[Section], name: str) -> type:
@@ -69,6 +71,14 @@ else:
     ScenarioValues = _mirror(ScenarioParams, "ScenarioValues")
     LaunchValues = _mirror(LaunchParams, "LaunchValues")
     DynamicsValues = _mirror(Dynamics, "DynamicsValues")
+    SECTIONS = {
+        "alliance": AllianceValues,
+        "governance": GovernanceValues,
+        "triggers": TriggerValues,
+        "scenario": ScenarioValues,
+        "launch": LaunchValues,
+        "dynamics": DynamicsValues,
+    }
     Params = namedtuple("Params", ["alliance", "governance", "triggers", "scenario", "launch", "dynamics"])
 
 
@@ -89,16 +99,8 @@ def params_of(config: SimulationConfig) -> Params:
     """The configuration as the mechanisms read it (enumerations as their position)."""
     if TYPE_CHECKING:
         return config
-    groups = {
-        "alliance": AllianceValues,
-        "governance": GovernanceValues,
-        "triggers": TriggerValues,
-        "scenario": ScenarioValues,
-        "launch": LaunchValues,
-        "dynamics": DynamicsValues,
-    }
     values = {}
-    for name, mirror in groups.items():
+    for name, mirror in SECTIONS.items():
         section = getattr(config, name)
         values[name] = mirror(
             *(
@@ -321,6 +323,11 @@ def record_dtype(fields: type, n_partners: int) -> np.dtype:
         kind, *shape = hint.__metadata__
         out.append((name, kind, tuple(sizes[letter] for letter in "".join(shape))))
     return np.dtype(out, align=True)
+
+
+AllianceTable = Sequence[AllianceState] | np.ndarray
+"""Alliances as the engines hold them: Mesa agents, or a table of records."""
+FirmTable = Sequence[FirmState] | np.ndarray
 
 
 class CohortState(NamedTuple):

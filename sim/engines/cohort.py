@@ -172,12 +172,13 @@ def compiled_for(function: Callable[..., Any], layout: np.dtype) -> Any:
     """
     dispatcher = numba.njit(nogil=True, error_model="numpy")(function)
     tag = hashlib.sha256(repr(layout.descr).encode()).hexdigest()[:16]
-    default = numba.config.CACHE_DIR
-    numba.config.CACHE_DIR = str(cache_root() / tag)
+    config: Any = numba.config  # read by enable_caching: where this dispatcher caches
+    default = config.CACHE_DIR
+    config.CACHE_DIR = str(cache_root() / tag)
     try:
         dispatcher.enable_caching()
     finally:
-        numba.config.CACHE_DIR = default
+        config.CACHE_DIR = default
     return dispatcher
 
 
@@ -278,7 +279,8 @@ class CohortRun:
         if len(self._blocks) == 1:
             self._run_alliances(*args, 0, self.shape.n_alliances)
         else:
-            jobs = [pool().submit(self._run_alliances, *args, *block) for block in self._blocks]
+            run_block = functools.partial(self._run_alliances, *args)
+            jobs = [pool().submit(run_block, *block) for block in self._blocks]
             for job in jobs:
                 job.result()
         self.logged = self._end_week(s.alliances, s.firms, c, self.params, self.series, self.log, self.logged)

@@ -19,7 +19,7 @@ def cohort_result(
 ) -> CohortResult:
     """Alliance table, weekly series (``series`` is (weeks, 4)) and event table of a run;
     the events given as a table, or as the cohort engine's log."""
-    a = alliances
+    a = alliances.view(np.recarray)
     cols = AllianceColumns(
         outcome=np.array(a.outcome),
         end_week=np.array(a.end_week),

@@ -12,14 +12,12 @@ same week, whichever order the alliances are stepped in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sim.mechanisms import mechanism
-from sim.state import AllianceState, FirmState
+from sim.state import AllianceState, AllianceTable, FirmState, FirmTable
 
 
 @mechanism
-def count_alliances(alliances: Sequence[AllianceState], firms: Sequence[FirmState]) -> None:
+def count_alliances(alliances: AllianceTable, firms: FirmTable) -> None:
     """Each firm's alliances still running with it in them, at the start of the week."""
     for f in range(len(firms)):
         firms[f].load = 0
@@ -32,7 +30,7 @@ def count_alliances(alliances: Sequence[AllianceState], firms: Sequence[FirmStat
 
 
 @mechanism
-def bring_partner_values(a: AllianceState, firms: Sequence[FirmState]) -> None:
+def bring_partner_values(a: AllianceState, firms: FirmTable) -> None:
     """Copy what each partner firm brings this week into the alliance's record."""
     for slot in range(a.firm.shape[0]):
         firm: FirmState = firms[a.firm[slot]]
@@ -47,7 +45,7 @@ def bring_partner_values(a: AllianceState, firms: Sequence[FirmState]) -> None:
 
 
 @mechanism
-def report_to_firms(a: AllianceState, firms: Sequence[FirmState]) -> None:
+def report_to_firms(a: AllianceState, firms: FirmTable) -> None:
     """Tell each partner firm that it walked out, or was in the alliance when trust collapsed."""
     for slot in range(a.firm.shape[0]):
         if a.exited[slot]:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from sim.mechanisms import mechanism
 from sim.mechanisms.issues import open_issues
-from sim.state import AllianceState
+from sim.state import AllianceTable
 
 
 @mechanism
-def cohort_means(alliances: Sequence[AllianceState]) -> tuple[float, float, float, float]:
+def cohort_means(alliances: AllianceTable) -> tuple[float, float, float, float]:
     """Share of alliances still running, and their mean trust, health and open issues
     (nan when none runs); sums run in alliance order."""
     n = len(alliances)
