@@ -24,10 +24,13 @@ not the uncalibrated priors of ``sim.params``.
    composes that tree's default configuration, runs it once untimed (numba
    compilation, caches) and then times one run. The two trees alternate, in
    turns of reversed order, for ``--repeats`` rounds; the medians are compared.
+4. The first run after an install: a fresh process with an empty cache of
+   compiled code runs 1,000 alliances (imports, composition, compilation
+   included), then the same process again with the cache filled.
 
 The last line printed is one JSON object with ``reference_s``,
 ``vectorized_s``, ``speedup``, ``scaling`` (seconds per alliance-week by size)
-and ``peak_rss_mb`` (by size); with ``--against`` also ``against_rev``,
+``peak_rss_mb`` (by size), ``first_run_s`` and ``cached_run_s``; with ``--against`` also ``against_rev``,
 ``against_vectorized_s`` (that revision's median), ``vectorized_10k_s`` (this
 checkout's median) and ``against_ratio`` (the revision's time over this
 checkout's: above 1 means this checkout is faster).
@@ -102,6 +105,37 @@ def measure_tree(n: int, seed: int) -> dict[str, object]:
         "sim_file": sim.__file__,
         "config_sha256": hashlib.sha256(config.encode()).hexdigest(),
     }
+
+
+FIRST_RUN = """
+import time
+start = time.perf_counter()
+from sim import load_config, run_cohort
+run_cohort(load_config(["n_alliances=1000"]))
+print(time.perf_counter() - start)
+"""
+
+
+def measure_first_run() -> dict[str, float]:
+    """What the first run after an install costs: a fresh process with an empty cache of
+    compiled code (imports, composing the configuration, compiling, 1,000 alliances), then
+    the same process again once the cache is filled."""
+    cache = Path(tempfile.mkdtemp(prefix="alliance-sim-cache-"))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    try:
+        runs = []
+        for _ in range(2):
+            child = subprocess.run(
+                [sys.executable, "-c", FIRST_RUN], env=env, capture_output=True, text=True, check=True
+            )
+            runs.append(float(child.stdout.strip().splitlines()[-1]))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    print(
+        f"first run after an install: {runs[0]:.1f} s; the same run once compiled: {runs[1]:.1f} s",
+        flush=True,
+    )
+    return {"first_run_s": runs[0], "cached_run_s": runs[1]}
 
 
 def git(*args: str, cwd: Path = ROOT) -> str:
@@ -260,6 +294,7 @@ def main() -> None:
             f"{per * 1e6:.3f} us per alliance-week, peak RSS {measured['peak_rss_mb']:.0f} MB",
             flush=True,
         )
+    first = measure_first_run()
     against = compare_against(args.against, against_sha, args.repeats, args.seed) if against_sha else {}
     print(
         json.dumps(
@@ -275,6 +310,7 @@ def main() -> None:
                 "scaling": scaling,
                 "scaling_ratio_max_min": max(scaling.values()) / min(scaling.values()),
                 "peak_rss_mb": peak,
+                **first,
                 **against,
             }
         )
