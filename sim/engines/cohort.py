@@ -171,6 +171,8 @@ def compiled_for(function: Callable[..., Any], layout: np.dtype) -> Any:
     layout could run on another's records.
     """
     dispatcher = numba.njit(nogil=True, error_model="numpy")(function)
+    if not hasattr(dispatcher, "enable_caching"):  # NUMBA_DISABLE_JIT: the plain function
+        return dispatcher
     tag = hashlib.sha256(repr(layout.descr).encode()).hexdigest()[:16]
     config: Any = numba.config  # read by enable_caching: where this dispatcher caches
     default = config.CACHE_DIR
@@ -226,7 +228,7 @@ class CohortRun:
         self.params = params_record_of(config)
         self.state = new_state(self.start, config)
         self.series = np.full((config.horizon_weeks, 4), np.nan)
-        self.log = np.zeros(max(64, 4 * self.shape.n_alliances), dtype=LOG_DTYPE)
+        self.log = np.zeros(max(64, 4 * self.shape.n_alliances), dtype=LOG_DTYPE).view(np.recarray)
         self.logged = 0
         self.week_index = 0
         self.outside_factor = 1.0
@@ -270,7 +272,7 @@ class CohortRun:
             trend_level=self.trend_level,
         )
         if self.logged + self._room > len(self.log):
-            grown = np.zeros(max(2 * len(self.log), self.logged + self._room), dtype=LOG_DTYPE)
+            grown = np.zeros(max(2 * len(self.log), self.logged + self._room), dtype=LOG_DTYPE).view(np.recarray)
             grown[: self.logged] = self.log[: self.logged]
             self.log = grown
         s = self.state
