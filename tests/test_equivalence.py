@@ -1,13 +1,8 @@
 """The two engines are one model: same seed and config, same trajectories.
 
-Per-alliance results and events must be identical to the last bit: both engines
-read the same weekly draws and evaluate every formula in the same arithmetic
-order. The weekly time series are cohort means; the reference engine sums them
-alliance by alliance, the vectorized engine with numpy reductions (pairwise,
-masked), so they may differ by floating-point reassociation. For ``n`` values
-bounded by ``m`` (trust and health by 1, open issues by the issue capacity)
-that error is at most about ``n * eps * m`` ~ 1e-12 for these cohorts; we
-allow 1e-9 relative, far below any real difference.
+Per-alliance results, events and the weekly time series must be identical to the
+last bit: both engines run the same mechanism functions (sim/mechanisms/) on the
+same weekly draws, and both sum the weekly cohort means alliance by alliance.
 """
 
 from __future__ import annotations
@@ -29,7 +24,6 @@ TYPES = ["complementary", "coopetition", "ecosystem"]
 DESIGNS = ["handshake", "meetings", "committee", "full"]
 LAUNCHES = ["full", "pilot"]
 SCENARIOS = ["calm", "volatile", "regulatory_shock", "downturn"]
-SERIES_RTOL = 1e-9
 
 
 def differences(ref, vec) -> list[str]:
@@ -47,7 +41,7 @@ def differences(ref, vec) -> list[str]:
         out.append("events")
     ts_a = ref.timeseries.to_numpy(float)
     ts_b = vec.timeseries.to_numpy(float)
-    if not np.allclose(ts_a, ts_b, rtol=SERIES_RTOL, atol=1e-12, equal_nan=True):
+    if not np.array_equal(ts_a, ts_b, equal_nan=True):
         out.append("timeseries")
     return out
 
