@@ -63,6 +63,11 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "alliance-sim" / "numba"
 
 
+CACHE_FORMAT = "records-by-layout-1"
+"""Part of every cache folder's name: compiled code from before record types were named by
+their layout (sim.mechanisms) is never loaded."""
+
+
 LOG_DTYPE = np.dtype(
     [("week", "i8"), ("alliance", "i8"), ("kind", "i8"), ("first", "i8"), ("second", "i8"), ("amount", "f8")]
 )
@@ -166,14 +171,14 @@ def compiled_for(function: Callable[..., Any], layout: np.dtype) -> Any:
 
     Every layout (one per number of partner slots) gets a dispatcher, and a cache
     folder, of its own: a dispatcher tells arguments apart by a quick fingerprint that
-    does not see the fields of a record array, and dispatchers of one function sharing a
-    cache folder can overwrite each other's entries, so either way code compiled for one
-    layout could run on another's records.
+    does not see the fields of a record array, so one dispatcher fed two layouts would
+    run the first one's code. (Compiled symbols are named by layout, see
+    sim.mechanisms, so code loaded from the cache keeps apart too.)
     """
     dispatcher = numba.njit(nogil=True, error_model="numpy")(function)
     if not hasattr(dispatcher, "enable_caching"):  # NUMBA_DISABLE_JIT: the plain function
         return dispatcher
-    tag = hashlib.sha256(repr(layout.descr).encode()).hexdigest()[:16]
+    tag = hashlib.sha256(f"{CACHE_FORMAT} {layout.descr!r}".encode()).hexdigest()[:16]
     config: Any = numba.config  # read by enable_caching: where this dispatcher caches
     default = config.CACHE_DIR
     config.CACHE_DIR = str(cache_root() / tag)
@@ -272,7 +277,9 @@ class CohortRun:
             trend_level=self.trend_level,
         )
         if self.logged + self._room > len(self.log):
-            grown = np.zeros(max(2 * len(self.log), self.logged + self._room), dtype=LOG_DTYPE).view(np.recarray)
+            grown = np.zeros(max(2 * len(self.log), self.logged + self._room), dtype=LOG_DTYPE).view(
+                np.recarray
+            )
             grown[: self.logged] = self.log[: self.logged]
             self.log = grown
         s = self.state
