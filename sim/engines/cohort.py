@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -166,6 +168,39 @@ def close_cohort(alliances: np.ndarray, p: Params) -> None:
 
 
 @functools.cache
+def model_digest() -> str:
+    """A digest of the source of everything compiled code is built from. Numba checks a
+    cached entry only against the file of the function it compiled, not against the
+    mechanisms that function calls in other files; a cache folder per digest means an
+    edited mechanism is always compiled afresh."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    shared = [root / name for name in ("state.py", "draws.py", "mechanics.py", "events.py")]
+    for path in [*sorted([*root.glob("mechanisms/*.py"), *root.glob("engines/*.py")]), *shared]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+CACHE_KEPT_DAYS = 7
+
+
+@functools.cache
+def prune_cache() -> None:
+    """Remove cache folders no run has used for a week (older sources, older layouts)."""
+    root = cache_root()
+    if not root.is_dir():
+        return
+    cutoff = time.time() - CACHE_KEPT_DAYS * 86400
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # another process is using or removing it
+
+
+@functools.cache
 def compiled_for(function: Callable[..., Any], layout: np.dtype) -> Any:
     """``function`` compiled for one layout of the record tables it is given.
 
@@ -178,10 +213,17 @@ def compiled_for(function: Callable[..., Any], layout: np.dtype) -> Any:
     dispatcher = numba.njit(nogil=True, error_model="numpy")(function)
     if not hasattr(dispatcher, "enable_caching"):  # NUMBA_DISABLE_JIT: the plain function
         return dispatcher
-    tag = hashlib.sha256(f"{CACHE_FORMAT} {layout.descr!r}".encode()).hexdigest()[:16]
+    tag = hashlib.sha256(f"{CACHE_FORMAT} {model_digest()} {layout.descr!r}".encode()).hexdigest()[:16]
+    prune_cache()
+    folder = cache_root() / tag
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)  # in use: kept by prune_cache
+    except OSError:
+        pass  # numba falls back to a cache it can write, or to none
     config: Any = numba.config  # read by enable_caching: where this dispatcher caches
     default = config.CACHE_DIR
-    config.CACHE_DIR = str(cache_root() / tag)
+    config.CACHE_DIR = str(folder)
     try:
         dispatcher.enable_caching()
     finally:
