@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from sim.mechanics import OUTCOMES, Cause, FailureMode, Outcome
 from sim.params import SimulationConfig
@@ -129,6 +128,8 @@ def timeseries_table(
 
 def wilson(successes: int, total: int) -> tuple[float, float]:
     """95% Wilson score interval for a proportion."""
+    from statsmodels.stats.proportion import proportion_confint  # only when an interval is asked for
+
     if total == 0:
         return (math.nan, math.nan)
     lo, hi = proportion_confint(successes, total, alpha=0.05, method="wilson")
