@@ -30,8 +30,12 @@ from typing import Any
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.object_type import ObjectType
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
 from hydra.experimental.callback import Callback
+from hydra.plugins.config_source import ConfigLoadError, ConfigResult, ConfigSource
+from hydra.plugins.search_path_plugin import SearchPathPlugin
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
@@ -43,6 +47,7 @@ from sim.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "configs"
 EXPERIMENT_DIR = ROOT / "experiments"
+EXPERIMENT_GROUP = "experiment"
 CLI_KEYS = ("progress", "study")
 """Top-level keys that steer the command line, not the model."""
 
@@ -85,27 +90,86 @@ ConfigStore.instance().store(
 )
 
 
-def register_experiments(folder: Path = EXPERIMENT_DIR) -> list[str]:
-    """Make every ``experiments/<name>.yaml`` selectable as ``+experiment=<name>``.
+class StudyConfigSource(ConfigSource):
+    """Hydra's view of ``experiments/``: ``<name>.yaml`` there is the option ``+experiment=<name>``.
 
-    Studies live beside their code in ``experiments/``; they are stored in
-    Hydra's config store under the group ``experiment``, at the global package
-    (each file lists only what it changes, as with ``# @package _global_``).
+    Studies live beside their code in ``experiments/`` rather than in a
+    ``configs/experiment/`` group folder; this source presents them to Hydra
+    as that group. A study file is read only when its study is selected, so a
+    broken file breaks only the runs that use it. Each file lists only what it
+    changes, at the top level: the package is ``_global_`` unless the file's
+    header says otherwise.
     """
-    names = []
-    for path in sorted(folder.glob("*.yaml")):
-        node = OmegaConf.load(path)
-        ConfigStore.instance().store(group="experiment", name=path.stem, node=node, package="_global_")
-        names.append(path.stem)
-    return names
+
+    @staticmethod
+    def scheme() -> str:
+        return "alliance-studies"
+
+    def _file(self, config_path: str) -> Path | None:
+        group, _, name = config_path.strip("/").partition("/")
+        if group != EXPERIMENT_GROUP or not name or "/" in name:
+            return None
+        return Path(self.path) / self._normalize_file_name(name)
+
+    def load_config(self, config_path: str) -> ConfigResult:
+        path = self._file(config_path)
+        if path is None or not path.is_file():
+            raise ConfigLoadError(f"Study not found: {config_path} (in {self.path})")
+        with path.open(encoding="utf-8") as f:
+            header = self._get_header_dict(f.read(512))
+            f.seek(0)
+            config = OmegaConf.load(f)
+        header["package"] = header.get("package") or "_global_"
+        return ConfigResult(config=config, path=self.full_path(), provider=self.provider, header=header)
+
+    def available(self) -> bool:
+        return Path(self.path).is_dir()
+
+    def is_group(self, config_path: str) -> bool:
+        return config_path.strip("/") in ("", EXPERIMENT_GROUP) and self.available()
+
+    def is_config(self, config_path: str) -> bool:
+        path = self._file(config_path)
+        return path is not None and path.is_file()
+
+    def list(self, config_path: str, results_filter: ObjectType | None) -> list[str]:
+        config_path = config_path.strip("/")
+        if not self.available():
+            return []
+        if config_path == "":
+            return [EXPERIMENT_GROUP] if results_filter in (None, ObjectType.GROUP) else []
+        if config_path != EXPERIMENT_GROUP or results_filter not in (None, ObjectType.CONFIG):
+            return []
+        return sorted(p.stem for p in Path(self.path).glob("*.yaml"))
 
 
-register_experiments()
+class StudySearchPath(SearchPathPlugin):
+    """Adds the studies to every Hydra config search path (the command line and :func:`load_config`)."""
+
+    def manipulate_search_path(self, search_path: Any) -> None:
+        search_path.append(provider="alliance-sim", path=f"{StudyConfigSource.scheme()}://{EXPERIMENT_DIR}")
+
+
+def _register_with_hydra() -> None:
+    """Register the studies' config source and search path, once per process (under
+    ``python -m sim.cli`` this module runs twice: as ``__main__`` and as ``sim.cli``)."""
+    plugins = Plugins.instance()
+    if all(cls.__name__ != StudySearchPath.__name__ for cls in plugins.discover(SearchPathPlugin)):
+        plugins.register(StudyConfigSource)
+        plugins.register(StudySearchPath)
+
+
+_register_with_hydra()
+
+
+def study_names() -> list[str]:
+    """The studies that ``+experiment=<name>`` selects (file names only; nothing is parsed)."""
+    return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
 
 
 def to_simulation_config(cfg: DictConfig) -> SimulationConfig:
     """Validate a composed Hydra config into the model's typed parameters."""
-    skip = {*CLI_KEYS, "hydra", "experiment"}
+    skip = {*CLI_KEYS, "hydra", EXPERIMENT_GROUP}
     data = {
         key: OmegaConf.to_container(cfg[key], resolve=True) if OmegaConf.is_config(cfg[key]) else cfg[key]
         for key in cfg

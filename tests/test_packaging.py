@@ -1,8 +1,9 @@
-"""Packaging: a cheap ``import sim``.
+"""Packaging: a cheap ``import sim``, and studies read only when used.
 
 ``import sim`` (and ``import sim.params``) must not load Hydra, OmegaConf,
 matplotlib, statsmodels, lifelines, Mesa or pandas: the package's public names
-are imported on first use.
+are imported on first use. Study files are read only when their study is
+selected, so a broken one breaks nothing else.
 """
 
 from __future__ import annotations
@@ -66,3 +67,63 @@ def test_the_public_names_still_work():
     from sim import kernels  # submodules still import with `from sim import ...`
 
     assert kernels.__name__ == "sim.kernels"
+
+
+def test_the_command_line_reads_no_study_file_until_one_is_used():
+    """Importing sim.cli opens no study file; composing one study opens only that one."""
+    script = (
+        "import sys\n"
+        "opened = []\n"
+        "sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == 'open' else None)\n"
+        "import sim.cli\n"
+        "folder = str(sim.cli.EXPERIMENT_DIR)\n"
+        "at_import = [p for p in opened if p.startswith(folder)]\n"
+        "sim.cli.load_config(['+experiment=pilot_vs_full'])\n"
+        "studies = sorted({p for p in opened if p.startswith(folder) and p.endswith('.yaml')})\n"
+        "print(at_import, [p.rsplit('/', 1)[1] for p in studies])\n"
+    )
+    proc = run_python("-c", script)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert proc.stdout.strip() == "[] ['pilot_vs_full.yaml']", proc.stdout
+
+
+@pytest.fixture
+def studies_with_a_broken_one(tmp_path, monkeypatch):
+    """The real study files plus ``broken.yaml``, which is not valid YAML."""
+    import sim.cli
+
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    for path in sim.cli.EXPERIMENT_DIR.glob("*.yaml"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "broken.yaml").write_text("study: {name: broken\nn_alliances: [1, 2\n")
+    monkeypatch.setattr(sim.cli, "EXPERIMENT_DIR", folder)
+    return folder
+
+
+def test_a_broken_study_file_breaks_only_its_own_study(studies_with_a_broken_one):
+    import sim.cli
+
+    assert "broken" in sim.cli.study_names()
+    assert sim.cli.load_config(["n_alliances=7"]).n_alliances == 7
+    config = sim.cli.load_config(["+experiment=governance_vs_failure"])
+    assert (config.n_alliances, config.seed) == (2000, 2026)
+    with pytest.raises(Exception, match="broken"):
+        sim.cli.load_config(["+experiment=broken"])
+
+
+def test_an_unknown_study_lists_the_studies():
+    import sim.cli
+
+    with pytest.raises(Exception, match="governance_vs_failure") as error:
+        sim.cli.load_config(["+experiment=no_such_study"])
+    assert "no_such_study" in str(error.value)
+
+
+def test_study_files_keep_their_global_package():
+    """A study changes top-level keys (n_alliances, hydra.sweeper...), not an ``experiment:`` node."""
+    import sim.cli
+
+    config = sim.cli.load_config(["+experiment=situation_coopetition"])
+    assert config.alliance.type.value == "coopetition"  # its defaults-list override took effect
+    assert config.alliance.ip_exposure == 0.9
