@@ -8,6 +8,10 @@ The structured-config schema registered here is generated from the frozen
 dataclasses in :mod:`sim.params`, so a misspelt key or a value of the wrong
 type is rejected by Hydra while composing, before anything runs; ranges and
 enumerations are then checked by the dataclasses themselves.
+
+``configs/`` and the studies in ``experiments/`` are read from the installed
+package (a built wheel carries copies of both, see ``setup.py``) or, when the
+package runs from a checkout, from the checkout's own folders.
 """
 
 from __future__ import annotations
@@ -44,9 +48,21 @@ from sim.results import format_summary
 from sim.runner import provenance, run_cohort, write_results
 from sim.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = ROOT / "configs"
-EXPERIMENT_DIR = ROOT / "experiments"
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT = PACKAGE_DIR.parent
+"""The checkout, when the package runs from one (the scripts in experiments/ write results/ there)."""
+PACKAGED_DATA = PACKAGE_DIR / "_data"
+"""Where a built wheel carries its copies of configs/ and experiments/*.yaml."""
+
+
+def data_dir(name: str) -> Path:
+    """``configs`` or ``experiments``: the installed package's copy, else the checkout's folder."""
+    packaged = PACKAGED_DATA / name
+    return packaged if packaged.is_dir() else ROOT / name
+
+
+CONFIG_DIR = data_dir("configs")
+EXPERIMENT_DIR = data_dir("experiments")
 EXPERIMENT_GROUP = "experiment"
 CLI_KEYS = ("progress", "study")
 """Top-level keys that steer the command line, not the model."""

@@ -73,8 +73,10 @@ def provenance(config: SimulationConfig, extra: dict[str, Any] | None = None) ->
 
 
 def git_revision() -> str | None:
-    """The source tree's commit, with ``+dirty`` if it has uncommitted changes; None outside git."""
+    """The source tree's commit, with ``+dirty`` if it has uncommitted changes; None outside a checkout."""
     root = Path(__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file():  # installed, not run from the source tree
+        return None
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10

@@ -1,9 +1,11 @@
-"""Packaging: a cheap ``import sim``, and studies read only when used.
+"""Packaging: a cheap ``import sim``, studies read only when used, and a wheel that works on its own.
 
 ``import sim`` (and ``import sim.params``) must not load Hydra, OmegaConf,
 matplotlib, statsmodels, lifelines, Mesa or pandas: the package's public names
 are imported on first use. Study files are read only when their study is
-selected, so a broken one breaks nothing else.
+selected, so a broken one breaks nothing else. The built wheel carries
+``configs/`` and the studies, and its command line runs from an empty folder
+(``scripts/check_wheel.sh``, slow: it installs the wheel into a new venv).
 """
 
 from __future__ import annotations
@@ -127,3 +129,34 @@ def test_study_files_keep_their_global_package():
     config = sim.cli.load_config(["+experiment=situation_coopetition"])
     assert config.alliance.type.value == "coopetition"  # its defaults-list override took effect
     assert config.alliance.ip_exposure == 0.9
+
+
+def test_a_checkout_reads_its_own_folders():
+    import sim.cli
+
+    assert not (REPO / "sim" / "_data").exists(), "sim/_data is built into wheels only"
+    assert sim.cli.CONFIG_DIR == REPO / "configs"
+    assert sim.cli.EXPERIMENT_DIR == REPO / "experiments"
+
+
+def test_the_sdist_manifest_and_the_build_hook_agree():
+    """What setup.py copies into the wheel is in the source distribution too."""
+    manifest = (REPO / "MANIFEST.in").read_text()
+    assert "graft configs" in manifest
+    assert "include experiments/*.yaml" in manifest
+    setup = (REPO / "setup.py").read_text()
+    assert '"configs": "**/*.yaml"' in setup
+    assert '"experiments": "*.yaml"' in setup
+
+
+@pytest.mark.slow
+def test_the_wheel_runs_from_an_empty_folder():
+    """scripts/check_wheel.sh: build, install into a fresh venv, run a cohort and the headline study."""
+    script = REPO / "scripts" / "check_wheel.sh"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        ["bash", str(script)], cwd=REPO, capture_output=True, text=True, timeout=1200, env=env
+    )
+    assert proc.returncode == 0, f"{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+    assert "study: 12 cells x 100 alliances" in proc.stdout, proc.stdout[-3000:]
+    assert "the installed wheel works from an empty folder" in proc.stderr
