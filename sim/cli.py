@@ -79,7 +79,7 @@ def _schema_type(annotation: Any) -> Any:
     return annotation
 
 
-def mirror_schema(cls: type[Section], extra: list[tuple[str, type, Any]] | None = None) -> type:
+def mirror_schema(cls: type[Section], extra: list[tuple[str, Any, Any]] | None = None) -> type:
     """A mutable dataclass with the same fields and defaults as ``cls``, for OmegaConf."""
     hints = typing.get_type_hints(cls)
     instance = cls()
@@ -186,8 +186,10 @@ def study_names() -> list[str]:
 def to_simulation_config(cfg: DictConfig) -> SimulationConfig:
     """Validate a composed Hydra config into the model's typed parameters."""
     skip = {*CLI_KEYS, "hydra", EXPERIMENT_GROUP}
-    data = {
-        key: OmegaConf.to_container(cfg[key], resolve=True) if OmegaConf.is_config(cfg[key]) else cfg[key]
+    data: dict[str, Any] = {
+        str(key): OmegaConf.to_container(cfg[key], resolve=True)
+        if OmegaConf.is_config(cfg[key])
+        else cfg[key]
         for key in cfg
         if key not in skip
     }

@@ -146,7 +146,7 @@ def summarize(alliances: pd.DataFrame) -> dict[str, Any]:
         lo, hi = wilson(k, n)
         shares[outcome.value] = {"count": k, "share": k / n if n else math.nan, "ci_low": lo, "ci_high": hi}
     failed = alliances.loc[alliances["outcome"] == Outcome.FAILED.value]
-    not_success = n - shares[Outcome.SUCCESS.value]["count"]
+    not_success = n - int(shares[Outcome.SUCCESS.value]["count"])
     lo, hi = wilson(not_success, n)
     resolution = alliances["mean_resolution_weeks"].dropna()
     resolution_ci = _mean_interval(resolution.to_numpy())

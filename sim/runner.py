@@ -53,7 +53,7 @@ PACKAGES = (
 
 def provenance(config: SimulationConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Where a result came from: seed, engine, package versions, git revision, interpreter."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in ("alliance-sim", *PACKAGES):
         try:
             versions[name] = metadata.version(name)
