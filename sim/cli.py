@@ -66,6 +66,8 @@ EXPERIMENT_DIR = data_dir("experiments")
 EXPERIMENT_GROUP = "experiment"
 CLI_KEYS = ("progress", "study")
 """Top-level keys that steer the command line, not the model."""
+ANALYSIS_MODULES = ("cli.py", "studies.py", "calibration.py", "directions.py")
+"""Modules of the package that are not the model: changing them never invalidates a finished cell."""
 
 
 def _schema_type(annotation: Any) -> Any:
@@ -261,16 +263,13 @@ def main(cfg: DictConfig) -> dict:
 
 # ------------------------------------------------------------------ studies
 def model_fingerprint() -> str:
-    """Hash of the model's source: cells computed by other code are never reused."""
+    """Hash of the model's source (every module of the package, sub-packages included, but the
+    analysis): cells computed by other code are never reused."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "sim").glob("*.py")):
-        if path.name not in (
-            "cli.py",
-            "studies.py",
-            "calibration.py",
-            "directions.py",
-        ):  # analysis, not model
-            digest.update(path.name.encode())
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        name = path.relative_to(PACKAGE_DIR).as_posix()
+        if name not in ANALYSIS_MODULES:
+            digest.update(name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
