@@ -16,6 +16,7 @@ package runs from a checkout, from the checkout's own folders.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import enum
 import hashlib
@@ -370,6 +371,41 @@ def _sweep_cells(config: DictConfig) -> list[list[str]]:
     return [list(combo) for combo in itertools.product(*axes)]
 
 
+class ReusedCompositions:
+    """Hands Hydra's sweeper and launcher the cells that :class:`StudyCallback` composed already.
+
+    Hydra composes every cell of a sweep three times in the launching process:
+    in the callback (to validate the model's parameters before anything runs),
+    in the sweeper (to check the composition) and in the launcher (to run the
+    cell). Composition is deterministic, so the second and third receive
+    copies of the first. Anything else (another master config, a cell not
+    composed here, a job pickled off to another process) is composed by Hydra
+    as usual.
+    """
+
+    def __init__(self, loader: Any, master: DictConfig, composed: dict[tuple[str, ...], DictConfig]) -> None:
+        self.loader = loader
+        self.master: DictConfig | None = master
+        self.composed = composed
+
+    def __call__(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
+        cached = self.composed.get(tuple(sweep_overrides)) if master_config is self.master else None
+        if cached is None:
+            return type(self.loader).load_sweep_config(self.loader, master_config, sweep_overrides)
+        return copy.deepcopy(cached)  # the launcher and the job edit theirs
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "master": None, "composed": {}}
+
+    @classmethod
+    def install(cls, loader: Any, master: DictConfig, composed: dict[tuple[str, ...], DictConfig]) -> None:
+        loader.load_sweep_config = cls(loader, master, composed)
+
+    @staticmethod
+    def remove(loader: Any) -> None:
+        vars(loader).pop("load_sweep_config", None)
+
+
 class StudyCallback(Callback):
     """Validates every cell of a study before any runs; aggregates and reports when all are done."""
 
@@ -379,6 +415,7 @@ class StudyCallback(Callback):
         run_dir = Path(config.hydra.sweep.dir)
         cells = _sweep_cells(config)
         loader = GlobalHydra.instance().config_loader()
+        composed: dict[tuple[str, ...], DictConfig] = {}
         seeds = set()
         for overrides in cells:
             try:
@@ -386,6 +423,8 @@ class StudyCallback(Callback):
                 seeds.add(to_simulation_config(job_cfg).seed)
             except ConfigError as error:
                 fail(f"cell {' '.join(overrides)}: {error}")
+            composed[tuple(overrides)] = job_cfg
+        ReusedCompositions.install(loader, config, composed)
         study = dict(OmegaConf.to_container(config.get("study") or {}, resolve=True))  # type: ignore[arg-type]
         swept = [
             o.get_key_element()
@@ -410,6 +449,10 @@ class StudyCallback(Callback):
         )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from hydra.core.global_hydra import GlobalHydra
+
+        if GlobalHydra.instance().is_initialized():
+            ReusedCompositions.remove(GlobalHydra.instance().config_loader())
         run_dir = Path(config.hydra.sweep.dir)
         try:
             self._report(config, run_dir)
