@@ -28,11 +28,13 @@ class BuildPyWithData(build_py):
     """``build_py`` that also copies ``configs/`` and the study files into ``sim/_data/``."""
 
     def run(self) -> None:
+        if not self.editable_mode:
+            # start from an empty build/lib/sim: a module deleted from the source never lingers in a wheel
+            shutil.rmtree(Path(self.build_lib) / "sim", ignore_errors=True)
         super().run()
         if self.editable_mode:
             return
         target = Path(self.build_lib) / "sim" / "_data"
-        shutil.rmtree(target, ignore_errors=True)
         for folder, pattern in DATA.items():
             files = sorted((HERE / folder).glob(pattern))
             if not files:
