@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Create .venv with a Python >= 3.12 and install the project (with its dev tools).
 # Finds python3.13 / python3.12 on the PATH or under pyenv; set PYTHON=/path/to/python to choose.
+# A quick no-op when nothing changed since the last install: the install is stamped with a
+# hash of what it depends on (pyproject.toml, setup.py, this script, the interpreter);
+# FORCE=1 reinstalls anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,11 +26,33 @@ find_python() {
   exit 1
 }
 
+EXTRAS="dev,cluster,calibration"
+STAMP=.venv/.setup-stamp
+
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
   py=$(find_python)
   echo "using $py ($("$py" --version))" >&2
   rm -rf .venv
   "$py" -m venv .venv
 fi
+
+# What the install depends on; the interpreter's version and path are part of it.
+wanted=$(.venv/bin/python - "$EXTRAS" <<'EOF'
+import hashlib
+import sys
+
+digest = hashlib.sha256()
+for name in ("pyproject.toml", "setup.py", "scripts/setup.sh"):
+    with open(name, "rb") as f:
+        digest.update(f.read())
+digest.update(f"{sys.argv[1]} {sys.version} {sys.executable}".encode())
+print(digest.hexdigest())
+EOF
+)
+if [ "${FORCE:-0}" != 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted" ] && [ -x .venv/bin/alliance-sim ]; then
+  exit 0  # up to date
+fi
+rm -f "$STAMP"
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev,cluster,calibration]"
+.venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
+echo "$wanted" > "$STAMP"

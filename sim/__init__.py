@@ -3,12 +3,22 @@
 ``run_cohort(config)`` simulates a cohort of alliances under one governance
 design; ``AllianceModel`` is the Mesa model (reference engine); parameters are
 the validated dataclasses of :mod:`sim.params`.
+
+The public names are imported on first use (PEP 562), so ``import sim`` (or
+``import sim.params``) stays cheap: Mesa, pandas, Hydra and the analysis
+libraries load only when something that needs them is used.
 """
 
-from sim.agents import Alliance, Firm
-from sim.model import AllianceModel
-from sim.params import ConfigError, SimulationConfig
-from sim.runner import run_cohort
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.agents import Alliance, Firm
+    from sim.model import AllianceModel
+    from sim.params import ConfigError, SimulationConfig
+    from sim.runner import run_cohort
 
 __all__ = [
     "Alliance",
@@ -19,6 +29,29 @@ __all__ = [
     "load_config",
     "run_cohort",
 ]
+
+_LAZY = {
+    "Alliance": "sim.agents",
+    "Firm": "sim.agents",
+    "AllianceModel": "sim.model",
+    "ConfigError": "sim.params",
+    "SimulationConfig": "sim.params",
+    "run_cohort": "sim.runner",
+}
+"""Public name -> the module that defines it."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def load_config(overrides: list[str] | None = None) -> SimulationConfig:

@@ -8,12 +8,18 @@ The structured-config schema registered here is generated from the frozen
 dataclasses in :mod:`sim.params`, so a misspelt key or a value of the wrong
 type is rejected by Hydra while composing, before anything runs; ranges and
 enumerations are then checked by the dataclasses themselves.
+
+``configs/`` and the studies in ``experiments/`` are read from the installed
+package (a built wheel carries copies of both, see ``setup.py``) or, when the
+package runs from a checkout, from the checkout's own folders.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import enum
+import gc
 import hashlib
 import itertools
 import json
@@ -30,8 +36,12 @@ from typing import Any
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.object_type import ObjectType
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
 from hydra.experimental.callback import Callback
+from hydra.plugins.config_source import ConfigLoadError, ConfigResult, ConfigSource
+from hydra.plugins.search_path_plugin import SearchPathPlugin
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
@@ -40,11 +50,26 @@ from sim.results import format_summary
 from sim.runner import provenance, run_cohort, write_results
 from sim.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = ROOT / "configs"
-EXPERIMENT_DIR = ROOT / "experiments"
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT = PACKAGE_DIR.parent
+"""The checkout, when the package runs from one (the scripts in experiments/ write results/ there)."""
+PACKAGED_DATA = PACKAGE_DIR / "_data"
+"""Where a built wheel carries its copies of configs/ and experiments/*.yaml."""
+
+
+def data_dir(name: str) -> Path:
+    """``configs`` or ``experiments``: the installed package's copy, else the checkout's folder."""
+    packaged = PACKAGED_DATA / name
+    return packaged if packaged.is_dir() else ROOT / name
+
+
+CONFIG_DIR = data_dir("configs")
+EXPERIMENT_DIR = data_dir("experiments")
+EXPERIMENT_GROUP = "experiment"
 CLI_KEYS = ("progress", "study")
 """Top-level keys that steer the command line, not the model."""
+ANALYSIS_MODULES = ("cli.py", "studies.py", "calibration.py", "directions.py")
+"""Modules of the package that are not the model: changing them never invalidates a finished cell."""
 
 
 def _schema_type(annotation: Any) -> Any:
@@ -58,7 +83,7 @@ def _schema_type(annotation: Any) -> Any:
     return annotation
 
 
-def mirror_schema(cls: type[Section], extra: list[tuple[str, type, Any]] | None = None) -> type:
+def mirror_schema(cls: type[Section], extra: list[tuple[str, Any, Any]] | None = None) -> type:
     """A mutable dataclass with the same fields and defaults as ``cls``, for OmegaConf."""
     hints = typing.get_type_hints(cls)
     instance = cls()
@@ -85,29 +110,90 @@ ConfigStore.instance().store(
 )
 
 
-def register_experiments(folder: Path = EXPERIMENT_DIR) -> list[str]:
-    """Make every ``experiments/<name>.yaml`` selectable as ``+experiment=<name>``.
+class StudyConfigSource(ConfigSource):
+    """Hydra's view of ``experiments/``: ``<name>.yaml`` there is the option ``+experiment=<name>``.
 
-    Studies live beside their code in ``experiments/``; they are stored in
-    Hydra's config store under the group ``experiment``, at the global package
-    (each file lists only what it changes, as with ``# @package _global_``).
+    Studies live beside their code in ``experiments/`` rather than in a
+    ``configs/experiment/`` group folder; this source presents them to Hydra
+    as that group. A study file is read only when its study is selected, so a
+    broken file breaks only the runs that use it. Each file lists only what it
+    changes, at the top level: the package is ``_global_`` unless the file's
+    header says otherwise.
     """
-    names = []
-    for path in sorted(folder.glob("*.yaml")):
-        node = OmegaConf.load(path)
-        ConfigStore.instance().store(group="experiment", name=path.stem, node=node, package="_global_")
-        names.append(path.stem)
-    return names
+
+    @staticmethod
+    def scheme() -> str:
+        return "alliance-studies"
+
+    def _file(self, config_path: str) -> Path | None:
+        group, _, name = config_path.strip("/").partition("/")
+        if group != EXPERIMENT_GROUP or not name or "/" in name:
+            return None
+        return Path(self.path) / self._normalize_file_name(name)
+
+    def load_config(self, config_path: str) -> ConfigResult:
+        path = self._file(config_path)
+        if path is None or not path.is_file():
+            raise ConfigLoadError(f"Study not found: {config_path} (in {self.path})")
+        with path.open(encoding="utf-8") as f:
+            header = self._get_header_dict(f.read(512))
+            f.seek(0)
+            config = OmegaConf.load(f)
+        header["package"] = header.get("package") or "_global_"
+        return ConfigResult(config=config, path=self.full_path(), provider=self.provider, header=header)
+
+    def available(self) -> bool:
+        return Path(self.path).is_dir()
+
+    def is_group(self, config_path: str) -> bool:
+        return config_path.strip("/") in ("", EXPERIMENT_GROUP) and self.available()
+
+    def is_config(self, config_path: str) -> bool:
+        path = self._file(config_path)
+        return path is not None and path.is_file()
+
+    def list(self, config_path: str, results_filter: ObjectType | None) -> list[str]:
+        config_path = config_path.strip("/")
+        if not self.available():
+            return []
+        if config_path == "":
+            return [EXPERIMENT_GROUP] if results_filter in (None, ObjectType.GROUP) else []
+        if config_path != EXPERIMENT_GROUP or results_filter not in (None, ObjectType.CONFIG):
+            return []
+        return sorted(p.stem for p in Path(self.path).glob("*.yaml"))
 
 
-register_experiments()
+class StudySearchPath(SearchPathPlugin):
+    """Adds the studies to every Hydra config search path (the command line and :func:`load_config`)."""
+
+    def manipulate_search_path(self, search_path: Any) -> None:
+        search_path.append(provider="alliance-sim", path=f"{StudyConfigSource.scheme()}://{EXPERIMENT_DIR}")
+
+
+def _register_with_hydra() -> None:
+    """Register the studies' config source and search path, once per process (under
+    ``python -m sim.cli`` this module runs twice: as ``__main__`` and as ``sim.cli``)."""
+    plugins = Plugins.instance()
+    if all(cls.__name__ != StudySearchPath.__name__ for cls in plugins.discover(SearchPathPlugin)):
+        plugins.register(StudyConfigSource)
+        plugins.register(StudySearchPath)
+
+
+_register_with_hydra()
+
+
+def study_names() -> list[str]:
+    """The studies that ``+experiment=<name>`` selects (file names only; nothing is parsed)."""
+    return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
 
 
 def to_simulation_config(cfg: DictConfig) -> SimulationConfig:
     """Validate a composed Hydra config into the model's typed parameters."""
-    skip = {*CLI_KEYS, "hydra", "experiment"}
-    data = {
-        key: OmegaConf.to_container(cfg[key], resolve=True) if OmegaConf.is_config(cfg[key]) else cfg[key]
+    skip = {*CLI_KEYS, "hydra", EXPERIMENT_GROUP}
+    data: dict[str, Any] = {
+        str(key): OmegaConf.to_container(cfg[key], resolve=True)
+        if OmegaConf.is_config(cfg[key])
+        else cfg[key]
         for key in cfg
         if key not in skip
     }
@@ -179,16 +265,13 @@ def main(cfg: DictConfig) -> dict:
 
 # ------------------------------------------------------------------ studies
 def model_fingerprint() -> str:
-    """Hash of the model's source: cells computed by other code are never reused."""
+    """Hash of the model's source (every module of the package, sub-packages included, but the
+    analysis): cells computed by other code are never reused."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "sim").glob("*.py")):
-        if path.name not in (
-            "cli.py",
-            "studies.py",
-            "calibration.py",
-            "directions.py",
-        ):  # analysis, not model
-            digest.update(path.name.encode())
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        name = path.relative_to(PACKAGE_DIR).as_posix()
+        if name not in ANALYSIS_MODULES:
+            digest.update(name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -289,6 +372,41 @@ def _sweep_cells(config: DictConfig) -> list[list[str]]:
     return [list(combo) for combo in itertools.product(*axes)]
 
 
+class ReusedCompositions:
+    """Hands Hydra's sweeper and launcher the cells that :class:`StudyCallback` composed already.
+
+    Hydra composes every cell of a sweep three times in the launching process:
+    in the callback (to validate the model's parameters before anything runs),
+    in the sweeper (to check the composition) and in the launcher (to run the
+    cell). Composition is deterministic, so the second and third receive
+    copies of the first. Anything else (another master config, a cell not
+    composed here, a job pickled off to another process) is composed by Hydra
+    as usual.
+    """
+
+    def __init__(self, loader: Any, master: DictConfig, composed: dict[tuple[str, ...], DictConfig]) -> None:
+        self.loader = loader
+        self.master: DictConfig | None = master
+        self.composed = composed
+
+    def __call__(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
+        cached = self.composed.get(tuple(sweep_overrides)) if master_config is self.master else None
+        if cached is None:
+            return type(self.loader).load_sweep_config(self.loader, master_config, sweep_overrides)
+        return copy.deepcopy(cached)  # the launcher and the job edit theirs
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "master": None, "composed": {}}
+
+    @classmethod
+    def install(cls, loader: Any, master: DictConfig, composed: dict[tuple[str, ...], DictConfig]) -> None:
+        loader.load_sweep_config = cls(loader, master, composed)
+
+    @staticmethod
+    def remove(loader: Any) -> None:
+        vars(loader).pop("load_sweep_config", None)
+
+
 class StudyCallback(Callback):
     """Validates every cell of a study before any runs; aggregates and reports when all are done."""
 
@@ -298,6 +416,7 @@ class StudyCallback(Callback):
         run_dir = Path(config.hydra.sweep.dir)
         cells = _sweep_cells(config)
         loader = GlobalHydra.instance().config_loader()
+        composed: dict[tuple[str, ...], DictConfig] = {}
         seeds = set()
         for overrides in cells:
             try:
@@ -305,6 +424,8 @@ class StudyCallback(Callback):
                 seeds.add(to_simulation_config(job_cfg).seed)
             except ConfigError as error:
                 fail(f"cell {' '.join(overrides)}: {error}")
+            composed[tuple(overrides)] = job_cfg
+        ReusedCompositions.install(loader, config, composed)
         study = dict(OmegaConf.to_container(config.get("study") or {}, resolve=True))  # type: ignore[arg-type]
         swept = [
             o.get_key_element()
@@ -329,6 +450,10 @@ class StudyCallback(Callback):
         )
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from hydra.core.global_hydra import GlobalHydra
+
+        if GlobalHydra.instance().is_initialized():
+            ReusedCompositions.remove(GlobalHydra.instance().config_loader())
         run_dir = Path(config.hydra.sweep.dir)
         try:
             self._report(config, run_dir)
@@ -353,5 +478,19 @@ class StudyCallback(Callback):
         print(text, flush=True)
 
 
+def console_main() -> None:
+    """The ``alliance-sim`` command: :func:`main`, then a quick exit.
+
+    The process ends right after the run, so whatever is still alive is
+    frozen out of the garbage collector first: the interpreter's exit then
+    skips a final scan of every object of the run (most of a second after a
+    study). Exit handlers (logging, launchers) run as usual.
+    """
+    try:
+        main()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    main()
+    console_main()

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from sim.mechanics import OUTCOMES, Cause, FailureMode, Outcome
 from sim.params import SimulationConfig
@@ -129,6 +128,8 @@ def timeseries_table(
 
 def wilson(successes: int, total: int) -> tuple[float, float]:
     """95% Wilson score interval for a proportion."""
+    from statsmodels.stats.proportion import proportion_confint  # only when an interval is asked for
+
     if total == 0:
         return (math.nan, math.nan)
     lo, hi = proportion_confint(successes, total, alpha=0.05, method="wilson")
@@ -145,7 +146,7 @@ def summarize(alliances: pd.DataFrame) -> dict[str, Any]:
         lo, hi = wilson(k, n)
         shares[outcome.value] = {"count": k, "share": k / n if n else math.nan, "ci_low": lo, "ci_high": hi}
     failed = alliances.loc[alliances["outcome"] == Outcome.FAILED.value]
-    not_success = n - shares[Outcome.SUCCESS.value]["count"]
+    not_success = n - int(shares[Outcome.SUCCESS.value]["count"])
     lo, hi = wilson(not_success, n)
     resolution = alliances["mean_resolution_weeks"].dropna()
     resolution_ci = _mean_interval(resolution.to_numpy())

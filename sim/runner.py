@@ -6,6 +6,7 @@ sweeps alike: ``run_cohort(config)`` returns a :class:`~sim.results.CohortResult
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import subprocess
@@ -53,12 +54,6 @@ PACKAGES = (
 
 def provenance(config: SimulationConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Where a result came from: seed, engine, package versions, git revision, interpreter."""
-    versions = {}
-    for name in ("alliance-sim", *PACKAGES):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
     return {
         "seed": config.seed,
         "engine": config.engine.value,
@@ -67,14 +62,36 @@ def provenance(config: SimulationConfig, extra: dict[str, Any] | None = None) ->
         "git_revision": git_revision(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "packages": versions,
+        "packages": package_versions(),
         **(extra or {}),
     }
 
 
+@functools.cache
+def _package_versions() -> tuple[tuple[str, str | None], ...]:
+    versions: list[tuple[str, str | None]] = []
+    for name in ("alliance-sim", *PACKAGES):
+        try:
+            versions.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            versions.append((name, None))
+    return tuple(versions)
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of this package and the libraries its results depend on (read once)."""
+    return dict(_package_versions())
+
+
+@functools.cache
 def git_revision() -> str | None:
-    """The source tree's commit, with ``+dirty`` if it has uncommitted changes; None outside git."""
+    """The source tree's commit, with ``+dirty`` if it has uncommitted changes; None outside a checkout.
+
+    Read once per process: the revision of the code this process runs.
+    """
     root = Path(__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file():  # installed, not run from the source tree
+        return None
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10

@@ -731,3 +731,59 @@ def test_a_failing_report_exits_non_zero_and_keeps_the_cells(tmp_path):
     assert len(cell_records(sweep_dir)) == len(
         list(itertools.product(*sweep_params("pilot_vs_full").values()))
     )
+
+
+# ------------------------------------------- 8. each cell is composed once
+def test_a_study_composes_each_cell_once(tmp_path, monkeypatch, capsys, in_process_hydra):
+    """Validating, checking and launching a cell share one Hydra composition (in this process)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    import sim.cli
+
+    composed: list[list[str]] = []
+    original = ConfigLoaderImpl.load_configuration
+
+    def counting(self, config_name, overrides, *args, **kwargs):
+        composed.append(list(overrides))
+        return original(self, config_name, overrides, *args, **kwargs)
+
+    sweep_dir = tmp_path / "results" / "governance_vs_failure" / "once"
+    monkeypatch.setattr(ConfigLoaderImpl, "load_configuration", counting)
+    argv = ["alliance-sim", "-m", "+experiment=governance_vs_failure", *SHRINK, *SUBSWEEP]
+    monkeypatch.setattr(sys, "argv", [*argv, f"hydra.sweep.dir={sweep_dir}"])
+    try:
+        sim.cli.main()
+    except SystemExit as stop:
+        assert stop.code in (None, 0), stop.code
+    assert "4 cells finished, 0 failed" in capsys.readouterr().out
+    cells = [o for o in composed if any(x.startswith("governance=") and "," not in x for x in o)]
+    # Hydra composes the primary config twice (for the run mode, then for the sweep), each cell once
+    assert len(cells) == 4 and len(composed) == 2 + 4, composed
+    assert len(cell_records(sweep_dir)) == 4
+
+
+class StandInLoader:
+    """Composes by echoing the overrides, the way a config loader is called."""
+
+    def load_sweep_config(self, master_config, sweep_overrides):
+        return OmegaConf.create({"composed_for": list(sweep_overrides)})
+
+
+def test_reused_compositions_stay_in_their_process():
+    """A loader pickled off to another process (joblib, Ray, submitit) composes afresh there."""
+    import pickle
+
+    import sim.cli
+
+    loader, master = StandInLoader(), OmegaConf.create({"master": True})
+    cached = OmegaConf.create({"cached": True})
+    sim.cli.ReusedCompositions.install(loader, master, {("a=1",): cached})
+    assert loader.load_sweep_config(master, ["a=1"]) == cached
+    assert loader.load_sweep_config(master, ["a=1"]) is not cached  # a copy each time
+    assert loader.load_sweep_config(master, ["a=2"]) == {"composed_for": ["a=2"]}
+    assert loader.load_sweep_config(OmegaConf.create({}), ["a=1"]) == {"composed_for": ["a=1"]}
+
+    elsewhere = pickle.loads(pickle.dumps(loader))
+    assert elsewhere.load_sweep_config(master, ["a=1"]) == {"composed_for": ["a=1"]}
+    sim.cli.ReusedCompositions.remove(loader)
+    assert loader.load_sweep_config(master, ["a=1"]) == {"composed_for": ["a=1"]}
