@@ -147,12 +147,12 @@ def test_comparison_detects_one_perturbed_coefficient(monkeypatch):
     params_of = sim.engines.cohort.params_record_of
 
     def perturbed(config):  # the cohort engine's coefficients only
-        rate = config.dynamics.base_issue_rate * 1.001
-        return params_of(config.replace(dynamics={"base_issue_rate": rate}))
+        rate = config.dynamics.trust_per_gap * 1.001
+        return params_of(config.replace(dynamics={"trust_per_gap": rate}))
 
     monkeypatch.setattr(sim.engines.cohort, "params_record_of", perturbed)
     vec = run_cohort(load_config([*overrides, "engine=vectorized"]))
-    assert "alliances.issues_raised" in differences(ref, vec)
+    assert "alliances.final_trust" in differences(ref, vec)
 
 
 def test_cli_engines_write_identical_outcome_columns(tmp_path):

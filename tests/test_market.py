@@ -98,5 +98,5 @@ def test_refilled_draws_are_the_fresh_draws():
     for _ in range(4):
         fresh = draw_week(fresh_stream, shape)
         reused = draw_week(reused_stream, shape, reused)
-        for name in fresh.__dataclass_fields__:
+        for name in fresh._fields:
             np.testing.assert_array_equal(getattr(reused, name), getattr(fresh, name), err_msg=name)
