@@ -3,7 +3,7 @@
     python experiments/calibrate.py            # fit, validate, write results/calibration/
     python experiments/calibrate.py --apply    # ... and make the fitted values the defaults
 
-Pattern-oriented calibration: one objective (sim.calibration.loss) scores all
+Pattern-oriented calibration: one objective (sim.analysis.calibration.loss) scores all
 patterns together, in units of each pattern's tolerance. Optuna's CMA-ES sampler
 (seeded) searches the free parameters below, starting from an earlier fit
 (``calibration_start.json``) with steps of a twentieth of each range; every trial simulates the same
@@ -29,7 +29,7 @@ from pathlib import Path
 import optuna
 import yaml
 
-from sim.calibration import BAND_MARGIN, TARGETS, loss, measure, pattern_table, run_pattern_cohorts
+from sim.analysis.calibration import BAND_MARGIN, TARGETS, loss, measure, pattern_table, run_pattern_cohorts
 from sim.cli import ROOT, load_config
 
 # parameter, low, high, log scale, integer

@@ -52,7 +52,7 @@ from SALib.analyze import morris as morris_analyze
 from SALib.sample import morris as morris_sample
 from tqdm import tqdm
 
-from sim.calibration import apply_overrides
+from sim.analysis.calibration import apply_overrides
 from sim.cli import ROOT, load_config
 from sim.params import SimulationConfig
 from sim.runner import run_cohort

@@ -45,10 +45,10 @@ from hydra.plugins.search_path_plugin import SearchPathPlugin
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
+from sim.analysis.summaries import format_summary
 from sim.params import ConfigError, Section, SimulationConfig
-from sim.results import format_summary
 from sim.runner import provenance, run_cohort, write_results
-from sim.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent

@@ -6,14 +6,12 @@ in step (a test checks that every column is documented).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.mechanics import OUTCOMES, Cause, FailureMode, Outcome
+from sim.mechanics import OUTCOMES, Cause, FailureMode
 from sim.params import SimulationConfig
 
 OUTCOME_DTYPE = pd.CategoricalDtype([o.value for o in OUTCOMES])
@@ -51,9 +49,6 @@ class CohortResult:
     alliances: pd.DataFrame
     timeseries: pd.DataFrame
     events: pd.DataFrame
-
-    def summary(self) -> dict[str, Any]:
-        return summarize(self.alliances)
 
 
 def alliance_table(cols: AllianceColumns, config: SimulationConfig) -> pd.DataFrame:
@@ -124,95 +119,3 @@ def timeseries_table(
             "open_issues": open_issues,
         }
     )
-
-
-def wilson(successes: int, total: int) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion."""
-    from statsmodels.stats.proportion import proportion_confint  # only when an interval is asked for
-
-    if total == 0:
-        return (math.nan, math.nan)
-    lo, hi = proportion_confint(successes, total, alpha=0.05, method="wilson")
-    share = successes / total  # the interval contains it; rounding can leave lo at 1e-19 for 0 of n
-    return min(float(lo), share), max(float(hi), share)
-
-
-def summarize(alliances: pd.DataFrame) -> dict[str, Any]:
-    """Outcome shares with 95% intervals, median time to failure, mean resolution time."""
-    n = len(alliances)
-    shares: dict[str, dict[str, float]] = {}
-    for outcome in OUTCOMES:
-        k = int((alliances["outcome"] == outcome.value).sum())
-        lo, hi = wilson(k, n)
-        shares[outcome.value] = {"count": k, "share": k / n if n else math.nan, "ci_low": lo, "ci_high": hi}
-    failed = alliances.loc[alliances["outcome"] == Outcome.FAILED.value]
-    not_success = n - int(shares[Outcome.SUCCESS.value]["count"])
-    lo, hi = wilson(not_success, n)
-    resolution = alliances["mean_resolution_weeks"].dropna()
-    resolution_ci = _mean_interval(resolution.to_numpy())
-    causes = failed["failure_cause"].value_counts()
-    return _finite_or_none(
-        {
-            "n_alliances": n,
-            "outcomes": shares,
-            "not_successful": {
-                "count": not_success,
-                "share": not_success / n if n else math.nan,
-                "ci_low": lo,
-                "ci_high": hi,
-            },
-            "median_weeks_to_failure": float(failed["end_week"].median()) if len(failed) else None,
-            "mean_resolution_weeks": float(resolution.mean()) if len(resolution) else None,
-            "mean_resolution_weeks_ci": list(resolution_ci),
-            "failure_causes": {str(k): int(v) for k, v in causes.items() if v > 0},
-            "mean_effort_proactive": float(alliances["effort_proactive"].mean()),
-            "mean_effort_reactive": float(alliances["effort_reactive"].mean()),
-        }
-    )
-
-
-def _finite_or_none(value: Any) -> Any:
-    """NaN and infinities become None, so summary.json is strict JSON."""
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite_or_none(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _mean_interval(values: np.ndarray) -> tuple[float, float]:
-    from scipy import stats
-
-    if len(values) < 2:
-        return (math.nan, math.nan)
-    lo, hi = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
-    return float(lo), float(hi)
-
-
-def format_summary(summary: dict[str, Any], title: str = "") -> str:
-    """The printed summary: a short, aligned block a person can read at a glance."""
-    lines = [title] if title else []
-    lines.append(f"alliances: {summary['n_alliances']}")
-    for name, s in summary["outcomes"].items():
-        lines.append(f"  {name:<16} {s['share']:6.1%}  (95% CI {s['ci_low']:.1%} to {s['ci_high']:.1%})")
-    ns = summary["not_successful"]
-    lines.append(
-        f"  {'not successful':<16} {ns['share']:6.1%}  (95% CI {ns['ci_low']:.1%} to {ns['ci_high']:.1%})"
-    )
-    mtf = summary["median_weeks_to_failure"]
-    lines.append(f"median weeks to failure (failed alliances): {'n/a' if mtf is None else f'{mtf:.0f}'}")
-    mrt = summary["mean_resolution_weeks"]
-    if mrt is None:
-        lines.append("mean issue-resolution time: n/a (no issue settled)")
-    else:
-        lo, hi = summary["mean_resolution_weeks_ci"]
-        interval = "" if lo is None else f" (95% CI {lo:.2f} to {hi:.2f})"
-        lines.append(f"mean issue-resolution time: {mrt:.2f} weeks{interval}")
-    if summary["failure_causes"]:
-        causes = ", ".join(
-            f"{k} {v}" for k, v in sorted(summary["failure_causes"].items(), key=lambda kv: -kv[1])
-        )
-        lines.append(f"primary causes of failure: {causes}")
-    return "\n".join(lines)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.params import Engine, SimulationConfig
-from sim.results import CohortResult, format_summary
+from sim.results import CohortResult
 
 ProgressHook = Callable[[int, int], None]
 """Called after each simulated week with (weeks done, horizon)."""
@@ -113,11 +113,13 @@ def write_results(
     result: CohortResult, out_dir: Path, extra_provenance: dict[str, Any] | None = None
 ) -> dict:
     """Write the tables, summary, validated config and provenance of one cohort into ``out_dir``."""
+    from sim.analysis.summaries import format_summary, summarize
+
     out_dir.mkdir(parents=True, exist_ok=True)
     result.alliances.to_parquet(out_dir / "alliances.parquet", index=False)
     result.timeseries.to_parquet(out_dir / "timeseries.parquet", index=False)
     result.events.to_parquet(out_dir / "events.parquet", index=False)
-    summary = result.summary()
+    summary = summarize(result.alliances)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out_dir / "summary.txt").write_text(format_summary(summary) + "\n")
     (out_dir / "config.json").write_text(json.dumps(result.config.to_dict(), indent=2) + "\n")

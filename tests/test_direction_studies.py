@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.directions import evaluate_check
-from sim.studies import load_study
+from sim.analysis.directions import evaluate_check
+from sim.analysis.studies import load_study
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDIES = ["pilot_vs_full", "triggers_vs_shocks", "governance_vs_volatility", "governance_intensity"]

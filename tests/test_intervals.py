@@ -9,8 +9,8 @@ matplotlib.use("Agg")
 import pandas as pd
 import pytest
 
-from sim.results import wilson
-from sim.studies import plot_rates
+from sim.analysis.studies import plot_rates
+from sim.analysis.summaries import wilson
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 2000), (2000, 2000), (0, 1500), (3, 2000), (1, 7)])

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from sim.agents import Alliance
+from sim.analysis.summaries import summarize
 from sim.mechanics import OUTCOMES, Outcome
 from sim.model import AllianceModel, reference_result
 from sim.params import AllianceType, Engine, LaunchMode, MeetingCadence, SimulationConfig
@@ -218,7 +219,7 @@ def test_endings_and_outcomes_are_consistent(config):
     assert set(table["outcome"].astype(str)) <= {o.value for o in OUTCOMES}
     counts = table["outcome"].value_counts()
     assert int(counts.sum()) == n
-    summary = trace.result.summary()
+    summary = summarize(trace.result.alliances)
     assert sum(s["count"] for s in summary["outcomes"].values()) == n
 
     endings = events[events["kind"] == "ending"]

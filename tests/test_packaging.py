@@ -66,9 +66,9 @@ def test_the_public_names_still_work():
     assert set(sim.__all__) <= set(dir(sim))
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = sim.no_such_name  # type: ignore[attr-defined]
-    from sim import kernels  # submodules still import with `from sim import ...`
+    from sim import levers  # submodules still import with `from sim import ...`
 
-    assert kernels.__name__ == "sim.kernels"
+    assert levers.__name__ == "sim.levers"
 
 
 def test_the_command_line_reads_no_study_file_until_one_is_used():
@@ -160,3 +160,27 @@ def test_the_wheel_runs_from_an_empty_folder():
     assert proc.returncode == 0, f"{proc.stdout[-6000:]}\n--- stderr\n{proc.stderr[-6000:]}"
     assert "study: 12 cells x 100 alliances" in proc.stdout, proc.stdout[-3000:]
     assert "the installed wheel works from an empty folder" in proc.stderr
+
+
+ANALYSIS_AND_FRONT_ENDS = ("hydra", "omegaconf", "matplotlib", "statsmodels", "lifelines", "sim.analysis")
+
+
+def test_the_model_imports_no_analysis_plotting_or_hydra():
+    """Layers: the model's modules import (at module level) no analysis, statistics, plotting
+    or Hydra; sim/analysis/ and the command line sit on top of it."""
+    import ast
+
+    package = Path(__file__).resolve().parent.parent / "sim"
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] == "analysis" or relative.name == "cli.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.startswith(ANALYSIS_AND_FRONT_ENDS), f"sim/{relative} imports {name}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.calibration import TARGETS, TYPES, measure, run_pattern_cohorts
+from sim.analysis.calibration import TARGETS, TYPES, measure, run_pattern_cohorts
 from sim.cli import load_config
 
 FRESH_SEEDS = (404, 9001)

@@ -610,7 +610,7 @@ REPORT_FILES = ("summary.csv", "summary.md", "paired.csv")
 
 
 def report_command(folder: Path) -> list[str]:
-    return [sys.executable, "-m", "sim.studies", str(folder)]
+    return [sys.executable, "-m", "sim.analysis.studies", str(folder)]
 
 
 @pytest.mark.slow
@@ -645,10 +645,10 @@ def test_report_rebuilds_summary_and_figures_from_a_finished_study(finished_stud
 
 @pytest.mark.slow
 def test_report_never_runs_the_model(finished_study, tmp_path, monkeypatch, capsys):
+    import sim.analysis.studies
     import sim.cli
     import sim.engines.cohort
     import sim.runner
-    import sim.studies
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the report ran the model")
@@ -663,7 +663,7 @@ def test_report_never_runs_the_model(finished_study, tmp_path, monkeypatch, caps
     folder = copy_study(finished_study, tmp_path)
     (folder / "summary.csv").unlink()
     shutil.rmtree(folder / "figures")
-    sim.studies.main([str(folder)])
+    sim.analysis.studies.main([str(folder)])
     assert HEADER in capsys.readouterr().out
     assert (folder / "summary.csv").read_bytes() == (finished_study / "summary.csv").read_bytes()
     assert list((folder / "figures").glob("*.png"))

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from sim.analysis.summaries import wilson
 from sim.params import SimulationConfig
-from sim.results import CohortResult, wilson
+from sim.results import CohortResult
 from sim.runner import run_cohort
 
 TYPES = ("complementary", "ecosystem", "coopetition")

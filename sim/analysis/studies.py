@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.results import wilson
+from sim.analysis.summaries import wilson
 
 CELL_FILE = "cell.json"
 FAILURE_FILE = "failure.json"
@@ -423,7 +423,7 @@ def build_report(folder: Path) -> str:
     title = meta.get("title") or study.name
     md = [f"# {title}", "", meta.get("description", "").strip(), "", "## Outcome rates by cell", "", table]
     if meta.get("checks"):
-        from sim.directions import checks_table
+        from sim.analysis.directions import checks_table
 
         checks, held = checks_table(study.runs, meta["checks"])
         md += ["", "## Checks (paired 95% intervals on the same alliances)", "", checks]
