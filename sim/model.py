@@ -102,17 +102,7 @@ class AllianceModel(mesa.Model):
         self.draws = draw_week(self.stream, self.shape, reuse=self.draws)
         split_week_draws(self.draws, self.alliance_draws)
         touch = touchpoints(t, self.config)
-        self.context = self.context._replace(
-            t=t,
-            meeting=touch.meeting,
-            working_group=touch.working_group,
-            steering=touch.steering,
-            health_check=touch.health_check,
-            any_touchpoint=touch.any,
-            review=touch.review,
-            outside_factor=self.outside_factor,
-            trend_level=self.trend_level,
-        )
+        self.context = self.context.for_week(t, touch, self.outside_factor, self.trend_level)
         self.firm_set.do(Firm.drift)
         count_alliances(self.alliances, self.firms)
         running = self.running_alliances

@@ -151,6 +151,20 @@ class Context(NamedTuple):
     outside_factor: float  # market trend of outside options so far
     trend_level: float  # value potential the market trend alone would leave
 
+    def for_week(self, t: int, touch: Touchpoints, outside_factor: float, trend_level: float) -> Context:
+        """The context of week ``t`` of the same run: its touchpoints and the market trends."""
+        return self._replace(
+            t=t,
+            meeting=touch.meeting,
+            working_group=touch.working_group,
+            steering=touch.steering,
+            health_check=touch.health_check,
+            any_touchpoint=touch.any,
+            review=touch.review,
+            outside_factor=outside_factor,
+            trend_level=trend_level,
+        )
+
 
 def week_context(
     t: int,

@@ -307,17 +307,7 @@ class CohortRun:
         if t + 1 < self.config.horizon_weeks:
             self._next = drawer().submit(draw_week, self.stream, self.shape, self._spare)
         touch = touchpoints(t, self.config)
-        c = self._context._replace(
-            t=t,
-            meeting=touch.meeting,
-            working_group=touch.working_group,
-            steering=touch.steering,
-            health_check=touch.health_check,
-            any_touchpoint=touch.any,
-            review=touch.review,
-            outside_factor=self.outside_factor,
-            trend_level=self.trend_level,
-        )
+        c = self._context.for_week(t, touch, self.outside_factor, self.trend_level)
         if self.logged + self._room > len(self.log):
             grown = np.zeros(max(2 * len(self.log), self.logged + self._room), dtype=LOG_DTYPE).view(
                 np.recarray
