@@ -97,17 +97,7 @@ def at_week(model: AllianceModel, t: int | None = None, touch: Touchpoints | Non
         t = model.week_index
     if touch is None:
         touch = touchpoints(t, model.config)
-    model.context = model.context._replace(
-        t=t,
-        meeting=touch.meeting,
-        working_group=touch.working_group,
-        steering=touch.steering,
-        health_check=touch.health_check,
-        any_touchpoint=touch.any,
-        review=touch.review,
-        outside_factor=model.outside_factor,
-        trend_level=model.trend_level,
-    )
+    model.context = model.context.for_week(t, touch, model.outside_factor, model.trend_level)
     return model.context
 
 
