@@ -1,0 +1,317 @@
+"""The stress test's Monte Carlo: every run of one charter, on common random numbers.
+
+A Monte Carlo *draw* fixes everything uncertain about the charter: a value for
+each of its ranges and, when the calibrated ensemble exists
+(``results/calibration/ensemble.csv``), one of its parameter sets. Within a draw,
+the charter as written, the two benchmarks, every stressor at every severity,
+every single clause change and the sampled futures all run the same alliances
+from the same seed, so every comparison within a draw is paired.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.mechanics import OUTCOMES, Cause
+from sim.params import ConfigError, SimulationConfig
+from sim.stress.charter import Charter
+from sim.stress.mapping import draw_charter, model_overrides, nest, uncertain_fields
+from sim.stress.stressors import (
+    CALM,
+    FUTURES,
+    SEVERITIES,
+    STANDARD_TRIGGERS,
+    STRESSORS,
+    ClauseChange,
+    clause_changes,
+    get_setting,
+    sample_future,
+)
+
+ENSEMBLE_FILE = Path("results") / "calibration" / "ensemble.csv"
+"""Where the calibration writes its ensemble (one row a parameter set)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to simulate: draws x alliances per run, which severities, how many futures."""
+
+    draws: int
+    n_alliances: int
+    severities: tuple[str, ...]
+    futures_per_draw: int
+
+
+DEFAULT_PLAN = Plan(draws=10, n_alliances=300, severities=SEVERITIES, futures_per_draw=6)
+"""About 45 s on a 2-core machine (experiments/stress_timing.py measures it)."""
+QUICK_PLAN = Plan(draws=3, n_alliances=100, severities=("moderate",), futures_per_draw=2)
+"""About 8 s: one severity per stressor, smaller cohorts; for iterating on a draft."""
+
+FEATURES = (
+    "scenario.shock_scale",
+    "scenario.shock_rate",
+    "scenario.volatility",
+    "scenario.value_trend",
+    "dynamics.contact_hazard",
+    "dynamics.strategy_drift",
+    "market.culture_spread",
+    "market.strategy_spread",
+    "dynamics.measurement_spread",
+    "market.capacity_sd",
+    "market.outside_option_mean",
+    "dynamics.initial_institutionalisation",
+    "alliance.complementarity",
+    "alliance.capability_overlap",
+    "alliance.integration_complexity",
+)
+"""Settings recorded with every run, for scenario discovery (those that never vary are dropped)."""
+
+
+@dataclass
+class Ensemble:
+    """The calibrated ensemble's parameter sets as dotted overrides, or none (the default model)."""
+
+    path: Path | None
+    names: list[str] = field(default_factory=list)
+    sets: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def used(self) -> bool:
+        return bool(self.sets)
+
+
+def find_ensemble(explicit: Path | None = None) -> Path | None:
+    """The ensemble file: the one given, else the checkout's or the working folder's, if present."""
+    if explicit is not None:
+        return explicit
+    from sim.cli import ROOT
+
+    for candidate in (Path.cwd() / ENSEMBLE_FILE, ROOT / ENSEMBLE_FILE):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_ensemble(path: Path | None, base: SimulationConfig) -> Ensemble:
+    """Read the ensemble and check every parameter set against the model's schema now."""
+    if path is None:
+        return Ensemble(None)
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{path}: cannot read the calibrated ensemble: {error}") from None
+    if "parameter_set" not in table.columns or table.empty:
+        raise ConfigError(f"{path}: the ensemble needs a parameter_set column and at least one row")
+    keys = [c for c in table.columns if c != "parameter_set" and not c.startswith("pattern.")]
+    sets = []
+    for _, row in table.iterrows():
+        overrides = {k: _plain(row[k]) for k in keys}
+        try:
+            base.replace(**nest(overrides))
+        except ConfigError as error:
+            raise ConfigError(f"{path}, parameter set {row['parameter_set']}: {error}") from None
+        sets.append(overrides)
+    return Ensemble(path, [str(v) for v in table["parameter_set"]], sets)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One cohort to simulate: what it is and the settings it changes over the draw's charter."""
+
+    kind: str  # charter, benchmark, calm, stressor, clause, future
+    name: str
+    severity: str
+    overrides: dict[str, Any]
+
+
+@dataclass
+class StressResult:
+    """Everything the report reads: run-level rows, alliance-level rows, trajectories."""
+
+    charter: Charter
+    plan: Plan
+    seed: int
+    horizon_weeks: int
+    runs: pd.DataFrame
+    alliances: pd.DataFrame
+    trust: np.ndarray  # (draws * n, weeks): the charter as written
+    health: np.ndarray
+    draws: pd.DataFrame
+    ensemble: Ensemble
+    clauses: list[ClauseChange]
+    elapsed_s: float = 0.0
+
+
+def draw_seed(seed: int, draw: int) -> int:
+    """The model seed of a draw: independent streams for every (seed, draw)."""
+    return int(np.random.SeedSequence([seed, draw]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def benchmark_overrides(full: SimulationConfig) -> dict[str, dict[str, Any]]:
+    """The same partners on a handshake, and under the full framework (configs/governance/)."""
+    handshake = {f"governance.{k}": v for k, v in full.governance.to_dict().items() if isinstance(v, bool)}
+    handshake = {k: False for k in handshake}
+    handshake.update(
+        {
+            "governance.meeting_cadence": "none",
+            "governance.health_check_weeks": 0,
+            "triggers.enabled": False,
+        }
+    )
+    framework = {
+        f"governance.{k}": v for k, v in full.governance.to_dict().items() if k not in ("name", "sunset_week")
+    }
+    framework.update({"triggers.enabled": True, **{f"triggers.{k}": v for k, v in STANDARD_TRIGGERS.items()}})
+    return {"handshake": handshake, "full framework": framework}
+
+
+def plan_runs(charter_config: SimulationConfig, full: SimulationConfig, plan: Plan) -> list[RunSpec]:
+    """The runs of one draw, after the charter as written (which comes first)."""
+    specs = [RunSpec("charter", "charter as written", "", {})]
+    for name, overrides in benchmark_overrides(full).items():
+        specs.append(RunSpec("benchmark", name, "", overrides))
+    specs.append(RunSpec("calm", "calm baseline", "none", dict(CALM)))
+    for stressor in STRESSORS:
+        for severity in plan.severities:
+            specs.append(
+                RunSpec("stressor", stressor.name, severity, stressor.overrides(charter_config, severity))
+            )
+    for change in clause_changes(charter_config):
+        specs.append(RunSpec("clause", change.change, "", change.overrides))
+    return specs
+
+
+Progress = Callable[[int], None]
+
+
+def run_stress(
+    charter: Charter,
+    plan: Plan,
+    seed: int,
+    base: SimulationConfig,
+    full: SimulationConfig,
+    ensemble: Ensemble,
+    progress: Callable[[int, int], None] | None = None,
+) -> StressResult:
+    """Simulate every run of every draw; ``base`` is the composed config of the charter's groups."""
+    from sim.engines.cohort import CohortRun
+
+    started = time.perf_counter()
+    alliance_defaults = base.alliance.to_dict()
+    base = base.replace(n_alliances=plan.n_alliances)
+    draw_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+    run_rows: list[dict[str, Any]] = []
+    alliance_rows: list[pd.DataFrame] = []
+    draw_rows: list[dict[str, Any]] = []
+    trust: list[np.ndarray] = []
+    health: list[np.ndarray] = []
+    clauses: list[ClauseChange] = []
+    n_runs = None
+    done = 0
+    for k in range(plan.draws):
+        drawn_charter, drawn = draw_charter(charter, draw_rng)
+        parameter_set = None
+        overrides: dict[str, Any] = {}
+        if ensemble.used:
+            index = int(draw_rng.integers(len(ensemble.sets)))
+            parameter_set = ensemble.names[index]
+            overrides.update(ensemble.sets[index])
+        overrides.update(model_overrides(drawn_charter, alliance_defaults))
+        model_seed = draw_seed(seed, k)
+        charter_config = base.replace(seed=model_seed, **nest(overrides))
+        specs = plan_runs(charter_config, full, plan)
+        future_rng = np.random.default_rng(np.random.SeedSequence([seed, k, 0xF]))
+        for j in range(plan.futures_per_draw):
+            specs.append(RunSpec("future", f"future {j + 1}", "", sample_future(future_rng)))
+        if k == 0:
+            clauses = clause_changes(charter_config)
+            n_runs = len(specs) * plan.draws
+        draw_rows.append({"draw": k, "seed": model_seed, "parameter_set": parameter_set, **drawn})
+        for spec in specs:
+            config = charter_config.replace(**nest(spec.overrides)) if spec.overrides else charter_config
+            run = CohortRun(config)
+            record = spec.kind == "charter"
+            t_series = np.full((plan.n_alliances, config.horizon_weeks), np.nan)
+            h_series = np.full((plan.n_alliances, config.horizon_weeks), np.nan)
+            while run.running:
+                week = run.week_index
+                run.step()
+                if record:
+                    t_series[:, week] = run.state.alliances["trust"]
+                    h_series[:, week] = run.state.alliances["health"]
+            a = run.state.alliances
+            outcome = np.asarray(a["outcome"])
+            row: dict[str, Any] = {
+                "draw": k,
+                "kind": spec.kind,
+                "name": spec.name,
+                "severity": spec.severity,
+                "n": len(outcome),
+                "effort_proactive": float(np.mean(a["effort_proactive"])),
+                "effort_reactive": float(np.mean(a["effort_reactive"])),
+            }
+            for i, o in enumerate(OUTCOMES):
+                row[o.value] = int(np.sum(outcome == i))
+            for key in FEATURES:
+                row[key] = float(get_setting(config, key))
+            run_rows.append(row)
+            if spec.kind in ("charter", "benchmark"):
+                alliance_rows.append(
+                    pd.DataFrame(
+                        {
+                            "draw": k,
+                            "run": spec.name,
+                            "alliance": np.arange(len(outcome)),
+                            "outcome": [OUTCOMES[i].value for i in outcome],
+                            "end_week": np.asarray(a["end_week"]),
+                            "failure_cause": [
+                                Cause(c).label if c >= 0 else "" for c in np.asarray(a["failure_cause"])
+                            ],
+                            "effort_proactive": np.asarray(a["effort_proactive"]),
+                        }
+                    )
+                )
+            if record:
+                trust.append(t_series)
+                health.append(h_series)
+            done += 1
+            if progress is not None and n_runs is not None:
+                progress(done, n_runs)
+    return StressResult(
+        charter=charter,
+        plan=plan,
+        seed=seed,
+        horizon_weeks=charter.horizon_weeks,
+        runs=pd.DataFrame(run_rows),
+        alliances=pd.concat(alliance_rows, ignore_index=True),
+        trust=np.concatenate(trust),
+        health=np.concatenate(health),
+        draws=pd.DataFrame(draw_rows),
+        ensemble=ensemble,
+        clauses=clauses,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def uncertain_names(charter: Charter) -> list[str]:
+    return [path for path, _ in uncertain_fields(charter)]
+
+
+FUTURE_KEYS = tuple(FUTURES)
