@@ -63,17 +63,29 @@ def _bounded(lo: float, hi: float) -> Any:
     return check
 
 
-def Uncertain(lo: float, hi: float) -> Any:
-    """A number in ``[lo, hi]``, or a range of them."""
-    return Annotated[
-        float | Range,
-        BeforeValidator(_range_from_list),
-        AfterValidator(_bounded(lo, hi)),
-        Field(description=f"a number between {lo} and {hi}, or a range [low, high] within it"),
-    ]
+def _uncertain_doc(lo: float, hi: float) -> Any:
+    return Field(description=f"a number between {lo} and {hi}, or a range [low, high] within it")
 
 
-Unit = Uncertain(0.0, 1.0)
+Unit = Annotated[
+    float | Range,
+    BeforeValidator(_range_from_list),
+    AfterValidator(_bounded(0.0, 1.0)),
+    _uncertain_doc(0.0, 1.0),
+]
+"""A number in [0, 1], or a range of them."""
+Size = Annotated[
+    float | Range,
+    BeforeValidator(_range_from_list),
+    AfterValidator(_bounded(0.3, 3.0)),
+    _uncertain_doc(0.3, 3.0),
+]
+Option = Annotated[
+    float | Range,
+    BeforeValidator(_range_from_list),
+    AfterValidator(_bounded(0.0, 2.0)),
+    _uncertain_doc(0.0, 2.0),
+]
 
 
 class Strict(BaseModel):
@@ -112,18 +124,18 @@ class Partner(Strict):
     """One partner firm as the practitioner sees it."""
 
     name: str = Field(min_length=1)
-    size: Uncertain(0.3, 3.0) = Field(  # type: ignore[valid-type]
+    size: Size = Field(
         1.0, description="people, time and money it can commit, relative to a typical partner (1)"
     )
-    priorities: Priorities = Field(default_factory=Priorities)
-    culture: Culture = Field(default_factory=Culture)
+    priorities: Priorities = Field(default_factory=lambda: Priorities.model_validate({}))
+    culture: Culture = Field(default_factory=lambda: Culture.model_validate({}))
     success_measure: SuccessMeasure = SuccessMeasure.REVENUE
-    institutionalisation: Unit = Field(  # type: ignore[valid-type]
+    institutionalisation: Unit = Field(
         0.1,
         description="how far the relationship rests on processes and many contacts rather than one "
         "key contact (0: one person, 1: fully institutionalised)",
     )
-    outside_option: Uncertain(0.0, 2.0) = Field(  # type: ignore[valid-type]
+    outside_option: Option = Field(
         0.15,
         description="what it earns a week without the alliance, in units of the alliance's weekly "
         "value per partner at full scale",
@@ -173,13 +185,13 @@ class Alliance(Strict):
     launch: Launch = Launch.FULL
     prelude_to_larger: bool = Field(False, description="a likely prelude to a larger arrangement")
     ip_sharing: IPSharing = IPSharing.LAYERED
-    complementarity: Unit | None = Field(  # type: ignore[valid-type]
+    complementarity: Unit | None = Field(
         None, description="how much the capabilities add up (default: the type's calibrated value)"
     )
-    capability_overlap: Unit | None = Field(  # type: ignore[valid-type]
+    capability_overlap: Unit | None = Field(
         None, description="how far the partners also compete (default: the type's)"
     )
-    integration_complexity: Unit | None = Field(  # type: ignore[valid-type]
+    integration_complexity: Unit | None = Field(
         None, description="how hard joining processes is early on (default: the type's)"
     )
 
@@ -216,7 +228,7 @@ class Governance(Strict):
     decision_rights: bool = Field(False, description="who decides what is written down")
     steering_committee: bool = Field(False, description="a quarterly steering committee")
     working_groups: bool = Field(False, description="monthly operational working groups")
-    escalation: Escalation = Field(default_factory=Escalation)
+    escalation: Escalation = Field(default_factory=lambda: Escalation.model_validate({}))
     shared_kpis: bool = False
     cultural_bridging: bool = Field(False, description="mixed teams and a fast track for small decisions")
     explicit_expectations: bool = False
@@ -240,7 +252,7 @@ class Trigger(Strict):
     """An adaptation clause: the watched signal and the threshold that opens a renegotiation."""
 
     signal: Signal
-    threshold: Unit  # type: ignore[valid-type]
+    threshold: Unit
 
 
 class Termination(Strict):
@@ -279,10 +291,10 @@ class Charter(Strict):
     partners: list[Partner] = Field(min_length=2, max_length=13)
     alliance: Alliance
     environment: Environment = Field(Environment.CALM, description="the market the partners expect")
-    governance: Governance = Field(default_factory=Governance)
+    governance: Governance = Field(default_factory=lambda: Governance.model_validate({}))
     triggers: list[Trigger] = Field(default_factory=list)
-    termination: Termination = Field(default_factory=Termination)
-    checklist: Checklist = Field(default_factory=Checklist)
+    termination: Termination = Field(default_factory=lambda: Termination.model_validate({}))
+    checklist: Checklist = Field(default_factory=lambda: Checklist.model_validate({}))
 
     @model_validator(mode="after")
     def _partners_fit_type(self) -> Charter:
@@ -347,7 +359,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path or "(the whole charter)"
 
 
-def _describe(error: dict[str, Any], node: yaml.Node | None, source: str) -> str:
+def _describe(error: Any, node: yaml.Node | None, source: str) -> str:
     loc = tuple(error["loc"])
     clean = tuple(p for p in loc if isinstance(p, int) or ("[" not in str(p) and p not in ("float", "Range")))
     line = _line_of(node, clean)
@@ -374,7 +386,11 @@ def _parent_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        field = (
+            model.model_fields.get(str(part))
+            if isinstance(model, type) and issubclass(model, BaseModel)
+            else None
+        )
         if field is None:
             return None
         model = _model_in(field.annotation)
@@ -410,7 +426,15 @@ def parse_charter(text: str, source: str = "charter") -> Charter:
     try:
         return Charter.model_validate(data)
     except ValidationError as error:
-        messages = [_describe(e, node, source) for e in error.errors(include_url=False)]
+        errors = error.errors(include_url=False)
+        fields = [_field_path(tuple(e["loc"])) for e in errors]
+        # a number-or-range field reports each branch: keep the range's error when it has one
+        errors = [
+            e
+            for e, f in zip(errors, fields, strict=True)
+            if not (e["type"].startswith("float_") and fields.count(f) > 1)
+        ]
+        messages = list(dict.fromkeys(_describe(e, node, source) for e in errors))
         raise CharterError("\n".join(messages)) from None
 
 

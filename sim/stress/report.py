@@ -22,7 +22,7 @@ import pandas as pd
 
 from sim.analysis.summaries import wilson
 from sim.mechanics import OUTCOMES
-from sim.stress.runner import FEATURES, StressResult
+from sim.stress.runner import FEATURES, QUICK_PLAN, StressResult
 from sim.stress.stressors import DESCRIBE, SEVERITIES, STRESSORS
 
 OKABE_ITO = {
@@ -103,7 +103,7 @@ def one_in(p: float) -> str:
     if p >= 0.95:
         return "almost all"
     if p < 0.3:
-        return f"about 1 in {max(4, round(1 / p))}" if p >= 0.01 else "fewer than 1 in 100"
+        return f"about 1 in {round(1 / p)}" if p >= 0.01 else "fewer than 1 in 100"
     return f"about {round(10 * p)} in 10"
 
 
@@ -282,7 +282,7 @@ def discover_scenarios(result: StressResult) -> dict[str, Any]:
     min_leaf = max(3, len(runs) // 10)
     tree = DecisionTreeRegressor(max_depth=2, min_samples_leaf=min_leaf, random_state=0)
     tree.fit(x, y, sample_weight=weight)
-    boxes = []
+    boxes: list[dict[str, Any]] = []
     t = tree.tree_
     leaves = tree.apply(x)
 
@@ -306,7 +306,7 @@ def discover_scenarios(result: StressResult) -> dict[str, Any]:
         walk(t.children_right[node], [*conditions, {"feature": name, "op": ">", "value": threshold}])
 
     walk(0, [])
-    boxes.sort(key=lambda b: -b["failure_rate"])
+    boxes.sort(key=lambda b: -float(b["failure_rate"]))
     sentences = [_box_sentence(b) for b in boxes]
     return {"features": features, "boxes": boxes, "overall": overall, "sentences": sentences}
 
@@ -356,32 +356,21 @@ def early_warning(result: StressResult, lags: int = 52) -> dict[str, Any]:
 def health_thresholds(
     result: StressResult, a: pd.DataFrame, failed: np.ndarray, end: np.ndarray
 ) -> list[dict[str, float]]:
-    """For each health-check threshold: failures flagged a quarter ahead, and false alarms."""
+    """For each health-check threshold: the share of failing alliances below it a quarter before
+    they fail, against the share of the others below it in the same weeks (matched by age)."""
     health = result.health
-    weeks = health.shape[1]
-    start = 16  # after discovery, alignment and design: the health index is still settling before
+    lead = np.flatnonzero(failed & (end - WARNING_LEAD_WEEKS >= 0))
+    at = end[lead] - WARNING_LEAD_WEEKS
+    before = health[lead, at]
+    others = health[~failed][:, at].ravel() if (~failed).any() else np.array([])
     out = []
-    for threshold in np.round(np.arange(0.30, 0.81, 0.05), 2):
-        flagged = 0
-        eligible = 0
-        for i in np.flatnonzero(failed):
-            stop = end[i] - WARNING_LEAD_WEEKS
-            if stop <= start:
-                continue
-            eligible += 1
-            flagged += bool(np.any(health[i, start:stop] < threshold))
-        others = ~failed
-        false = (
-            float(np.mean(np.any(health[others][:, start:weeks] < threshold, axis=1)))
-            if others.any()
-            else math.nan
-        )
+    for threshold in np.round(np.arange(0.30, 0.91, 0.05), 2):
         out.append(
             {
                 "threshold": float(threshold),
-                "failures_flagged": flagged / eligible if eligible else math.nan,
-                "false_alarms": false,
-                "failures_eligible": eligible,
+                "failures_flagged": float(np.mean(before < threshold)) if before.size else math.nan,
+                "false_alarms": float(np.mean(others < threshold)) if others.size else math.nan,
+                "failures": int(before.size),
             }
         )
     return out
@@ -391,7 +380,8 @@ def suggested_threshold(thresholds: list[dict[str, float]]) -> dict[str, float] 
     scored = [t for t in thresholds if not math.isnan(t["failures_flagged"])]
     if not scored:
         return None
-    return max(scored, key=lambda t: (t["failures_flagged"] - t["false_alarms"], -t["threshold"]))
+    best = max(scored, key=lambda t: (t["failures_flagged"] - t["false_alarms"], -t["threshold"]))
+    return best if best["failures_flagged"] > best["false_alarms"] else None
 
 
 # ---------------------------------------------------------------- figures
@@ -593,7 +583,7 @@ def build(result: StressResult, charter_path: Path | None = None) -> dict[str, A
         "charter": charter.name,
         "charter_file": None if charter_path is None else str(charter_path),
         "seed": result.seed,
-        "quick": result.plan.draws < 10,
+        "quick": result.plan == QUICK_PLAN,
         "plan": {
             "draws": result.plan.draws,
             "alliances_per_run": result.plan.n_alliances,

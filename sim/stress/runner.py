@@ -49,8 +49,8 @@ class Plan:
     futures_per_draw: int
 
 
-DEFAULT_PLAN = Plan(draws=10, n_alliances=300, severities=SEVERITIES, futures_per_draw=6)
-"""About 45 s on a 2-core machine (experiments/stress_timing.py measures it)."""
+DEFAULT_PLAN = Plan(draws=8, n_alliances=200, severities=SEVERITIES, futures_per_draw=4)
+"""About 40 s on a 2-core machine (experiments/stress_timing.py measures it)."""
 QUICK_PLAN = Plan(draws=3, n_alliances=100, severities=("moderate",), futures_per_draw=2)
 """About 8 s: one severity per stressor, smaller cohorts; for iterating on a draft."""
 
@@ -166,8 +166,9 @@ def draw_seed(seed: int, draw: int) -> int:
 
 def benchmark_overrides(full: SimulationConfig) -> dict[str, dict[str, Any]]:
     """The same partners on a handshake, and under the full framework (configs/governance/)."""
-    handshake = {f"governance.{k}": v for k, v in full.governance.to_dict().items() if isinstance(v, bool)}
-    handshake = {k: False for k in handshake}
+    handshake: dict[str, Any] = {
+        f"governance.{k}": False for k, v in full.governance.to_dict().items() if isinstance(v, bool)
+    }
     handshake.update(
         {
             "governance.meeting_cadence": "none",

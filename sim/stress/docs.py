@@ -1,0 +1,99 @@
+"""Writes docs/charter.md (the charter reference with its mapping table) and docs/charter.schema.json.
+
+``python -m sim.stress.docs`` regenerates both; ``tests/test_stress.py`` checks they are current.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from sim.stress.charter import json_schema
+from sim.stress.mapping import checklist_table, mapping_table
+from sim.stress.stressors import FUTURES, SEVERITIES, STRESSORS
+
+INTRO = """# The charter file
+
+`alliance-stress CHARTER.yaml [--out DIR] [--seed N] [--quick]` stress-tests an alliance
+charter before it is signed. The charter is a YAML file a practitioner can write without
+knowing the model; examples for the source's cases are in
+[`examples/charters/`](../examples/charters/). Its schema is published as
+[`charter.schema.json`](charter.schema.json): put
+`# yaml-language-server: $schema=<path>/docs/charter.schema.json` on the first line
+for completion and checking in an editor.
+
+Every number may be a range where the practitioner is unsure, written `[low, high]` or
+`{low: ..., high: ...}`: each Monte Carlo draw takes a value uniformly between them.
+A misspelt field, a value out of range or a malformed file stops the command before
+anything runs, with the file, the line, the field, the value and what is allowed.
+
+## Sections
+
+| section | what it says |
+| --- | --- |
+| `name`, `description` | what the alliance is called |
+| `partners` | each partner: `name`, `size` (what it can commit, 1 = typical), `priorities` (`speed`, `compliance`, `margin`, `learning`, each 0 to 1), `culture` (`decision_speed`, `formality`, `risk_appetite`, each 0 to 1), `success_measure` (`revenue`, `profit`, `market_share`, `cost_savings`, `learning`, `strategic_value`), `institutionalisation` (0: one key contact, 1: fully institutionalised), `outside_option` (what it earns a week alone, in units of the alliance's weekly value per partner). The first partner is the hub of an ecosystem. |
+| `alliance` | `type` (`complementary`, `coopetition`, `ecosystem`), `scope` (`project` with `sunset_weeks`, or `open_ended`), `horizon_years`, `launch` (`pilot` or `full`), `prelude_to_larger`, `ip_sharing` (`protect`, `layered`, `share`), and optionally `complementarity`, `capability_overlap`, `integration_complexity` |
+| `environment` | the market the partners expect: `calm`, `volatile`, `regulatory_shock`, `downturn` |
+| `governance` | `cadence` (`none`, `biweekly`, `monthly`, `quarterly`), `decision_rights`, `steering_committee`, `working_groups`, `escalation` (`path`, `age_weeks`), `shared_kpis`, `cultural_bridging`, `explicit_expectations`, `strategic_realignment`, `handover_protocol`, `health_check_weeks` (0: none), `orchestration_role`, `ip_guardrails` |
+| `triggers` | adaptation clauses, each a `signal` (`regulatory_change`, `subsidy_change`, `market_share_shift`, `technology_shift`, `health`, `misalignment`) and its `threshold` (a subsidy change above 15%: `0.15`) |
+| `termination` | graceful termination: `criteria_below` (how many of alignment, value, health, opportunity cost) for `consecutive_reviews` |
+| `checklist` | the source's checklist questions not answered elsewhere: `equitable`, `equal_partner`, `decision_makers` (partner name: roles), `dispute_resolution` (`informal`, `escalation`, `arbitration`) |
+
+## The source's checklist, question by question
+
+"""
+
+MAPPING_HEAD = """
+
+## From the charter to the model's parameters
+
+The model draws partner firms from a market in which priorities, cultures and sizes are
+spread around a typical firm; the charter's partners set those spreads. Everything the
+charter does not set keeps its calibrated default (`configs/`), or, when
+`results/calibration/ensemble.csv` exists, the value of the parameter set drawn from the
+calibrated ensemble for each Monte Carlo draw.
+
+"""
+
+
+def stress_section() -> str:
+    rows = ["| stressor | what it raises | mild, moderate, severe |", "| --- | --- | --- |"]
+    rows.append("| `calm_baseline` | the calm scenario (`configs/scenario/calm.yaml`) | one level |")
+    for s in STRESSORS:
+        levels = "; ".join(f"`{k}` {', '.join(f'{v:g}' for v in vals)}" for k, vals in s.levels.items())
+        rows.append(f"| `{s.name}` | {s.label} | {levels} |")
+    futures = ", ".join(f"`{k}` {lo:g} to {hi:g}" for k, (lo, hi) in FUTURES.items())
+    return (
+        "\n\n## Stressors, clause changes and futures\n\n"
+        f"Each stressor runs at the severities {', '.join(SEVERITIES)} (`--quick`: moderate only), "
+        "never calmer than the charter's own environment:\n\n"
+        + "\n".join(rows)
+        + "\n\nClause changes: every governance clause the charter lacks is added, every one it has is "
+        "removed, and cadence, escalation age, health checks and trigger thresholds are tightened; the "
+        "launch is switched between pilot and full scale, and a sunset removed. Benchmarks: the same "
+        "partners on a handshake (no governance, no triggers) and under the full framework "
+        "(`configs/governance/full.yaml` with the standard triggers). Scenario discovery adds futures in "
+        f"which these are drawn at once, uniformly: {futures}.\n"
+    )
+
+
+def charter_md() -> str:
+    return INTRO + checklist_table() + MAPPING_HEAD + mapping_table() + stress_section()
+
+
+def schema_json() -> str:
+    return json.dumps(json_schema(), indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    docs = Path(sys.argv[1] if len(sys.argv) > 1 else "docs") if argv is None else Path(argv[0])
+    (docs / "charter.md").write_text(charter_md())
+    (docs / "charter.schema.json").write_text(schema_json())
+    print(f"wrote {docs / 'charter.md'} and {docs / 'charter.schema.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
