@@ -96,3 +96,7 @@ def console_main() -> None:
     sys.stdout.flush()
     gc.freeze()  # skip the final collector pass over everything the run allocated
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    console_main()
