@@ -104,7 +104,7 @@ def load_ensemble(path: Path | None, base: SimulationConfig) -> Ensemble:
     if path is None:
         return Ensemble(None)
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, dtype={"parameter_set": str})
     except (OSError, ValueError) as error:
         raise ConfigError(f"{path}: cannot read the calibrated ensemble: {error}") from None
     if "parameter_set" not in table.columns or table.empty:
