@@ -153,19 +153,19 @@ def configs(alliance_type: str, environment: str, launch: str, horizon: int):
         [f"alliance={alliance_type}", f"scenario={environment}", f"launch={launch}", "governance=handshake",
          "triggers=off", f"horizon_weeks={horizon}"]
     )  # fmt: skip
-    return base, load_config(["governance=full", f"alliance={alliance_type}"])
+    return base, None
 
 
 def stress(charter, plan: Plan = TINY, seed: int = 0, ensemble=None):
     from sim.stress.runner import Ensemble
 
-    base, full = configs(
+    base, _ = configs(
         charter.alliance.type.value,
         charter.environment.value,
         charter.alliance.launch.value,
         charter.horizon_weeks,
     )
-    return run_stress(charter, plan, seed, base, full, ensemble or Ensemble(None))
+    return run_stress(charter, plan, seed, base, ensemble or Ensemble(None))
 
 
 @pytest.mark.slow

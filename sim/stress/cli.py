@@ -60,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK_PLAN if args.quick else DEFAULT_PLAN
     try:
         base = load_config([*config_groups(charter), f"horizon_weeks={charter.horizon_weeks}"])
-        full = load_config(["governance=full", f"alliance={charter.alliance.type.value}"])
         ensemble = load_ensemble(find_ensemble(args.ensemble), base)
     except ConfigError as error:
         return fail(str(error))
@@ -71,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
-    result = run_stress(charter, plan, args.seed, base, full, ensemble, progress=progress)
+    result = run_stress(charter, plan, args.seed, base, ensemble, progress=progress)
     bar.close()
     from sim.stress.report import write_report
 

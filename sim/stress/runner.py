@@ -27,10 +27,10 @@ from sim.stress.stressors import (
     CALM,
     FUTURES,
     SEVERITIES,
-    STANDARD_TRIGGERS,
     STRESSORS,
     ClauseChange,
     clause_changes,
+    config_file,
     get_setting,
     sample_future,
 )
@@ -49,7 +49,7 @@ class Plan:
     futures_per_draw: int
 
 
-DEFAULT_PLAN = Plan(draws=8, n_alliances=200, severities=SEVERITIES, futures_per_draw=4)
+DEFAULT_PLAN = Plan(draws=8, n_alliances=250, severities=SEVERITIES, futures_per_draw=4)
 """About 40 s on a 2-core machine (experiments/stress_timing.py measures it)."""
 QUICK_PLAN = Plan(draws=3, n_alliances=100, severities=("moderate",), futures_per_draw=2)
 """About 8 s: one severity per stressor, smaller cohorts; for iterating on a draft."""
@@ -164,6 +164,13 @@ def draw_seed(seed: int, draw: int) -> int:
     return int(np.random.SeedSequence([seed, draw]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
+def full_framework(base: SimulationConfig) -> SimulationConfig:
+    """The charter's alliance under the full framework with the standard triggers (configs/)."""
+    return base.replace(
+        governance=config_file("governance", "full"), triggers=config_file("triggers", "standard")
+    )
+
+
 def benchmark_overrides(full: SimulationConfig) -> dict[str, dict[str, Any]]:
     """The same partners on a handshake, and under the full framework (configs/governance/)."""
     handshake: dict[str, Any] = {
@@ -179,7 +186,7 @@ def benchmark_overrides(full: SimulationConfig) -> dict[str, dict[str, Any]]:
     framework = {
         f"governance.{k}": v for k, v in full.governance.to_dict().items() if k not in ("name", "sunset_week")
     }
-    framework.update({"triggers.enabled": True, **{f"triggers.{k}": v for k, v in STANDARD_TRIGGERS.items()}})
+    framework.update({f"triggers.{k}": v for k, v in full.triggers.to_dict().items()})
     return {"handshake": handshake, "full framework": framework}
 
 
@@ -207,7 +214,6 @@ def run_stress(
     plan: Plan,
     seed: int,
     base: SimulationConfig,
-    full: SimulationConfig,
     ensemble: Ensemble,
     progress: Callable[[int, int], None] | None = None,
 ) -> StressResult:
@@ -215,6 +221,7 @@ def run_stress(
     from sim.engines.cohort import CohortRun
 
     started = time.perf_counter()
+    full = full_framework(base)
     alliance_defaults = base.alliance.to_dict()
     base = base.replace(n_alliances=plan.n_alliances)
     draw_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))

@@ -147,10 +147,24 @@ SWITCHES: tuple[Bool, ...] = (
     ("governance.ip_guardrails", "add IP guardrails", "remove the IP guardrails"),
 )  # fmt: skip
 
-STANDARD_TRIGGERS = {"shock_threshold": 0.15, "health_threshold": 0.45, "misalignment_threshold": 0.3}
-"""configs/triggers/standard.yaml: the source's 15% subsidy clause with health and alignment watches."""
-SENSITIVE_TRIGGERS = {"shock_threshold": 0.08, "health_threshold": 0.55, "misalignment_threshold": 0.22}
-"""configs/triggers/sensitive.yaml."""
+
+def config_file(group: str, option: str) -> dict[str, Any]:
+    """One option of a config group as written in ``configs/`` (no composition needed)."""
+    import yaml
+
+    from sim.cli import CONFIG_DIR
+
+    return dict(yaml.safe_load((CONFIG_DIR / group / f"{option}.yaml").read_text()))
+
+
+THRESHOLDS = ("shock_threshold", "health_threshold", "misalignment_threshold")
+
+
+def trigger_thresholds(option: str) -> dict[str, float]:
+    """The thresholds of configs/triggers/<option>.yaml (standard: the source's 15% subsidy clause)."""
+    values = config_file("triggers", option)
+    return {k: float(values[k]) for k in THRESHOLDS}
+
 
 FASTER: dict[str, str] = {"quarterly": "monthly", "monthly": "biweekly"}
 
@@ -203,11 +217,12 @@ def clause_changes(config: SimulationConfig) -> list[ClauseChange]:
                 {"governance.adaptation_triggers": False, "triggers.enabled": False},
             )
         )
-        tighter = {f"triggers.{k}": _tighter(k, getattr(tr, k), v) for k, v in SENSITIVE_TRIGGERS.items()}
-        if any(tighter[f"triggers.{k}"] != getattr(tr, k) for k in SENSITIVE_TRIGGERS):
+        sensitive = trigger_thresholds("sensitive")
+        tighter = {f"triggers.{k}": _tighter(k, getattr(tr, k), v) for k, v in sensitive.items()}
+        if any(tighter[f"triggers.{k}"] != getattr(tr, k) for k in sensitive):
             out.append(ClauseChange("tighten the adaptation triggers", tighter))
     else:
-        standard = {f"triggers.{k}": v for k, v in STANDARD_TRIGGERS.items()}
+        standard = {f"triggers.{k}": v for k, v in trigger_thresholds("standard").items()}
         out.append(
             ClauseChange(
                 "add adaptation triggers",
