@@ -79,8 +79,35 @@ def stress_section() -> str:
     )
 
 
+REPORT = """
+## The report
+
+`--out DIR` (default `stress-<charter file name>/`) receives `report.html` (self-contained,
+figures inline), `report.md`, `report.json`, `provenance.json` and CSVs with every number:
+`outcomes.csv`, `benchmarks.csv`, `stressors.csv`, `clauses.csv`, `causes.csv`,
+`survival.csv`, `early_warning.csv`, `health_thresholds.csv`, `scenarios.csv`, `runs.csv`
+(every simulated cohort, with its settings) and `draws.csv` (each Monte Carlo draw: its
+seed, its calibrated parameter set and the values drawn for the charter's ranges).
+
+`report.json` holds `failure_probability` (`estimate`, `low`, `high`), `outcomes` (success,
+underperforming, failed, terminated, each with `estimate`, `low`, `high`), `sentences`,
+`benchmarks`, `stressors` (each `name`, `label`, `severity`, `failure_probability`,
+`delta_failure`), `clauses` (each `rank`, `change`, `delta_failure` with `estimate`, `low`,
+`high`, `effort_person_weeks`, `verdict`), `causes`, `scenarios` (the tree's boxes and their
+sentences), `early_warning`, `model` (whether the calibrated ensemble was used), `plan`
+and `seed`.
+
+Intervals are 95% t intervals over the Monte Carlo draws (for a share, widened to at least
+the Wilson interval of the pooled counts), so they carry the alliances' chance, the
+charter's ranges and the spread between calibrated parameter sets. Every difference is
+paired within a draw: the same alliances under the same shocks. The default report runs
+8 draws of 250 alliances per run with three severities per stressor; `--quick` runs 3
+draws of 100 with the moderate severity only.
+"""
+
+
 def charter_md() -> str:
-    return INTRO + checklist_table() + MAPPING_HEAD + mapping_table() + stress_section()
+    return INTRO + checklist_table() + MAPPING_HEAD + mapping_table() + stress_section() + REPORT
 
 
 def schema_json() -> str:

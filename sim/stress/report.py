@@ -81,16 +81,38 @@ def _pooled(frame: pd.DataFrame, outcome: str = "failed") -> tuple[int, int]:
     return int(frame[outcome].sum()), int(frame["n"].sum())
 
 
-def _paired(runs: pd.DataFrame, reference: pd.DataFrame, column: str = "failed") -> dict[str, float]:
-    """Draw-paired difference of a run against the charter as written."""
+def _paired(
+    runs: pd.DataFrame, reference: pd.DataFrame, column: str = "failed", result: StressResult | None = None
+) -> dict[str, float]:
+    """Draw-paired difference of a run against the charter as written.
+
+    For failure, the interval is at least the paired (McNemar-type) interval of the
+    pooled alliances: when every draw moves by the same few alliances, the draws alone
+    would claim a certainty their few discordant alliances do not carry."""
     ref = reference.set_index("draw")
     this = runs.set_index("draw")
     common = this.index.intersection(ref.index)
-    if column == "failed":
-        diffs = (_rate(this.loc[common]) - _rate(ref.loc[common])).to_numpy()
-    else:
-        diffs = (this.loc[common, column] - ref.loc[common, column]).to_numpy()
-    return interval(diffs)
+    if column != "failed":
+        return interval((this.loc[common, column] - ref.loc[common, column]).to_numpy())
+    estimate = interval((_rate(this.loc[common]) - _rate(ref.loc[common])).to_numpy())
+    if result is None or this.empty:
+        return estimate
+    first = runs.iloc[0]
+    worse = better = total = 0
+    for k in common:
+        variant = result.failed[(first["kind"], first["name"], first["severity"], int(k))]
+        charter = result.failed[("charter", "charter as written", "", int(k))]
+        worse += int(np.sum(variant & ~charter))
+        better += int(np.sum(charter & ~variant))
+        total += len(variant)
+    diff = (worse - better) / total
+    se = math.sqrt(max(worse + better - (worse - better) ** 2 / total, 0.0)) / total
+    half = 1.959963984540054 * se
+    return {
+        "estimate": estimate["estimate"],
+        "low": min(estimate["low"], diff - half),
+        "high": max(estimate["high"], diff + half),
+    }
 
 
 # ---------------------------------------------------------------- numbers
@@ -124,20 +146,23 @@ def headline(result: StressResult) -> dict[str, Any]:
 
 
 SENTENCES = {
-    "failed": "{share} alliances like this one fail within {years} (a partner walks out or trust collapses).",
-    "success": "{share} meet their objectives by the horizon.",
-    "underperforming": "{share} are still running at the horizon but short of their objectives.",
-    "terminated": "{share} are ended deliberately by the partners, under the charter's termination criteria.",
+    "failed": "{share} alliances like this one fail within {years} {numbers}: a partner walks out or trust collapses.",
+    "success": "{share} meet their objectives by the horizon {numbers}.",
+    "underperforming": "{share} are still running at the horizon but short of their objectives {numbers}.",
+    "terminated": "{share} are ended deliberately by the partners under the charter's termination criteria {numbers}.",
 }
 
 
 def outcome_sentences(outcomes: dict[str, dict[str, float]], horizon_weeks: int) -> dict[str, str]:
+    """Each outcome in a plain sentence: "About 1 in 4 alliances like this one fail within three years"."""
     out = {}
     for name, template in SENTENCES.items():
         est = outcomes[name]
         share = one_in(est["estimate"])
-        text = template.format(share=share[0].upper() + share[1:], years=_years(horizon_weeks))
-        out[name] = f"{text} ({est['estimate']:.0%}; 95% interval {est['low']:.0%} to {est['high']:.0%})"
+        numbers = f"({est['estimate']:.0%}; 95% interval {est['low']:.0%} to {est['high']:.0%})"
+        out[name] = template.format(
+            share=share[0].upper() + share[1:], years=_years(horizon_weeks), numbers=numbers
+        )
     return out
 
 
@@ -164,7 +189,7 @@ def stressor_table(result: StressResult) -> list[dict[str, Any]]:
                 "label": label,
                 "severity": severity,
                 "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
-                "delta_failure": _paired(frame, charter),
+                "delta_failure": _paired(frame, charter, result=result),
             }
         )
     return rows
@@ -180,7 +205,7 @@ def clause_table(result: StressResult) -> list[dict[str, Any]]:
         rows.append(
             {
                 "change": change,
-                "delta_failure": _paired(frame, charter),
+                "delta_failure": _paired(frame, charter, result=result),
                 "effort_person_weeks": effort["estimate"],
                 "effort_person_weeks_interval": effort,
                 "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
@@ -209,7 +234,7 @@ def benchmark_table(result: StressResult) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
-                "delta_failure": _paired(frame, charter),
+                "delta_failure": _paired(frame, charter, result=result),
             }
         )
     return rows
@@ -632,6 +657,10 @@ def write_report(result: StressResult, out_dir: Path, charter_path: Path | None 
     }
     clean = _finite(report)
     (out_dir / "report.json").write_text(json.dumps(clean, indent=2) + "\n")
+    from sim.runner import git_revision, package_versions
+
+    provenance = {"seed": result.seed, "git_revision": git_revision(), "packages": package_versions()}
+    (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     _write_csvs(result, report, curves, pd.DataFrame(series), out_dir)
     context = {"r": clean, "figures": figures, "pct": _pct, "pts": _pts}
     (out_dir / "report.md").write_text(_render("report.md.j2", context))

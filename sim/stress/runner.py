@@ -156,6 +156,8 @@ class StressResult:
     draws: pd.DataFrame
     ensemble: Ensemble
     clauses: list[ClauseChange]
+    failed: dict[tuple[str, str, str, int], np.ndarray] = field(default_factory=dict)
+    """(kind, name, severity, draw) -> which alliances of that run failed, for paired intervals."""
     elapsed_s: float = 0.0
 
 
@@ -231,6 +233,8 @@ def run_stress(
     trust: list[np.ndarray] = []
     health: list[np.ndarray] = []
     clauses: list[ClauseChange] = []
+    failed: dict[tuple[str, str, str, int], np.ndarray] = {}
+    failed_index = [o.value for o in OUTCOMES].index("failed")
     n_runs = None
     done = 0
     for k in range(plan.draws):
@@ -280,6 +284,7 @@ def run_stress(
             for key in FEATURES:
                 row[key] = float(get_setting(config, key))
             run_rows.append(row)
+            failed[(spec.kind, spec.name, spec.severity, k)] = outcome == failed_index
             if spec.kind in ("charter", "benchmark"):
                 alliance_rows.append(
                     pd.DataFrame(
@@ -314,6 +319,7 @@ def run_stress(
         draws=pd.DataFrame(draw_rows),
         ensemble=ensemble,
         clauses=clauses,
+        failed=failed,
         elapsed_s=time.perf_counter() - started,
     )
 
