@@ -600,7 +600,7 @@ def build(result: StressResult, charter_path: Path | None = None) -> dict[str, A
     charter = result.charter
     ens = result.ensemble
     model = (
-        f"the calibrated ensemble ({len(ens.sets)} parameter sets from {ens.path}), one set drawn per Monte Carlo draw"
+        f"the calibrated ensemble ({len(ens.sets)} parameter sets from {ens.path}), each Monte Carlo draw takes the next set in a shuffled order"
         if ens.used
         else "the default calibrated model (configs/; no calibrated ensemble found at results/calibration/ensemble.csv)"
     )

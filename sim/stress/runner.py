@@ -227,6 +227,9 @@ def run_stress(
     alliance_defaults = base.alliance.to_dict()
     base = base.replace(n_alliances=plan.n_alliances)
     draw_rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+    order = np.random.default_rng(np.random.SeedSequence([seed, 0xE5])).permutation(
+        max(1, len(ensemble.sets))
+    )
     run_rows: list[dict[str, Any]] = []
     alliance_rows: list[pd.DataFrame] = []
     draw_rows: list[dict[str, Any]] = []
@@ -242,7 +245,8 @@ def run_stress(
         parameter_set = None
         overrides: dict[str, Any] = {}
         if ensemble.used:
-            index = int(draw_rng.integers(len(ensemble.sets)))
+            # each set in turn, in a shuffled order: the draws spread over the ensemble evenly
+            index = int(order[k % len(order)])
             parameter_set = ensemble.names[index]
             overrides.update(ensemble.sets[index])
         overrides.update(model_overrides(drawn_charter, alliance_defaults))
