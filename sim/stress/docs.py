@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sim.stress.charter import json_schema
 from sim.stress.mapping import checklist_table, mapping_table
+from sim.stress.runner import Plan
 from sim.stress.stressors import FUTURES, SEVERITIES, STRESSORS
 
 INTRO = """# The charter file
@@ -100,14 +101,24 @@ and `seed`.
 Intervals are 95% t intervals over the Monte Carlo draws (for a share, widened to at least
 the Wilson interval of the pooled counts), so they carry the alliances' chance, the
 charter's ranges and the spread between calibrated parameter sets. Every difference is
-paired within a draw: the same alliances under the same shocks. The default report runs
-8 draws of 250 alliances per run with three severities per stressor; `--quick` runs 3
-draws of 100 with the moderate severity only.
+paired within a draw: the same alliances under the same shocks.
 """
 
 
+def plans() -> str:
+    from sim.stress.runner import DEFAULT_PLAN, QUICK_PLAN
+
+    def say(plan: Plan) -> str:
+        return (
+            f"{plan.draws} draws of {plan.n_alliances} alliances per run, severities "
+            f"{', '.join(plan.severities)}, {plan.futures_per_draw} extra futures per draw"
+        )
+
+    return f"\nThe default report runs {say(DEFAULT_PLAN)}; `--quick` runs {say(QUICK_PLAN)}.\n"
+
+
 def charter_md() -> str:
-    return INTRO + checklist_table() + MAPPING_HEAD + mapping_table() + stress_section() + REPORT
+    return INTRO + checklist_table() + MAPPING_HEAD + mapping_table() + stress_section() + REPORT + plans()
 
 
 def schema_json() -> str:

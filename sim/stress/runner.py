@@ -50,9 +50,9 @@ class Plan:
 
 
 DEFAULT_PLAN = Plan(draws=8, n_alliances=250, severities=SEVERITIES, futures_per_draw=4)
-"""About 40 s on a 2-core machine (experiments/stress_timing.py measures it)."""
-QUICK_PLAN = Plan(draws=3, n_alliances=100, severities=("moderate",), futures_per_draw=2)
-"""About 8 s: one severity per stressor, smaller cohorts; for iterating on a draft."""
+"""The full report (experiments/stress_timing.py measures both plans)."""
+QUICK_PLAN = Plan(draws=3, n_alliances=80, severities=("moderate",), futures_per_draw=0)
+"""One severity per stressor, smaller cohorts, no extra futures: for iterating on a draft."""
 
 FEATURES = (
     "scenario.shock_scale",
