@@ -375,12 +375,10 @@ def early_warning(result: StressResult, lags: int = 52) -> dict[str, Any]:
             entry[f"{name}_others_mean"] = float(reference)
         entry["failures"] = int(np.sum(failed & (end - lag >= 0)))
         rows.append(entry)
-    return {"series": rows, "thresholds": health_thresholds(result, a, failed, end)}
+    return {"series": rows, "thresholds": health_thresholds(result, failed, end)}
 
 
-def health_thresholds(
-    result: StressResult, a: pd.DataFrame, failed: np.ndarray, end: np.ndarray
-) -> list[dict[str, float]]:
+def health_thresholds(result: StressResult, failed: np.ndarray, end: np.ndarray) -> list[dict[str, float]]:
     """For each health-check threshold: the share of failing alliances below it a quarter before
     they fail, against the share of the others below it in the same weeks (matched by age)."""
     health = result.health

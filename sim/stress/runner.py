@@ -22,10 +22,9 @@ import pandas as pd
 from sim.mechanics import OUTCOMES, Cause
 from sim.params import ConfigError, SimulationConfig
 from sim.stress.charter import Charter
-from sim.stress.mapping import draw_charter, model_overrides, nest, uncertain_fields
+from sim.stress.mapping import draw_charter, model_overrides, nest
 from sim.stress.stressors import (
     CALM,
-    FUTURES,
     SEVERITIES,
     STRESSORS,
     ClauseChange,
@@ -208,9 +207,6 @@ def plan_runs(charter_config: SimulationConfig, full: SimulationConfig, plan: Pl
     return specs
 
 
-Progress = Callable[[int], None]
-
-
 def run_stress(
     charter: Charter,
     plan: Plan,
@@ -326,10 +322,3 @@ def run_stress(
         failed=failed,
         elapsed_s=time.perf_counter() - started,
     )
-
-
-def uncertain_names(charter: Charter) -> list[str]:
-    return [path for path, _ in uncertain_fields(charter)]
-
-
-FUTURE_KEYS = tuple(FUTURES)
