@@ -281,3 +281,71 @@ def test_each_draw_takes_a_parameter_set_from_the_ensemble(tmp_path: Path) -> No
     by_set = result.draws.set_index("draw")["parameter_set"]
     assert rate[by_set == "rough"].mean() > rate[by_set == "calm"].mean()
     assert not build(stress(charter))["model"]["ensemble_used"]
+
+
+# ------------------------------------------------------------------ mapping
+
+
+def mapped(change) -> dict:
+    import numpy as np
+
+    from sim.stress.mapping import draw_charter, model_overrides
+
+    charter, _ = draw_charter(parse_charter(edit(change)), np.random.default_rng(0))
+    base, _ = configs("complementary", "calm", "full", 156)
+    return model_overrides(charter, base.alliance.to_dict())
+
+
+def test_partners_set_the_spreads_they_are_drawn_with() -> None:
+    def twins(d: dict) -> None:
+        d["partners"][1].update({k: d["partners"][0][k] for k in ("priorities", "culture", "size")})
+        d["partners"][1]["success_measure"] = d["partners"][0]["success_measure"]
+
+    same = mapped(twins)
+    assert same["market.strategy_spread"] == 0.0
+    assert same["market.culture_spread"] == 0.0
+    assert same["market.capacity_sd"] == 0.0
+    assert same["dynamics.measurement_spread"] == pytest.approx(0.2)
+    apart = mapped(lambda d: d["partners"][1].update({"success_measure": "profit"}))
+    assert apart["dynamics.measurement_spread"] == pytest.approx(1.0)
+    assert apart["market.strategy_spread"] > 0.0
+
+
+def test_triggers_map_to_the_thresholds_the_model_watches() -> None:
+    watched = mapped(
+        lambda d: d.update(
+            {
+                "triggers": [
+                    {"signal": "subsidy_change", "threshold": 0.15},
+                    {"signal": "market_share_shift", "threshold": 0.2},
+                    {"signal": "health", "threshold": 0.5},
+                ]
+            }
+        )
+    )
+    assert watched["triggers.enabled"] and watched["governance.adaptation_triggers"]
+    assert watched["triggers.shock_threshold"] == 0.15
+    assert watched["triggers.health_threshold"] == 0.5
+    assert watched["triggers.misalignment_threshold"] == 1.0  # not watched: never fires
+    none = mapped(lambda d: d.update({"triggers": []}))
+    assert not none["triggers.enabled"]
+
+
+def test_ranges_are_drawn_within_their_bounds_and_reproducibly() -> None:
+    import numpy as np
+
+    from sim.stress.mapping import draw_charter
+
+    charter = parse_charter(SUBSIDY.read_text())
+    first = [draw_charter(charter, np.random.default_rng(3))[1] for _ in range(2)]
+    assert first[0] == first[1]
+    assert set(first[0]) == {
+        "partners[1].size",
+        "partners[1].culture.risk_appetite",
+        "partners[1].outside_option",
+    }
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        drawn = draw_charter(charter, rng)[1]
+        assert 0.8 <= drawn["partners[1].size"] <= 1.4
+        assert 0.3 <= drawn["partners[1].culture.risk_appetite"] <= 0.5
