@@ -317,7 +317,7 @@ def discover_scenarios(result: StressResult) -> dict[str, Any]:
             failed, n = _pooled(members)
             boxes.append(
                 {
-                    "conditions": conditions,
+                    "conditions": merge_conditions(conditions),
                     "futures": n,
                     "failed": failed,
                     "failure_rate": failed / n,
@@ -338,8 +338,30 @@ def discover_scenarios(result: StressResult) -> dict[str, Any]:
 
 def _condition_words(c: dict[str, Any]) -> str:
     phrase = DESCRIBE.get(c["feature"], f"{c['feature']} is")
+    if c["op"] == "between":
+        return f"{phrase} between {c['value'][0]:.3g} and {c['value'][1]:.3g}"
     direction = "above" if c["op"] == ">" else "at most"
     return f"{phrase} {direction} {c['value']:.3g}"
+
+
+def merge_conditions(conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A box's path as one bound (or one interval) per feature, in the order first split on."""
+    bounds: dict[str, list[float | None]] = {}
+    for c in conditions:
+        low, high = bounds.setdefault(c["feature"], [None, None])
+        if c["op"] == ">":
+            bounds[c["feature"]][0] = c["value"] if low is None else max(low, c["value"])
+        else:
+            bounds[c["feature"]][1] = c["value"] if high is None else min(high, c["value"])
+    merged: list[dict[str, Any]] = []
+    for feature, (low, high) in bounds.items():
+        if low is not None and high is not None:
+            merged.append({"feature": feature, "op": "between", "value": [low, high]})
+        elif low is not None:
+            merged.append({"feature": feature, "op": ">", "value": low})
+        else:
+            merged.append({"feature": feature, "op": "<=", "value": high})
+    return merged
 
 
 def _box_sentence(box: dict[str, Any]) -> str:
