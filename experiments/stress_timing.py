@@ -1,7 +1,9 @@
 """Times ``alliance-stress`` on an example charter, the default report and ``--quick``.
 
 Each run is a fresh process (imports, loading the compiled model from its cache, the
-simulation and the report), as a practitioner would run it; prints one JSON line.
+simulation and the report), as a practitioner would run it; prints one JSON line with the
+wall-clock times, the processor time the runs used (user + system, which other work on a
+shared machine does not inflate) and the load average while they ran.
 
     python experiments/stress_timing.py [CHARTER.yaml] [--repeat N]
 """
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -20,12 +24,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def time_once(charter: Path, quick: bool) -> float:
+def time_once(charter: Path, quick: bool) -> tuple[float, float]:
+    """Wall-clock and processor seconds of one run."""
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "sim.stress.cli", str(charter), "--out", out, "--no-progress"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run([*command, *(["--quick"] if quick else [])], check=True, capture_output=True)
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, cpu
 
 
 def main() -> None:
@@ -42,10 +51,12 @@ def main() -> None:
         json.dumps(
             {
                 "charter": str(args.charter),
-                "quick_s": round(statistics.median(quick), 2),
-                "default_s": round(statistics.median(default), 2),
-                "quick_runs_s": [round(t, 2) for t in quick],
-                "default_runs_s": [round(t, 2) for t in default],
+                "quick_s": round(statistics.median(t for t, _ in quick), 2),
+                "default_s": round(statistics.median(t for t, _ in default), 2),
+                "quick_cpu_s": round(statistics.median(c for _, c in quick), 2),
+                "default_cpu_s": round(statistics.median(c for _, c in default), 2),
+                "cores": os.cpu_count(),
+                "load_average_1min": round(os.getloadavg()[0], 2),
             }
         )
     )
