@@ -20,6 +20,7 @@ import solara
 import solara.lab
 
 from sim.classroom.debrief import debrief_zip
+from sim.classroom.figures import LIVE_FORMAT
 from sim.classroom.presets import PRESET_BY_KEY, PRESETS
 from sim.classroom.session import HEALTH_PARTS, InjectionKind, Setup, ending_label
 from sim.classroom.view import ClassroomView, setup_of
@@ -356,18 +357,18 @@ def PlayControls(view: ClassroomView) -> None:
 @solara.component
 def NetworkImages(view: ClassroomView) -> None:
     chosen = selected.value
-    pngs = solara.use_memo(lambda: view.network_pngs(chosen), [tick.value, chosen, id(view)])
+    pngs = solara.use_memo(lambda: view.network_frames(chosen), [tick.value, chosen, id(view)])
     with solara.Row():
         for charter, png in pngs.items():
             with solara.Column(classes=[f"network-{charter}"]):
-                solara.Image(png, width="100%")
+                solara.Image(png, width="100%", format=LIVE_FORMAT)
 
 
 @solara.component
 def Charts(view: ClassroomView) -> None:
-    png = solara.use_memo(view.charts_png, [tick.value, id(view)])
+    png = solara.use_memo(view.charts_frame, [tick.value, id(view)])
     with solara.Column(classes=["charts"]):
-        solara.Image(png, width="100%")
+        solara.Image(png, width="100%", format=LIVE_FORMAT)
 
 
 @solara.component

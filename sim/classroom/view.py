@@ -47,16 +47,18 @@ class ClassroomView:
     def start(cls, setup: Setup) -> ClassroomView:
         return cls(Classroom(setup))
 
-    def network_pngs(self, selected: int | None = None) -> dict[str, bytes]:
-        return {c: picture.png(selected) for c, picture in self.networks.items()}
+    def network_frames(self, selected: int | None = None) -> dict[str, bytes]:
+        """The live network of each charter, as JPEG frames."""
+        return {c: picture.frame(selected) for c, picture in self.networks.items()}
 
-    def charts_png(self) -> bytes:
-        return self.charts.png(self.room.series)
+    def charts_frame(self) -> bytes:
+        """The live charts, as a JPEG frame."""
+        return self.charts.frame(self.room.series)
 
     def week(self, selected: int | None = None) -> tuple[dict[str, bytes], bytes]:
         """One week of the class: step every charter, then redraw the networks and the charts."""
         self.room.step()
-        return self.network_pngs(selected), self.charts_png()
+        return self.network_frames(selected), self.charts_frame()
 
     def figures(self) -> dict[str, bytes]:
         """Full-resolution figures for the debrief."""
