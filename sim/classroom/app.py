@@ -322,6 +322,7 @@ def Sidebar(view: ClassroomView) -> None:
 
 @solara.component
 def PlayControls(view: ClassroomView) -> None:
+    tick.get()  # redrawn every week
     room = view.room
 
     def play_loop() -> None:
@@ -356,6 +357,7 @@ def PlayControls(view: ClassroomView) -> None:
 
 @solara.component
 def NetworkImages(view: ClassroomView) -> None:
+    tick.get()  # redrawn every week
     chosen = selected.value
     pngs = solara.use_memo(lambda: view.network_frames(chosen), [tick.value, chosen, id(view)])
     with solara.Row():
@@ -366,6 +368,7 @@ def NetworkImages(view: ClassroomView) -> None:
 
 @solara.component
 def Charts(view: ClassroomView) -> None:
+    tick.get()  # redrawn every week
     png = solara.use_memo(view.charts_frame, [tick.value, id(view)])
     with solara.Column(classes=["charts"]):
         solara.Image(png, width="100%", format=LIVE_FORMAT)
@@ -373,6 +376,7 @@ def Charts(view: ClassroomView) -> None:
 
 @solara.component
 def Inspector(view: ClassroomView) -> None:
+    tick.get()  # redrawn every week
     room = view.room
     n = room.models["A"].config.n_alliances
     first = room.models["A"].alliances
@@ -419,6 +423,7 @@ def Inspector(view: ClassroomView) -> None:
 
 @solara.component
 def Injector(view: ClassroomView) -> None:
+    tick.get()  # redrawn every week
     kinds = {k.label: k.value for k in InjectionKind}
     solara.Select(
         label="Event",
@@ -437,6 +442,7 @@ def Injector(view: ClassroomView) -> None:
 
 @solara.component
 def EventFeed(view: ClassroomView) -> None:
+    tick.get()  # redrawn every week
     feed = view.room.feed[-14:]
     two = len(view.room.models) > 1
     if not feed:
@@ -455,7 +461,6 @@ def Page() -> None:
     if view is None:
         solara.Error(message.value or "The session could not start.")
         return
-    tick.value  # noqa: B018 - every week re-renders the page
     with solara.AppBar():
         solara.AppBarTitle("Alliance classroom")
     with solara.Sidebar():
