@@ -22,7 +22,7 @@ import solara.lab
 from sim.classroom.debrief import debrief_zip
 from sim.classroom.figures import LIVE_FORMAT
 from sim.classroom.presets import PRESET_BY_KEY, PRESETS
-from sim.classroom.session import HEALTH_PARTS, InjectionKind, Setup, ending_label
+from sim.classroom.session import HEALTH_PARTS, InjectionKind, Setup, compact_feed, ending_label
 from sim.classroom.view import ClassroomView, setup_of
 from sim.params import ConfigError, GovernanceParams, MeetingCadence, TriggerParams
 
@@ -34,9 +34,9 @@ TRIGGER_CLAUSES = ("design", "off", "standard", "sensitive")
 LAUNCHES = ("full", "pilot")
 
 FRICTIONS = (
-    ("market.strategy_spread", "incentive distance (spread of strategies)", 0.0, 1.0),
-    ("market.culture_spread", "culture distance (spread of cultures)", 0.0, 1.0),
-    ("dynamics.measurement_spread", "measurement misalignment (at most)", 0.0, 1.0),
+    ("market.strategy_spread", "incentive distance", 0.0, 1.0),
+    ("market.culture_spread", "culture distance", 0.0, 1.0),
+    ("dynamics.measurement_spread", "measurement misalignment", 0.0, 1.0),
 )
 TRIGGER_SLIDERS: dict[str, tuple[float, float]] = {
     "shock_threshold": (0.0, 1.0),
@@ -360,7 +360,7 @@ def NetworkImages(view: ClassroomView) -> None:
     tick.get()  # redrawn every week
     chosen = selected.value
     pngs = solara.use_memo(lambda: view.network_frames(chosen), [tick.value, chosen, id(view)])
-    with solara.Row():
+    with solara.Columns([1] * len(pngs)):
         for charter, png in pngs.items():
             with solara.Column(classes=[f"network-{charter}"]):
                 solara.Image(png, width="100%", format=LIVE_FORMAT)
@@ -443,12 +443,12 @@ def Injector(view: ClassroomView) -> None:
 @solara.component
 def EventFeed(view: ClassroomView) -> None:
     tick.get()  # redrawn every week
-    feed = view.room.feed[-14:]
+    feed = compact_feed(view.room.feed[-200:])[-14:]
     two = len(view.room.models) > 1
     if not feed:
         solara.Text("Nothing has happened yet: step a few weeks.")
         return
-    lines = [f"- {'[' + c + '] ' if two else ''}{e.text}" for c, e in reversed(feed)]
+    lines = [f"- {'[' + c + '] ' if two else ''}{text}" for c, text in reversed(feed)]
     solara.Markdown("\n".join(lines), style={"font-size": "0.85em"})
 
 
@@ -471,11 +471,11 @@ def Page() -> None:
             solara.Info(message.value)
         NetworkImages(view)
         with solara.Columns([1, 1]):
-            with solara.Card("Selected alliance"):
-                Inspector(view)
             with solara.Column():
-                with solara.Card("Inject an event (goes to every charter)"):
-                    Injector(view)
                 with solara.Card("Event feed"):
                     EventFeed(view)
+                with solara.Card("Inject an event (goes to every charter)"):
+                    Injector(view)
+            with solara.Card("Selected alliance"):
+                Inspector(view)
         Charts(view)

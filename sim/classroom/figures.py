@@ -233,7 +233,9 @@ class ChartsPicture:
                     (line,) = ax.plot([], [], CHARTER_STYLE[charter], color=colour, lw=1.6, label=label)
                     self.lines[(key, charter, column)] = line
             if len(columns) > 1:
-                ax.legend(fontsize=6, loc="best", frameon=False)
+                ax.legend(
+                    fontsize=6, loc="lower left" if key == "health_parts" else "upper left", frameon=False
+                )
             ax.set_xlim(0, min(26, horizon))
             ax.set_ylim(0.0, 1.02 if key in FIXED_SCALE else (n_alliances if key == "outcomes" else 1.0))
         if len(charters) > 1:

@@ -356,6 +356,30 @@ def pivot_events(model: ClassroomModel, week: int) -> list[FeedEvent]:
     return out
 
 
+def compact_feed(feed: Sequence[tuple[str, FeedEvent]]) -> list[tuple[str, str]]:
+    """The feed as a class reads it: the same event striking many alliances in one week (an
+    injection into all) becomes one line, "... hit 14 alliances"."""
+    out: list[tuple[str, str]] = []
+    groups: dict[tuple[str, int, str], list[FeedEvent]] = {}
+    order: list[tuple[str, int, str]] = []
+    for charter, event in feed:
+        text = event.text
+        marker = f"alliance {event.alliance_id}"
+        key = (charter, event.week, text.replace(marker, "alliance #") if text.endswith(marker) else text)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(event)
+    for key in order:
+        charter, _, text = key
+        events = groups[key]
+        if len(events) == 1:
+            out.append((charter, events[0].text))
+        else:
+            out.append((charter, text.replace("alliance #", f"{len(events)} alliances")))
+    return out
+
+
 # ------------------------------------------------------------------ the session
 @dataclass(frozen=True)
 class Setup:
