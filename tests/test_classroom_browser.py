@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -169,6 +170,16 @@ def test_a_class_session_from_preset_to_debrief(page, tmp_path: Path) -> None:
     assert series["week"].iloc[-1] == week + 1
     assert "## A against B" in archive.read("summary.md").decode()
     assert archive.read("figures/charts.png")[:4] == b"\x89PNG"
+
+    # the command line the debrief names replays the session: the same tables, number for number
+    command = shlex.split(archive.read("command.txt").decode())
+    out = tmp_path / "replayed"
+    done = subprocess.run(
+        [str(APP), *command[1:-2], "--out", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("events.csv", "timeseries_A.csv", "timeseries_B.csv", "alliances_A.csv", "alliances_B.csv"):
+        assert (out / name).read_text() == archive.read(name).decode(), name
 
 
 def test_the_app_opens_on_a_single_charter_too(page, tmp_path: Path) -> None:
