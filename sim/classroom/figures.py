@@ -52,24 +52,39 @@ class Blitter:
     drawn once into a background, and each week only the moving artists are drawn over a copy
     of it (matplotlib's blitting), then encoded as a JPEG frame."""
 
-    def __init__(self, fig: Figure, moving: Sequence[Any]) -> None:
+    def __init__(
+        self, fig: Figure, moving: Sequence[Any], dpi: float = DPI, overlay: Sequence[Any] = ()
+    ) -> None:
         self.fig = fig
+        self.dpi = dpi
         self.canvas = FigureCanvasAgg(fig)
-        fig.set_dpi(DPI)
+        fig.set_dpi(dpi)
         self.moving = list(moving)
-        for artist in self.moving:
+        self.overlay = list(overlay)  # changes now and then: drawn over the background, kept
+        for artist in [*self.moving, *self.overlay]:
             artist.set_animated(True)
         self.background: Any = None
+        self.with_overlay: Any = None
 
     def invalidate(self) -> None:
         """The still parts changed (new axis limits): draw them again next time."""
         self.background = None
+        self.with_overlay = None
+
+    def invalidate_overlay(self) -> None:
+        """The overlay changed: draw it again over the kept background next time."""
+        self.with_overlay = None
 
     def frame(self) -> bytes:
         if self.background is None:
             self.canvas.draw()
             self.background = self.canvas.copy_from_bbox(self.fig.bbox)
-        self.canvas.restore_region(self.background)
+        if self.with_overlay is None:
+            self.canvas.restore_region(self.background)
+            for artist in self.overlay:
+                self.fig.draw_artist(artist)
+            self.with_overlay = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.canvas.restore_region(self.with_overlay)
         for artist in self.moving:
             self.fig.draw_artist(artist)
         width, height = self.canvas.get_width_height()
@@ -80,16 +95,16 @@ class Blitter:
 
     def full_png(self, dpi: int = 120) -> bytes:
         """The whole figure drawn afresh, at print resolution (for the debrief)."""
-        for artist in self.moving:
+        for artist in [*self.moving, *self.overlay]:
             artist.set_animated(False)
         try:
             buffer = io.BytesIO()
             self.fig.savefig(buffer, format="png", dpi=dpi)
         finally:
-            for artist in self.moving:
+            for artist in [*self.moving, *self.overlay]:
                 artist.set_animated(True)
-            self.fig.set_dpi(DPI)
-            self.background = None
+            self.fig.set_dpi(self.dpi)
+            self.invalidate()
         return buffer.getvalue()
 
 
@@ -106,11 +121,20 @@ def layout(model: AllianceModel) -> dict[int, np.ndarray]:
     return positions
 
 
+def beside(u: np.ndarray, v: np.ndarray, points: float = 8.0) -> tuple[float, float]:
+    """An offset (in points) that sets a label beside the line from ``u`` to ``v``, not on it."""
+    dx, dy = float(v[0] - u[0]), float(v[1] - u[1])
+    norm = float(np.hypot(dx, dy)) or 1.0
+    return (-dy / norm * points, dx / norm * points)
+
+
 class NetworkPicture:
     """Firms as dots, alliances as lines (a hub with its spokes), coloured by relationship health;
     ended alliances greyed, dashed and labelled with their ending."""
 
-    def __init__(self, model: AllianceModel, positions: Mapping[int, np.ndarray], title: str) -> None:
+    def __init__(
+        self, model: AllianceModel, positions: Mapping[int, np.ndarray], title: str, dpi: float = DPI
+    ) -> None:
         self.model = model
         self.positions = positions
         self.fig = Figure(figsize=(6.0, 4.6))
@@ -139,14 +163,14 @@ class NetworkPicture:
             a.index: np.mean([positions[int(f)] for f in a.firm], axis=0) for a in model.alliances
         }
         self.labels = {
-            a.index: ax.text(
-                float(self.centres[a.index][0]),
-                float(self.centres[a.index][1]),
+            a.index: ax.annotate(
                 "",
+                (float(self.centres[a.index][0]), float(self.centres[a.index][1])),
+                xytext=beside(positions[int(a.firm[0])], positions[int(a.firm[1])]),
+                textcoords="offset points",
                 fontsize=7,
                 ha="center",
                 va="center",
-                zorder=3,
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
             )
             for a in model.alliances
@@ -159,7 +183,7 @@ class NetworkPicture:
         bar.set_label("relationship health", fontsize=8)
         bar.ax.tick_params(labelsize=7)
         self.shown: tuple[Any, ...] = ()
-        self.blitter = Blitter(self.fig, [self.lines, self.title])
+        self.blitter = Blitter(self.fig, [self.lines, self.title], dpi, overlay=list(self.labels.values()))
 
     def update(self, selected: int | None = None) -> None:
         colours: list[Any] = []
@@ -178,8 +202,8 @@ class NetworkPicture:
         self.lines.set_linewidth(widths)
         self.lines.set_linestyle(styles)
         self.title.set_text(f"{self.name} · week {self.model.week_index}")
-        # labels change only when an alliance ends or another is selected: they belong to the
-        # still background, drawn again only then
+        # labels change only when an alliance ends or another is selected: they are drawn again
+        # (over the kept background, beside the lines) only then
         shown = (selected, tuple(bool(a.alive) for a in self.model.alliances))
         if shown != self.shown:
             self.shown = shown
@@ -187,7 +211,7 @@ class NetworkPicture:
                 label = self.labels[a.index]
                 label.set_text(f"#{a.index}" if a.alive else f"#{a.index} {ending_label(a)}")
                 label.set_fontweight("bold" if a.index == selected else "normal")
-            self.blitter.invalidate()
+            self.blitter.invalidate_overlay()
 
     def frame(self, selected: int | None = None) -> bytes:
         self.update(selected)
@@ -234,7 +258,10 @@ class ChartsPicture:
                     self.lines[(key, charter, column)] = line
             if len(columns) > 1:
                 ax.legend(
-                    fontsize=6, loc="lower left" if key == "health_parts" else "upper left", frameon=False
+                    fontsize=6,
+                    loc="lower left" if key == "health_parts" else "upper left",
+                    ncol=2 if key == "health_parts" else 1,
+                    frameon=False,
                 )
             ax.set_xlim(0, min(26, horizon))
             ax.set_ylim(0.0, 1.02 if key in FIXED_SCALE else (n_alliances if key == "outcomes" else 1.0))
@@ -257,11 +284,14 @@ class ChartsPicture:
                 top[key] = max(top.get(key, 0.0), max(finite))
         # axes grow in steps (a new background only then), so most weeks only the lines move
         for key, ax in self.axes.items():
-            if last_week > ax.get_xlim()[1]:
-                ax.set_xlim(0, min(self.horizon, 2 * ax.get_xlim()[1]))
+            right = ax.get_xlim()[1]
+            if last_week > right:
+                while last_week > right:
+                    right = min(self.horizon, 2 * right)
+                ax.set_xlim(0, right)
                 self.blitter.invalidate()
             if key not in FIXED_SCALE and key != "outcomes" and top.get(key, 0.0) > ax.get_ylim()[1]:
-                ax.set_ylim(0.0, 1.5 * top[key])
+                ax.set_ylim(0.0, 2.0 * top[key])
                 self.blitter.invalidate()
 
     def frame(self, series: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:

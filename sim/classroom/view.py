@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sim.classroom.figures import ChartsPicture, NetworkPicture, layout
+from sim.classroom.figures import DPI, ChartsPicture, NetworkPicture, layout
 from sim.classroom.presets import Preset
 from sim.classroom.session import Classroom, Setup, charter_name
 
@@ -24,6 +24,10 @@ def setup_of(preset: Preset, replay: bool = True) -> Setup:
     )
 
 
+NETWORK_DPI = {1: 2 * DPI, 2: DPI}
+"""Resolution of the live network by the number of charters shown side by side."""
+
+
 @dataclass
 class ClassroomView:
     """One session and its pictures: the network of each charter (one fixed layout) and the charts."""
@@ -35,8 +39,10 @@ class ClassroomView:
     def __post_init__(self) -> None:
         first = self.room.models["A"]
         positions = layout(first)
+        # one network fills the width the two share side by side: drawn finer, so it stays sharp
+        dpi = NETWORK_DPI[len(self.room.models)]
         self.networks = {
-            c: NetworkPicture(m, positions, f"charter {c}: {charter_name(m.config)}")
+            c: NetworkPicture(m, positions, f"charter {c}: {charter_name(m.config)}", dpi)
             for c, m in self.room.models.items()
         }
         self.charts = ChartsPicture(
