@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from sim.classroom.session import Classroom, alliance_rows
+from sim.classroom.session import Classroom, alliance_rows, charter_name
+from sim.levers import LEVERS
 from sim.mechanics import Outcome
 
 if TYPE_CHECKING:
@@ -70,13 +71,13 @@ def summary(room: Classroom) -> str:
         failed = frame[frame["outcome"] == Outcome.FAILED.value]
         causes = Counter(failed["primary_cause"]).most_common(2)
         running = frame[frame["outcome"] == "running"]
-        lines.append(f"## Charter {charter}: governance '{g.name}'")
+        lines.append(f"## Charter {charter}: {charter_name(model.config)}")
         lines.append("")
-        levers = [
-            name.replace("_", " ")
-            for name, value in g.to_dict().items()
-            if name != "name" and value not in (False, 0, "none")
-        ]
+        levers = [lever.name.replace("_", " ") for lever in LEVERS if lever.in_place(g)]
+        if model.config.triggers.enabled and not g.adaptation_triggers:
+            levers.append("trigger clauses")
+        if model.config.launch.mode.value == "pilot":
+            levers.append("a controlled pilot launch")
         lines.append(f"Levers in place: {', '.join(levers) if levers else 'none (a handshake)'}.")
         lines.append(
             f"After {week} weeks, {counts.get('running', 0)} of {n} alliances are still running, "
