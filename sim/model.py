@@ -101,6 +101,7 @@ class AllianceModel(mesa.Model):
         t = self.week_index
         self.draws = draw_week(self.stream, self.shape, reuse=self.draws)
         split_week_draws(self.draws, self.alliance_draws)
+        self.before_phases(t)
         touch = touchpoints(t, self.config)
         self.context = self.context.for_week(t, touch, self.outside_factor, self.trend_level)
         self.firm_set.do(Firm.drift)
@@ -125,6 +126,14 @@ class AllianceModel(mesa.Model):
             for alliance in self.running_alliances:
                 alliance.close_at_horizon()
             self.running = False
+
+    def before_phases(self, week: int) -> None:
+        """Called every week once its draws are known, before any phase runs.
+
+        Nothing happens here in a plain run. A subclass may script events of the week by
+        editing the week's draws (the classroom's injected shocks and departures), so that
+        the mechanisms themselves carry them out.
+        """
 
     def _log_events(self, alliance: Alliance) -> None:
         a = alliance.state
