@@ -1,12 +1,15 @@
-"""The classroom page's components, rendered and clicked without a browser (Solara's own
-``solara.render``: the page becomes widgets whose buttons a test can click)."""
+"""The classroom page, Mesa's SolaraViz with the classroom's components, rendered and clicked
+without a browser (Solara's own ``solara.render``: the page becomes widgets whose buttons a test
+can click; SolaraViz's sidebar shows inside Solara's ``AppLayout``)."""
 
 from __future__ import annotations
 
 import ipyvuetify as v
 import ipywidgets
+import mesa
 import pytest
 import solara
+from mesa.visualization.utils import update_counter
 
 from sim.classroom import app
 from sim.classroom.presets import PRESET_BY_KEY, PRESETS
@@ -15,17 +18,13 @@ from sim.classroom.presets import PRESET_BY_KEY, PRESETS
 @pytest.fixture(autouse=True)
 def fresh_session():
     """Every test starts from the page's first state (the reactive values are module-wide here)."""
-    app.preset_key.value = PRESETS[6].key
-    app.side_by_side.value = True
+    app.session.value = None
     app.market_edits.value = {}
     app.charter_edits.value = {"A": {}, "B": {}}
-    app.current.value = None
-    app.playing.value = False
     app.selected.value = 0
     app.message.value = ""
     app.inject_kind.value = "subsidy"
     yield
-    app.playing.value = False
 
 
 @pytest.fixture
@@ -45,7 +44,10 @@ def render():
 
 def widgets_under(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
     found = [widget]
-    for child in getattr(widget, "children", None) or []:
+    children = [*(getattr(widget, "children", None) or [])]
+    items = getattr(widget, "items", None)  # SolaraViz's grid holds its components as items
+    children += items if isinstance(items, list) else []
+    for child in children:
         if isinstance(child, ipywidgets.Widget):
             found.extend(widgets_under(child))
     return found
@@ -70,64 +72,97 @@ def button(rc, label: str):
     return rc.find(v.Btn, children=[label]).widget
 
 
+def page(render):
+    """The page as the server shows it: SolaraViz inside Solara's app layout."""
+    return render(solara.AppLayout(children=[app.Page()]))
+
+
+def step(rc, weeks: int) -> None:
+    for _ in range(weeks):
+        button(rc, "Step").click()
+
+
+def test_the_page_is_mesas_solaraviz_on_a_mesa_model(render) -> None:
+    box, rc = page(render)
+    model = app.session.value
+    assert isinstance(model, mesa.Model) and model.room.week == 0
+    assert {"Reset", "Step", "▶"} <= {b.children[0] for b in rc.find(v.Btn).widgets if b.children}
+    assert "Model Parameters" in shown(box) and "Play Interval (ms)" in shown(box)
+    assert [tab.children for tab in rc.find(v.Tab).widgets] == [["Page 0"], ["Page 1"]]
+
+
 def test_step_moves_the_week_and_redraws_the_pictures(render) -> None:
-    box, rc = render(app.Page())
-    view = app.current.value
-    assert view is not None and view.room.week == 0
+    box, rc = page(render)
+    model = app.session.value
     images = [w.value for w in rc.find(ipywidgets.Image).widgets]
     assert len(images) == 3  # the network of each charter, and the charts
-    button(rc, "Step 4 weeks").click()
-    assert view.room.week == 4
+    step(rc, 4)
+    assert model.room.week == 4 and model.steps == 4
     assert "Week 4 of 156" in shown(box)
     redrawn = [w.value for w in rc.find(ipywidgets.Image).widgets]
     assert all(new != old for new, old in zip(redrawn, images, strict=True))
-    assert len(view.room.series["A"]) == 5 and len(view.room.series["B"]) == 5
+    assert len(model.room.series["A"]) == 5 and len(model.room.series["B"]) == 5
 
 
-def test_a_preset_sets_the_market_and_both_charters(render) -> None:
-    app.restart()
-    _box, rc = render(app.Sidebar(app.current.value))
+def test_a_preset_chosen_in_the_model_parameters_applies_on_reset(render) -> None:
+    _box, rc = page(render)
+    step(rc, 2)
     preset = PRESET_BY_KEY["measurement"]
-    select = rc.find(v.Select, label="Preset").widget
-    select.v_model = preset.title
-    view = app.current.value
-    assert app.preset_key.value == "measurement"
-    assert view.room.models["A"].config.dynamics.measurement_spread == 1.0
-    assert not view.room.models["A"].config.governance.shared_kpis
-    assert view.room.models["B"].config.governance.shared_kpis
+    rc.find(v.Select, label="Preset").widget.v_model = preset.title
+    assert app.session.value.preset.key == PRESETS[6].key  # not before Reset
+    button(rc, "Reset").click()
+    model = app.session.value
+    assert model.preset.key == "measurement" and model.room.week == 0
+    assert model.room.models["A"].config.dynamics.measurement_spread == 1.0
+    assert not model.room.models["A"].config.governance.shared_kpis
+    assert model.room.models["B"].config.governance.shared_kpis
+
+
+def test_reset_starts_the_same_alliances_again(render) -> None:
+    _box, rc = page(render)
+    first = app.session.value
+    step(rc, 6)
+    button(rc, "Reset").click()
+    again = app.session.value
+    assert again is not first and again.room.week == 0
+    step(rc, 6)
+    assert again.room.series_frame("B").equals(first.room.series_frame("B"))
 
 
 def test_an_injected_event_reaches_both_charters_and_the_feed(render) -> None:
-    box, rc = render(app.Page())
-    view = app.current.value
-    button(rc, "Step 4 weeks").click()
+    box, rc = page(render)
+    model = app.session.value
+    step(rc, 4)
     button(rc, "Inject into all").click()
     assert "Scheduled for week 5" in app.message.value
-    button(rc, "Step").click()
-    feed = view.room.events_frame()
+    step(rc, 1)
+    feed = model.room.events_frame()
     hit = feed[(feed["week"] == 5) & feed["text"].str.contains("a subsidy or regulation change of size 0.30")]
     assert set(hit["charter"]) == {"A", "B"}
-    assert len(hit) == 2 * view.room.models["A"].config.n_alliances
-    n = view.room.models["A"].config.n_alliances
+    n = model.room.models["A"].config.n_alliances
+    assert len(hit) == 2 * n
     assert f"Week 5: a subsidy or regulation change of size 0.30 hit {n} alliances" in shown(box)
 
 
 def test_switching_the_replay_off_leaves_one_charter(render) -> None:
-    app.restart()
-    _box, rc = render(app.Sidebar(app.current.value))
-    rc.find(v.Switch).widget.v_model = False
-    assert list(app.current.value.room.models) == ["A"]
+    _box, rc = page(render)
+    rc.find(v.Checkbox, label=app.REPLAY_LABEL).widget.v_model = False
+    button(rc, "Reset").click()
+    assert list(app.session.value.room.models) == ["A"]
+    assert len(rc.find(ipywidgets.Image).widgets) == 2  # one network, and the charts
 
 
 def test_an_edited_lever_applies_on_restart_and_a_bad_one_is_refused(render) -> None:
-    app.restart()
-    box, rc = render(app.Sidebar(app.current.value))
+    app.session.value = app.ClassroomSession()
+    box, rc = render(app.CharterEditor(app.session.value))
     rc.find(v.Checkbox, label="shared kpis").widgets[0].v_model = True
     assert "Apply and restart (changes pending)" in shown(box)
     button(rc, "Apply and restart (changes pending)").click()
-    assert app.current.value.room.models["A"].config.governance.shared_kpis
+    applied = app.session.value
+    assert applied.room.models["A"].config.governance.shared_kpis
+    assert applied.charter_edits["A"] == {"governance.shared_kpis": True}
     app.market_edits.value = {"scenario.shock_rate": 3.0}
-    before = app.current.value
-    app.restart()
-    assert app.current.value is before
+    app.apply_edits(applied)
+    assert app.session.value is applied
     assert "scenario.shock_rate" in app.message.value
+    assert update_counter.value > 0

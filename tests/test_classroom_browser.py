@@ -1,6 +1,7 @@
 """The classroom as a teacher uses it, in a real headless browser (Playwright driving Debian's
 chromium, which ``.ci/run`` installs), against ``alliance-sim-app`` serving on loopback: open the
-app, choose a preset, step and play some weeks, see the network and charts change, inject a
+app (Mesa's SolaraViz page), choose a preset and reset, step and play some weeks with
+SolaraViz's controller, see the network and charts change, inject a
 shock and find it in the event feed, run the side-by-side replay, export the debrief and check
 the file.
 
@@ -36,6 +37,7 @@ CHROMIUM_ARGS = [
 ]
 APP = Path(sys.executable).with_name("alliance-sim-app")
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PLAY, PAUSE = "\u25b6", "\u275a\u275a"  # SolaraViz's play and pause buttons
 
 pytestmark = pytest.mark.slow
 
@@ -106,9 +108,23 @@ def choose(page, label: str, option: str) -> None:
     page.locator(".menuable__content__active .v-list-item").filter(has_text=option).first.click()
 
 
+def shown_week(page) -> int:
+    return int(page.get_by_text(" of 156").first.inner_text().split()[1])
+
+
+def step_to(page, week: int) -> None:
+    """Press SolaraViz's Step until the page shows ``week``."""
+    now = shown_week(page)
+    for w in range(now + 1, week + 1):
+        page.get_by_role("button", name="Step", exact=True).click()
+        page.get_by_text(f"Week {w} of 156").wait_for()
+
+
 def test_a_class_session_from_preset_to_debrief(page, tmp_path: Path) -> None:
-    # a preset: the market and both charters change, the class sees its two-line explanation
+    # a preset, taken up on Reset: the market and both charters change, the class sees its explanation
+    step_to(page, 2)
     choose(page, "Preset", "6. Revenue against profit")
+    page.get_by_role("button", name="Reset", exact=True).click()
     page.get_by_text("One partner counts revenue, the other profit").wait_for()
     page.get_by_text("Week 0 of 156").wait_for()
     page.get_by_text("charter B", exact=True).first.wait_for()  # the inspector shows both charters
@@ -118,8 +134,7 @@ def test_a_class_session_from_preset_to_debrief(page, tmp_path: Path) -> None:
 
     # step several weeks: the network and the charts are redrawn
     for week in (4, 8, 12):
-        page.get_by_role("button", name="Step 4 weeks").click()
-        page.get_by_text(f"Week {week} of 156").wait_for()
+        step_to(page, week)
     page.wait_for_function(
         "src => document.querySelector('.network-A img').getAttribute('src') !== src", arg=networks[0]
     )
@@ -127,14 +142,19 @@ def test_a_class_session_from_preset_to_debrief(page, tmp_path: Path) -> None:
     assert image_sources(page, ".charts") != charts
 
     # play: the weeks go by on their own while the page answers; then pause
-    page.get_by_role("button", name="Play").click()
-    page.get_by_role("button", name="Pause").wait_for()
+    page.get_by_role("button", name=PLAY).click()
+    page.get_by_role("button", name=PAUSE).wait_for()
     page.wait_for_function(
         "() => /Week (1[6-9]|[2-9][0-9]) of 156/.test(document.body.innerText)", timeout=60_000
     )
-    page.get_by_role("button", name="Pause").click()
-    page.get_by_role("button", name="Play").wait_for()
-    week = int(page.get_by_text(" of 156").first.inner_text().split()[1])
+    page.get_by_role("button", name=PAUSE).click()
+    page.get_by_role("button", name=PLAY).wait_for()
+    week = shown_week(page)
+    while True:  # the play loop may finish the week it was sleeping on after the pause
+        time.sleep(1.0)
+        if shown_week(page) == week:
+            break
+        week = shown_week(page)
 
     # inject a subsidy change into every alliance: both charters get it, the feed says so
     page.get_by_role("button", name="Inject into all", exact=True).click()
@@ -184,10 +204,9 @@ def test_a_class_session_from_preset_to_debrief(page, tmp_path: Path) -> None:
 
 def test_the_app_opens_on_a_single_charter_too(page, tmp_path: Path) -> None:
     page.get_by_text("Side-by-side replay (charters A and B)").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     page.wait_for_function("() => document.querySelectorAll('.network-B img').length === 0")
     assert len(image_sources(page, ".network-A")) == 1
-    for week in range(4, 44, 4):
-        page.get_by_role("button", name="Step 4 weeks").click()
-        page.get_by_text(f"Week {week} of 156").wait_for()
+    step_to(page, 40)
     page.get_by_text("Nothing has happened yet").wait_for(state="detached")
     screenshot(page, tmp_path, "classroom.png")

@@ -1,10 +1,13 @@
-"""The classroom web app (Solara, on the Mesa engine): ``alliance-sim-app`` serves it.
+"""The classroom web app: Mesa's SolaraViz page on the Mesa engine; ``alliance-sim-app`` serves it.
 
 A class watches a small market of alliances live, changes the charter, injects events and
-replays the same alliances side by side under two charters (A and B). The page holds no model
-logic: it drives a :class:`sim.classroom.view.ClassroomView` (the Mesa models and their
-pictures) and shows what it draws. The play loop runs in a thread (as Mesa's own
-``ModelController`` does), so the page stays responsive while the weeks go by.
+replays the same alliances side by side under two charters (A and B). The model SolaraViz
+drives is a :class:`ClassroomSession`: one Mesa model whose step is one week of every charter.
+SolaraViz's own controller plays, steps and resets it (its play loop runs in a thread, so the
+page stays responsive); its model parameters are the preset and the replay switch, taken up
+when the class presses Reset. The pictures, the inspector, the injector, the event feed, the
+debrief export and the charter editor are SolaraViz components, each a function of the model.
+The page holds no model logic: it shows what :class:`sim.classroom.view.ClassroomView` draws.
 """
 
 from __future__ import annotations
@@ -12,26 +15,30 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import time
 import typing
+from collections.abc import Mapping
 from typing import Any
 
+import mesa
 import solara
-import solara.lab
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import force_update, update_counter
 
 from sim.classroom.debrief import debrief_zip
 from sim.classroom.figures import LIVE_FORMAT
-from sim.classroom.presets import PRESET_BY_KEY, PRESETS
-from sim.classroom.session import HEALTH_PARTS, InjectionKind, Setup, compact_feed, ending_label
+from sim.classroom.presets import PRESET_BY_KEY, PRESETS, Preset
+from sim.classroom.session import HEALTH_PARTS, Classroom, InjectionKind, Setup, compact_feed, ending_label
 from sim.classroom.view import ClassroomView, setup_of
 from sim.params import ConfigError, GovernanceParams, MeetingCadence, TriggerParams
 
-PLAY_INTERVAL = 0.15  # seconds between weeks while playing
+PLAY_INTERVAL_MS = 150  # between weeks while playing (SolaraViz's play interval slider starts here)
+DEFAULT_PRESET = PRESETS[6]
 ALLIANCE_TYPES = ("complementary", "coopetition", "ecosystem")
 SCENARIOS = ("calm", "volatile", "regulatory_shock", "downturn")
 GOVERNANCE_DESIGNS = ("handshake", "meetings", "committee", "meetings_committee", "light", "heavy", "full")
 TRIGGER_CLAUSES = ("design", "off", "standard", "sensitive")
 LAUNCHES = ("full", "pilot")
+REPLAY_LABEL = "Side-by-side replay (charters A and B)"
 
 FRICTIONS = (
     ("market.strategy_spread", "incentive distance", 0.0, 1.0),
@@ -45,19 +52,6 @@ TRIGGER_SLIDERS: dict[str, tuple[float, float]] = {
     "cooldown_weeks": (0.0, 52.0),
 }
 
-# ------------------------------------------------------------------ the session's state
-preset_key = solara.reactive(PRESETS[6].key)
-side_by_side = solara.reactive(True)
-market_edits: solara.Reactive[dict[str, Any]] = solara.reactive({})
-charter_edits: solara.Reactive[dict[str, dict[str, Any]]] = solara.reactive({"A": {}, "B": {}})
-current: solara.Reactive[ClassroomView | None] = solara.reactive(None)
-tick = solara.reactive(0)
-playing = solara.reactive(False)
-selected = solara.reactive(0)
-inject_kind = solara.reactive(InjectionKind.SUBSIDY.value)
-inject_size = solara.reactive(0.3)
-message = solara.reactive("")
-
 
 def format_value(value: Any) -> str:
     """A value as a Hydra override writes it."""
@@ -68,91 +62,130 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def with_edits(base: tuple[str, ...], edits: dict[str, Any]) -> tuple[str, ...]:
+def with_edits(base: tuple[str, ...], edits: Mapping[str, Any]) -> tuple[str, ...]:
     """Overrides ``base`` with the keys in ``edits`` replaced by their new values."""
     kept = [item for item in base if item.split("=", 1)[0] not in edits]
     return (*kept, *(f"{key}={format_value(value)}" for key, value in edits.items()))
 
 
-def setup_now() -> Setup:
-    """The setup the controls describe: the preset with the teacher's edits."""
-    preset = PRESET_BY_KEY[preset_key.value]
-    setup = setup_of(preset, side_by_side.value)
-    edits = dict(market_edits.value)
+def preset_named(name: str) -> Preset:
+    """A preset by its key or by the title the class picks it by."""
+    if name in PRESET_BY_KEY:
+        return PRESET_BY_KEY[name]
+    for preset in PRESETS:
+        if preset.title == name:
+            return preset
+    raise ConfigError(f"preset = {name!r}: not a preset; allowed: {', '.join(p.key for p in PRESETS)}")
+
+
+def setup_with(
+    preset: Preset,
+    replay: bool,
+    market_edits: Mapping[str, Any] | None = None,
+    charter_edits: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Setup:
+    """The setup a preset starts from, with the teacher's edits of the market and the charters."""
+    setup = setup_of(preset, replay)
+    edits = dict(market_edits or {})
+    charters = charter_edits or {}
     seed = int(edits.pop("seed", setup.seed))
     n = int(edits.pop("n_alliances", setup.n_alliances))
     market = with_edits(setup.market, edits)
-    a = with_edits(setup.charter_a, charter_edits.value["A"])
-    b = None if setup.charter_b is None else with_edits(setup.charter_b, charter_edits.value["B"])
+    a = with_edits(setup.charter_a, charters.get("A", {}))
+    b = None if setup.charter_b is None else with_edits(setup.charter_b, charters.get("B", {}))
     return Setup(seed=seed, n_alliances=n, market=market, charter_a=a, charter_b=b)
 
 
-def restart() -> None:
-    """Start the session again at week 0 from the controls (same seed: the same alliances)."""
-    playing.value = False
+class ClassroomSession(mesa.Model):
+    """The class's market as the Mesa model SolaraViz drives: one step is one week of charter A
+    and, side by side, charter B, on the same alliances under the same draws.
+
+    SolaraViz creates it again from its model parameters (``preset``, ``replay``) on Reset; the
+    charter editor creates it again with the edits as well. Either way the session starts at
+    week 0 on the same alliances (the same seed).
+    """
+
+    def __init__(
+        self,
+        preset: str = DEFAULT_PRESET.title,
+        replay: bool = True,
+        market_edits: Mapping[str, Any] | None = None,
+        charter_edits: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        chosen = preset_named(preset)
+        setup = setup_with(chosen, bool(replay), market_edits, charter_edits)
+        super().__init__(rng=setup.seed)
+        self.preset = chosen
+        self.replay = bool(replay)
+        self.market_edits = dict(market_edits or {})
+        self.charter_edits = {c: dict(e) for c, e in (charter_edits or {}).items()}
+        self.view = ClassroomView.start(setup)
+        self.running = self.view.room.running
+
+    @property
+    def room(self) -> Classroom:
+        """The charters the view draws, stepped together."""
+        return self.view.room
+
+    def step(self) -> None:
+        self.view.room.step()
+        self.running = self.view.room.running
+
+
+MODEL_PARAMS: dict[str, dict[str, Any]] = {
+    "preset": {
+        "type": "Select",
+        "label": "Preset",
+        "value": DEFAULT_PRESET.title,
+        "values": [p.title for p in PRESETS],
+    },
+    "replay": {"type": "Checkbox", "label": REPLAY_LABEL, "value": True},
+}
+"""The SolaraViz model parameters: taken up when the class presses Reset."""
+
+# ------------------------------------------------------------------ the page's own state
+session: solara.Reactive[ClassroomSession | None] = solara.reactive(None)
+market_edits: solara.Reactive[dict[str, Any]] = solara.reactive({})
+charter_edits: solara.Reactive[dict[str, dict[str, Any]]] = solara.reactive({"A": {}, "B": {}})
+selected = solara.reactive(0)
+inject_kind = solara.reactive(InjectionKind.SUBSIDY.value)
+inject_size = solara.reactive(0.3)
+message = solara.reactive("")
+
+
+def apply_edits(model: ClassroomSession) -> None:
+    """Start the session again at week 0 with the pending edits of the market and the charters."""
+    market = {**model.market_edits, **market_edits.value}
+    charters = {c: {**model.charter_edits.get(c, {}), **charter_edits.value.get(c, {})} for c in ("A", "B")}
     try:
-        view = ClassroomView.start(setup_now())
+        fresh = ClassroomSession(model.preset.title, model.replay, market, charters)
     except ConfigError as error:
         message.value = f"Not applied: {error}"
+        force_update()
         return
     message.value = ""
-    current.value = view
-    selected.value = 0
-    tick.value += 1
-
-
-def choose_preset(key: str) -> None:
-    preset_key.value = key
     market_edits.value = {}
     charter_edits.value = {"A": {}, "B": {}}
-    restart()
+    selected.value = 0
+    session.value = fresh
+    force_update()
 
 
-def switch_replay(on: bool) -> None:
-    side_by_side.value = on
-    restart()
-
-
-def step_once() -> None:
-    view = current.value
-    if view is not None and view.room.running:
-        view.room.step()
-        tick.value += 1
-
-
-def step_weeks(n: int) -> None:
-    for _ in range(n):
-        step_once()
-
-
-def inject(target: int | None) -> None:
-    view = current.value
-    if view is None:
-        return
+def inject(model: ClassroomSession, target: int | None) -> None:
+    room = model.room
     kind = InjectionKind(inject_kind.value)
     try:
-        view.room.inject(kind, target, inject_size.value if kind is not InjectionKind.KEY_CONTACT else 0.0)
+        room.inject(kind, target, inject_size.value if kind is not InjectionKind.KEY_CONTACT else 0.0)
     except ConfigError as error:
         message.value = f"Not injected: {error}"
+        force_update()
         return
     where = "all alliances" if target is None else f"alliance {target}"
-    message.value = f"Scheduled for week {view.room.week + 1}: {kind.label} in {where} (under every charter)."
-    tick.value += 1
+    message.value = f"Scheduled for week {room.week + 1}: {kind.label} in {where} (under every charter)."
+    force_update()
 
 
-# ------------------------------------------------------------------ components
-@solara.component
-def PresetPicker() -> None:
-    preset = PRESET_BY_KEY[preset_key.value]
-    solara.Select(
-        label="Preset",
-        value=preset.title,
-        values=[p.title for p in PRESETS],
-        on_value=lambda title: choose_preset(next(p.key for p in PRESETS if p.title == title)),
-    )
-    solara.Markdown("  \n".join(preset.explanation.split("\n")), style={"font-size": "0.9em"})
-
-
+# ------------------------------------------------------------------ the charter editor
 def _edit_market(key: str, value: Any) -> None:
     market_edits.value = {**market_edits.value, key: value}
 
@@ -295,71 +328,64 @@ def CharterControls(view: ClassroomView, charter: str) -> None:
 
 
 @solara.component
-def Sidebar(view: ClassroomView) -> None:
-    with solara.Column():
-        with solara.Card("Situation"):
-            PresetPicker()
-            solara.Switch(
-                label="Side-by-side replay (charters A and B)",
-                value=side_by_side.value,
-                on_value=switch_replay,
-            )
-        with solara.Card("Market and environment"):
-            MarketControls(view)
-        with solara.Card("Charters"), solara.lab.Tabs():
-            with solara.lab.Tab("Charter A"):
-                CharterControls(view, "A")
-            with solara.lab.Tab("Charter B"):
-                CharterControls(view, "B")
+def CharterEditor(model: ClassroomSession) -> None:
+    """The market, the environment and both charters, applied by a restart at week 0."""
+    update_counter.get()
+    view = model.view
+    with solara.Column(classes=["charter-editor"]):
+        solara.Markdown(
+            f"**{model.preset.title}**  \n" + "  \n".join(model.preset.explanation.split("\n")),
+            style={"font-size": "0.9em"},
+        )
         pending = bool(market_edits.value or charter_edits.value["A"] or charter_edits.value["B"])
         solara.Button(
             "Apply and restart" + (" (changes pending)" if pending else ""),
             color="primary",
-            on_click=restart,
+            on_click=lambda: apply_edits(model),
             block=True,
         )
+        if message.value.startswith("Not applied"):
+            solara.Error(message.value)
+        with solara.Columns([1, 1, 1]):
+            with solara.Card("Market and environment"):
+                MarketControls(view)
+            with solara.Card("Charter A"):
+                CharterControls(view, "A")
+            with solara.Card("Charter B"):
+                CharterControls(view, "B")
+
+
+# ------------------------------------------------------------------ the live components
+@solara.component
+def SessionBar(model: ClassroomSession) -> None:
+    """The week, the preset's explanation for the class, messages and the debrief export."""
+    update_counter.get()
+    room = model.room
+    view = model.view
+    with solara.Column(classes=["session-bar"]):
+        with solara.Row(style={"align-items": "center"}):
+            solara.Text(
+                f"Week {room.week} of {room.models['A'].config.horizon_weeks}", classes=["week-label"]
+            )
+            solara.FileDownload(
+                lambda: debrief_zip(view),
+                filename=f"alliance-debrief-week-{room.week}.zip",
+                label="Export debrief",
+            )
+        solara.Markdown(
+            f"**{model.preset.title}**: " + " ".join(model.preset.explanation.split("\n")),
+            style={"font-size": "0.9em"},
+        )
+        if message.value:
+            solara.Info(message.value)
 
 
 @solara.component
-def PlayControls(view: ClassroomView) -> None:
-    tick.get()  # redrawn every week
-    room = view.room
-
-    def play_loop() -> None:
-        while playing.value and room.running:
-            time.sleep(PLAY_INTERVAL)
-            if not playing.value:
-                break
-            room.step()
-            tick.value += 1
-        playing.value = False
-
-    solara.lab.use_task(play_loop, dependencies=[playing.value, id(room)], prefer_threaded=True)
-    with solara.Row(style={"align-items": "center"}):
-        solara.Button(
-            "Pause" if playing.value else "Play",
-            color="primary",
-            on_click=lambda: playing.set(not playing.value),
-            disabled=not room.running,
-        )
-        solara.Button("Step", on_click=step_once, disabled=playing.value or not room.running)
-        solara.Button(
-            "Step 4 weeks", on_click=lambda: step_weeks(4), disabled=playing.value or not room.running
-        )
-        solara.Button("Restart", on_click=restart)
-        solara.Text(f"Week {room.week} of {room.models['A'].config.horizon_weeks}", classes=["week-label"])
-        solara.FileDownload(
-            lambda: debrief_zip(view),
-            filename=f"alliance-debrief-week-{room.week}.zip",
-            label="Export debrief",
-        )
-
-
-@solara.component
-def NetworkImages(view: ClassroomView) -> None:
-    tick.get()  # redrawn every week
+def NetworkImages(model: ClassroomSession) -> None:
+    update_counter.get()
+    view = model.view
     chosen = selected.value
-    pngs = solara.use_memo(lambda: view.network_frames(chosen), [tick.value, chosen, id(view)])
+    pngs = solara.use_memo(lambda: view.network_frames(chosen), [update_counter.value, chosen, id(view)])
     with solara.Columns([1] * len(pngs)):
         for charter, png in pngs.items():
             with solara.Column(classes=[f"network-{charter}"]):
@@ -367,17 +393,18 @@ def NetworkImages(view: ClassroomView) -> None:
 
 
 @solara.component
-def Charts(view: ClassroomView) -> None:
-    tick.get()  # redrawn every week
-    png = solara.use_memo(view.charts_frame, [tick.value, id(view)])
+def Charts(model: ClassroomSession) -> None:
+    update_counter.get()
+    view = model.view
+    png = solara.use_memo(view.charts_frame, [update_counter.value, id(view)])
     with solara.Column(classes=["charts"]):
         solara.Image(png, width="100%", format=LIVE_FORMAT)
 
 
 @solara.component
-def Inspector(view: ClassroomView) -> None:
-    tick.get()  # redrawn every week
-    room = view.room
+def Inspector(model: ClassroomSession) -> None:
+    update_counter.get()
+    room = model.room
     n = room.models["A"].config.n_alliances
     first = room.models["A"].alliances
 
@@ -422,60 +449,68 @@ def Inspector(view: ClassroomView) -> None:
 
 
 @solara.component
-def Injector(view: ClassroomView) -> None:
-    tick.get()  # redrawn every week
+def Injector(model: ClassroomSession) -> None:
+    update_counter.get()
     kinds = {k.label: k.value for k in InjectionKind}
-    solara.Select(
-        label="Event",
-        value=InjectionKind(inject_kind.value).label,
-        values=list(kinds),
-        on_value=lambda v: inject_kind.set(kinds[v]),
-    )
-    if inject_kind.value != InjectionKind.KEY_CONTACT.value:
-        solara.SliderFloat(
-            "size", value=inject_size.value, min=0.05, max=1.0, step=0.05, on_value=inject_size.set
+    with solara.Card("Inject an event (goes to every charter)"):
+        solara.Select(
+            label="Event",
+            value=InjectionKind(inject_kind.value).label,
+            values=list(kinds),
+            on_value=lambda v: inject_kind.set(kinds[v]),
         )
-    with solara.Row():
-        solara.Button(f"Inject into alliance {selected.value}", on_click=lambda: inject(selected.value))
-        solara.Button("Inject into all", on_click=lambda: inject(None))
+        if inject_kind.value != InjectionKind.KEY_CONTACT.value:
+            solara.SliderFloat(
+                "size", value=inject_size.value, min=0.05, max=1.0, step=0.05, on_value=inject_size.set
+            )
+        with solara.Row():
+            solara.Button(
+                f"Inject into alliance {selected.value}", on_click=lambda: inject(model, selected.value)
+            )
+            solara.Button("Inject into all", on_click=lambda: inject(model, None))
 
 
 @solara.component
-def EventFeed(view: ClassroomView) -> None:
-    tick.get()  # redrawn every week
-    feed = compact_feed(view.room.feed[-200:])[-14:]
-    two = len(view.room.models) > 1
-    if not feed:
-        solara.Text("Nothing has happened yet: step a few weeks.")
-        return
-    lines = [f"- {'[' + c + '] ' if two else ''}{text}" for c, text in reversed(feed)]
-    solara.Markdown("\n".join(lines), style={"font-size": "0.85em"})
+def EventFeed(model: ClassroomSession) -> None:
+    update_counter.get()
+    room = model.room
+    feed = compact_feed(room.feed[-200:])[-14:]
+    two = len(room.models) > 1
+    with solara.Card("Event feed"):
+        if not feed:
+            solara.Text("Nothing has happened yet: step a few weeks.")
+            return
+        lines = [f"- {'[' + c + '] ' if two else ''}{text}" for c, text in reversed(feed)]
+        solara.Markdown("\n".join(lines), style={"font-size": "0.85em"})
+
+
+@solara.component
+def SelectedAlliance(model: ClassroomSession) -> None:
+    with solara.Card("Selected alliance"):
+        Inspector(model)
+
+
+COMPONENTS: list[tuple[Any, int]] = [
+    (SessionBar, 0),
+    (Injector, 0),
+    (NetworkImages, 0),
+    (Charts, 0),
+    (EventFeed, 0),
+    (SelectedAlliance, 0),
+    (CharterEditor, 1),
+]
+"""What SolaraViz shows, in a fixed order: page 0 the live session, page 1 the charter editor."""
 
 
 @solara.component
 def Page() -> None:
-    if current.value is None:
-        restart()
-    view = current.value
+    if session.value is None:
+        session.value = ClassroomSession()
     solara.Title("Alliance classroom")
-    if view is None:
-        solara.Error(message.value or "The session could not start.")
-        return
-    with solara.AppBar():
-        solara.AppBarTitle("Alliance classroom")
-    with solara.Sidebar():
-        Sidebar(view)
-    with solara.Column(style={"padding": "8px"}):
-        PlayControls(view)
-        if message.value:
-            solara.Info(message.value)
-        NetworkImages(view)
-        with solara.Columns([1, 1]):
-            with solara.Column():
-                with solara.Card("Event feed"):
-                    EventFeed(view)
-                with solara.Card("Inject an event (goes to every charter)"):
-                    Injector(view)
-            with solara.Card("Selected alliance"):
-                Inspector(view)
-        Charts(view)
+    SolaraViz(
+        session,
+        components=COMPONENTS,
+        model_params=MODEL_PARAMS,
+        name="Alliance classroom",
+        play_interval=PLAY_INTERVAL_MS,
+    )
