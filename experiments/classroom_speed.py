@@ -2,10 +2,10 @@
 
     python experiments/classroom_speed.py [--preset key_contact] [--weeks 156] [--single]
 
-One week is what the app's play loop does each tick: step the Mesa models (charter A and,
-side by side, charter B, on the same alliances) and redraw both networks and the charts (the
-PNG images the page shows). The session runs from week 0 to ``--weeks`` weeks; the median, the
-90th percentile and the largest time per week are printed, and the median is checked against
+One week is what the app's play loop does each tick: step the model SolaraViz drives (a
+``ClassroomSession``: charter A and, side by side, charter B, on the same alliances) and redraw
+both networks and the charts (the images the page's components show). The session runs from
+week 0 to ``--weeks`` weeks; the median, the 90th percentile and the largest time per week are printed, and the median is checked against
 the goal of 100 ms per week; the process's CPU time per week is printed beside it, since on a
 shared machine wall time also counts other work. The last line is one JSON object with
 ``median_ms``, ``p90_ms``, ``max_ms``, ``cpu_median_ms``, ``cpu_p90_ms``, ``weeks``, ``preset``, ``charters``, ``firms`` and ``alliances``; the exit status
@@ -22,8 +22,8 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from sim.classroom.app import ClassroomSession
 from sim.classroom.presets import PRESET_BY_KEY
-from sim.classroom.view import ClassroomView, setup_of
 
 GOAL_MS = 100.0
 
@@ -35,7 +35,8 @@ def main() -> None:
     parser.add_argument("--single", action="store_true", help="one charter only (no side-by-side replay)")
     args = parser.parse_args()
     preset = PRESET_BY_KEY[args.preset]
-    view = ClassroomView.start(setup_of(preset, replay=not args.single))
+    session = ClassroomSession(preset.title, replay=not args.single)
+    view = session.view
     view.network_frames(0)  # the first drawing of the still parts is part of starting, not of a week
     view.charts_frame()
     times, cpu = [], []
@@ -50,7 +51,9 @@ def main() -> None:
         if not view.room.running:
             break
         start, start_cpu = time.perf_counter(), time.process_time()
-        view.week(selected=0)
+        session.step()
+        view.network_frames(0)
+        view.charts_frame()
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
     ms = np.array(times) * 1000.0

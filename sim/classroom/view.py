@@ -61,11 +61,6 @@ class ClassroomView:
         """The live charts, as a JPEG frame."""
         return self.charts.frame(self.room.series)
 
-    def week(self, selected: int | None = None) -> tuple[dict[str, bytes], bytes]:
-        """One week of the class: step every charter, then redraw the networks and the charts."""
-        self.room.step()
-        return self.network_frames(selected), self.charts_frame()
-
     def figures(self) -> dict[str, bytes]:
         """Full-resolution figures for the debrief."""
         out = {f"network_{c}.png": picture.full_png() for c, picture in self.networks.items()}
