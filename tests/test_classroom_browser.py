@@ -3,7 +3,7 @@ chromium, which ``.ci/run`` installs), against ``alliance-sim-app`` serving on l
 app (Mesa's SolaraViz page), choose a preset and reset, step and play some weeks with
 SolaraViz's controller, see the network and charts change, inject a
 shock and find it in the event feed, run the side-by-side replay, export the debrief and check
-the file.
+the file, rerun its command; edit a lever on SolaraViz's second page and restart.
 
 ``CLASSROOM_SCREENSHOTS=docs`` writes the screenshots the README shows into ``docs/``.
 """
@@ -210,3 +210,13 @@ def test_the_app_opens_on_a_single_charter_too(page, tmp_path: Path) -> None:
     step_to(page, 40)
     page.get_by_text("Nothing has happened yet").wait_for(state="detached")
     screenshot(page, tmp_path, "classroom.png")
+
+    # SolaraViz's second page: the charter editor, applied by a restart on the same alliances
+    page.get_by_role("tab", name="Page 1").click()
+    page.get_by_text("shared kpis").first.click()
+    page.get_by_role("button", name="Apply and restart (changes pending)").click()
+    page.get_by_role("tab", name="Page 0").click()
+    page.get_by_text("Week 0 of 156").wait_for()
+    page.get_by_role("tab", name="Page 1").click()
+    page.get_by_role("button", name="Apply and restart", exact=True).wait_for()
+    screenshot(page, tmp_path, "classroom-charters.png")

@@ -21,6 +21,7 @@ from typing import Any
 
 import mesa
 import solara
+import solara.lab
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 
@@ -346,13 +347,13 @@ def CharterEditor(model: ClassroomSession) -> None:
         )
         if message.value.startswith("Not applied"):
             solara.Error(message.value)
-        with solara.Columns([1, 1, 1]):
-            with solara.Card("Market and environment"):
-                MarketControls(view)
-            with solara.Card("Charter A"):
+        with solara.lab.Tabs():
+            with solara.lab.Tab("Charter A"):
                 CharterControls(view, "A")
-            with solara.Card("Charter B"):
+            with solara.lab.Tab("Charter B"):
                 CharterControls(view, "B")
+            with solara.lab.Tab("Market and environment"):
+                MarketControls(view)
 
 
 # ------------------------------------------------------------------ the live components
@@ -381,15 +382,31 @@ def SessionBar(model: ClassroomSession) -> None:
 
 
 @solara.component
-def NetworkImages(model: ClassroomSession) -> None:
+def NetworkImage(model: ClassroomSession, charter: str) -> None:
+    """The live network of one charter (all charters share one layout that stays put)."""
     update_counter.get()
     view = model.view
     chosen = selected.value
-    pngs = solara.use_memo(lambda: view.network_frames(chosen), [update_counter.value, chosen, id(view)])
-    with solara.Columns([1] * len(pngs)):
-        for charter, png in pngs.items():
-            with solara.Column(classes=[f"network-{charter}"]):
-                solara.Image(png, width="100%", format=LIVE_FORMAT)
+    picture = view.networks.get(charter)
+    png = solara.use_memo(
+        lambda: None if picture is None else picture.frame(chosen),
+        [update_counter.value, chosen, id(view), charter],
+    )
+    with solara.Column(classes=[f"network-{charter}"]):
+        if png is None:
+            solara.Text(f"Charter {charter}: switch on the side-by-side replay and press Reset.")
+        else:
+            solara.Image(png, width="100%", format=LIVE_FORMAT)
+
+
+@solara.component
+def NetworkA(model: ClassroomSession) -> None:
+    NetworkImage(model, "A")
+
+
+@solara.component
+def NetworkB(model: ClassroomSession) -> None:
+    NetworkImage(model, "B")
 
 
 @solara.component
@@ -493,7 +510,8 @@ def SelectedAlliance(model: ClassroomSession) -> None:
 COMPONENTS: list[tuple[Any, int]] = [
     (SessionBar, 0),
     (Injector, 0),
-    (NetworkImages, 0),
+    (NetworkA, 0),
+    (NetworkB, 0),
     (Charts, 0),
     (EventFeed, 0),
     (SelectedAlliance, 0),
