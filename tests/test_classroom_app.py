@@ -13,6 +13,7 @@ from mesa.visualization.utils import update_counter
 
 from sim.classroom import app
 from sim.classroom.presets import PRESET_BY_KEY, PRESETS
+from sim.params import ConfigError
 
 
 @pytest.fixture(autouse=True)
@@ -166,3 +167,8 @@ def test_an_edited_lever_applies_on_restart_and_a_bad_one_is_refused(render) -> 
     assert app.session.value is applied
     assert "scenario.shock_rate" in app.message.value
     assert update_counter.value > 0
+
+
+def test_an_unknown_preset_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError, match=r"preset = 'nine'.*allowed: .*measurement"):
+        app.ClassroomSession("nine")
