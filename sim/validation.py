@@ -182,7 +182,9 @@ def check_resources(config: SimulationConfig, available: int | None = None) -> s
     if config.engine.value == "reference":
         seconds *= 150
     if seconds > 60:
-        return f"estimated run time: up to about {math.ceil(seconds / 60)} min ({n} alliances x {weeks} weeks)"
+        return (
+            f"estimated run time: up to about {math.ceil(seconds / 60)} min ({n} alliances x {weeks} weeks)"
+        )
     return None
 
 

@@ -234,11 +234,16 @@ def paired_table(paired: pd.DataFrame, dims: list[str]) -> str:
     for _, r in paired.iterrows():
         cells = [str(r[d]) for d in dims] + [str(int(r["pairs"]))]
         for outcome in ("failed", "success"):
-            cells.append(
-                f"{100 * r[f'{outcome}_diff']:+.1f} pts ({100 * r[f'{outcome}_diff_lo']:+.1f} to {100 * r[f'{outcome}_diff_hi']:+.1f})"
-            )
+            cells.append(_points(r[f"{outcome}_diff"], r[f"{outcome}_diff_lo"], r[f"{outcome}_diff_hi"]))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _points(mean: float, lo: float, hi: float) -> str:
+    """A paired difference in percentage points, or n/a when no pair could be formed."""
+    if any(v is None or math.isnan(v) for v in (mean, lo, hi)):
+        return "n/a (no pairs)"
+    return f"{100 * mean:+.1f} pts ({100 * lo:+.1f} to {100 * hi:+.1f})"
 
 
 def paired_metrics_table(paired: pd.DataFrame, dims: list[str]) -> str:
@@ -383,6 +388,12 @@ def build_report(folder: Path) -> str:
     folder = study.folder
     meta, dims = study.meta, study.dims
     lines = [f"study {study.name}: {len(study.cells)} cells finished, {len(study.failures)} failed"]
+    expected = int(meta.get("cells") or 0)
+    missing = expected - len(study.cells) - len(study.failures)
+    if missing > 0:  # an interrupted study: its summary covers only what finished
+        lines[0] += (
+            f", {missing} of {expected} missing (never finished; rerun the study's command to compute them)"
+        )
     (folder / "failures.csv").unlink(missing_ok=True)  # from an earlier run into this folder
     if len(study.failures):
         study.failures.to_csv(folder / "failures.csv", index=False)
@@ -446,7 +457,12 @@ def build_report(folder: Path) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """``alliance-sim-report FOLDER``: rebuild a study's summary and figures from its results."""
-    parser = argparse.ArgumentParser(prog="alliance-sim-report", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="alliance-sim-report",
+        description="Rebuild a study's summary tables and figures from its finished cells "
+        "(nothing is simulated again).",
+        epilog="example: alliance-sim-report results/governance_vs_failure/2026-11-30_10-00-00",
+    )
     parser.add_argument("folder", type=Path, help="a study run folder, results/<study>/<run>")
     args = parser.parse_args(argv)
     if not (args.folder / "cells").is_dir():
