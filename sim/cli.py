@@ -205,7 +205,7 @@ def load_config(overrides: list[str] | None = None) -> SimulationConfig:
 
     from sim.validation import check_overrides
 
-    check_overrides(list(overrides or []))
+    check_overrides(list(overrides or []), studies=study_names())
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides or [])
@@ -623,12 +623,16 @@ def console_main() -> None:
     """
     from hydra._internal.utils import get_args_parser
 
-    from sim.validation import check_overrides
+    from sim.validation import check_overrides, check_study_file, parse_overrides
 
     try:
         args, _ = get_args_parser().parse_known_args()
         if not (args.help or args.hydra_help or args.info or args.shell_completion):
-            check_overrides(args.overrides)
+            check_overrides(args.overrides, studies=study_names())
+            for override in parse_overrides(args.overrides):
+                if override.get_key_element().lstrip("+~") == "experiment":
+                    for name in [override.value()] if not override.is_sweep_override() else []:
+                        check_study_file(EXPERIMENT_DIR / f"{name}.yaml")
             for override in args.overrides:
                 key, _, value = override.partition("=")
                 if key in ("hydra.run.dir", "hydra.sweep.dir"):

@@ -46,12 +46,40 @@ GROUPS = tuple(
 TOP_LEVEL = tuple(f.name for f in dataclasses.fields(SimulationConfig) if f.name not in GROUPS)
 
 
+@functools.cache
+def yaml_loader() -> type:
+    """A safe YAML loader that reads values as Hydra's OmegaConf does: only true/false are truth
+    values (``off``, ``no`` stay text, as in ``triggers: off``)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    bool_tag = "tag:yaml.org,2002:bool"
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != bool_tag]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return Loader
+
+
+def load_yaml(text: str) -> Any:
+    import yaml
+
+    return yaml.load(text, Loader=yaml_loader())
+
+
 def _yaml(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"{path}: cannot be read as YAML ({error})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must hold a mapping of settings, not {type(data).__name__}")

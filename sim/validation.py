@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.defaults import CONFIG_DIR, GROUPS, data_dir, options
+from sim.defaults import CONFIG_DIR, GROUPS, data_dir, load_yaml, options
 from sim.params import NAME, ConfigError, SimulationConfig, _check_value
 
 EXPERIMENT_DIR = data_dir("experiments")
@@ -130,7 +130,7 @@ def parse_overrides(overrides: list[str]) -> list[Any]:
     return parsed
 
 
-def check_overrides(overrides: list[str]) -> None:
+def check_overrides(overrides: list[str], studies: list[str] | None = None) -> None:
     """Check command-line overrides before Hydra composes anything.
 
     Hydra would reject an unknown key with advice to add it with ``+key``
@@ -140,6 +140,7 @@ def check_overrides(overrides: list[str]) -> None:
     passes the same check as the typed parameters.
     """
     known = settings()
+    studies = study_names() if studies is None else studies
     for override in parse_overrides(overrides):
         key = override.get_key_element().lstrip("+~")
         if key.startswith("hydra.") or key.startswith("hydra/") or key == "hydra":
@@ -150,8 +151,8 @@ def check_overrides(overrides: list[str]) -> None:
             continue  # checked with the whole study block (check_study)
         if key == "experiment":
             for value in _values(override):
-                if str(value) not in study_names():
-                    raise ConfigError(f"+experiment = {_show(value)}: studies are {', '.join(study_names())}")
+                if str(value) not in studies:
+                    raise ConfigError(f"+experiment = {_show(value)}: studies are {', '.join(studies)}")
             continue
         if key not in known and key not in GROUPS and key not in CLI_SETTINGS:
             raise unknown_key(key)
@@ -311,7 +312,7 @@ def load_study_file(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = load_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read ({error})") from None
     except yaml.YAMLError as error:
@@ -323,4 +324,60 @@ def load_study_file(path: Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["CONFIG_DIR", "check_overrides", "check_resources", "check_study", "check_value", "settings"]
+def check_study_file(path: Path) -> None:
+    """Validate a whole study file before Hydra reads it: YAML syntax, every key and value, the
+    groups it overrides, its sweep and its study block. Errors name the file."""
+    path = Path(path)
+    data = load_study_file(path)
+    try:
+        allowed = {
+            "study",
+            "hydra",
+            "defaults",
+            *CLI_SETTINGS,
+            *GROUPS,
+            *(k for k in settings() if "." not in k),
+        }
+        for key, value in data.items():
+            key = str(key)
+            if key not in allowed:
+                raise unknown_key(key)
+            if key in GROUPS and isinstance(value, Mapping):
+                for name, setting in value.items():
+                    dotted = f"{key}.{name}"
+                    if dotted not in settings():
+                        raise unknown_key(dotted)
+                    check_value(dotted, setting)
+            elif key not in ("study", "hydra", "defaults"):
+                check_value(key, value)
+        entries = data.get("defaults") or []
+        if not isinstance(entries, list):
+            raise ConfigError(f"defaults = {_show(entries)}: must be a list of '- override /group: option'")
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                raise ConfigError(f"defaults entry {_show(entry)}: write '- override /group: option'")
+            for target, option in entry.items():
+                group = str(target).removeprefix("override").strip().lstrip("/")
+                if group not in GROUPS:
+                    raise ConfigError(f"defaults entry {_show(target)}: groups are {', '.join(GROUPS)}")
+                check_value(group, option)
+        hydra = data.get("hydra") or {}
+        sweeper = hydra.get("sweeper") if isinstance(hydra, Mapping) else None
+        sweep = sweeper.get("params") if isinstance(sweeper, Mapping) else None
+        if not isinstance(sweep, Mapping) or not sweep:
+            raise ConfigError("hydra.sweeper.params must list what the study sweeps (key: value1,value2)")
+        check_overrides([f"{k}={_text(v)}" for k, v in sweep.items()], studies=[])
+        check_study(data.get("study"), {str(k): _text(v) for k, v in sweep.items()}, "study")
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+__all__ = [
+    "CONFIG_DIR",
+    "check_overrides",
+    "check_resources",
+    "check_study",
+    "check_study_file",
+    "check_value",
+    "settings",
+]
