@@ -356,6 +356,31 @@ def _sweep_size(run_dir: Path) -> int | None:
         return None
 
 
+_WATCHED = False
+
+
+def leave_with_the_parent() -> None:
+    """In a worker process of a launcher (joblib), end as soon as the process that started it
+    is gone: a killed study must not leave workers computing for minutes. The main process
+    (the serial launcher) is never watched."""
+    global _WATCHED
+    import multiprocessing
+    import threading
+
+    if _WATCHED or multiprocessing.parent_process() is None:
+        return
+    _WATCHED = True
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:  # re-parented: the study's process died
+                os._exit(1)
+
+    threading.Thread(target=watch, name="leave-with-the-parent", daemon=True).start()
+
+
 def run_cell(cfg: DictConfig) -> dict:
     """One cell of a study: simulate it (or reuse it if an identical cell finished before).
 
@@ -363,6 +388,7 @@ def run_cell(cfg: DictConfig) -> dict:
     the rest of the study completes and is aggregated.
     """
     started = time.perf_counter()
+    leave_with_the_parent()
     hc = HydraConfig.get()
     cell_dir = Path(hc.runtime.output_dir)
     run_dir = Path(hc.sweep.dir)
@@ -398,7 +424,7 @@ def run_cell(cfg: DictConfig) -> dict:
         print(f"{position} {label}: {status} in {record['seconds']:.1f} s", flush=True)
         return record
     except Exception as error:  # recorded, the study goes on
-        failure = {
+        failure: dict[str, Any] = {
             "cell": cell_dir.name,
             "overrides": overrides,
             "error": f"{type(error).__name__}: {error}",

@@ -262,3 +262,65 @@ def test_a_report_on_an_interrupted_study_names_the_missing_cells(tmp_path):
     text = build_report(folder)
     assert "1 cells finished, 0 failed, 7 of 8 missing" in text
     assert "nan pts" not in text and "nan%" not in text
+
+
+def test_setup_is_a_quick_no_op_when_nothing_changed():
+    """Already fixed on main (a34e573): a second run of scripts/setup.sh reinstalls nothing, so
+    it leaves the install stamp as it was."""
+    stamp = REPO / ".venv" / ".setup-stamp"
+    if not stamp.is_file():
+        pytest.skip("no install stamp: the environment was not made by scripts/setup.sh")
+    before = (stamp.stat().st_mtime_ns, stamp.read_text())
+    proc = subprocess.run(["bash", "scripts/setup.sh"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert (stamp.stat().st_mtime_ns, stamp.read_text()) == before, "setup.sh reinstalled"
+    assert proc.stdout == "" and proc.stderr == ""
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant of a process (read from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; only its exit status is left
+
+
+@pytest.mark.slow
+def test_killing_a_parallel_study_leaves_no_worker_running(tmp_path):
+    sweep_dir = tmp_path / "results" / "governance_vs_failure" / "killed"
+    command = study_command("governance_vs_failure", sweep_dir, "hydra/launcher=local_parallel", shrink=False)
+    proc = subprocess.Popen(
+        [*command, "n_alliances=4000"],
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while time.monotonic() < deadline and not list(sweep_dir.glob("cells/*/cell.json")):
+        workers = _children(proc.pid) or workers
+        time.sleep(0.1)
+    workers = _children(proc.pid) or workers
+    assert workers, "no worker process started"
+    proc.kill()
+    proc.wait()
+    time.sleep(5)  # a worker notices within a second
+    alive = {pid for pid in workers if _running(pid)}
+    assert not alive, f"workers still running after the study was killed: {alive}"
