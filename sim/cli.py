@@ -164,6 +164,19 @@ class StudySearchPath(SearchPathPlugin):
         search_path.append(provider="alliance-sim", path=f"{StudyConfigSource.scheme()}://{EXPERIMENT_DIR}")
 
 
+def cell_dir_name(overrides: str, limit: int = 200) -> str:
+    """A cell's folder name: its overrides, or, when they would make a name too long for the
+    file system (255 bytes), their beginning and a hash of the whole."""
+    if len(overrides.encode()) <= limit:
+        return overrides
+    digest = hashlib.sha256(overrides.encode()).hexdigest()[:16]
+    return f"{overrides.encode()[: limit - 20].decode(errors='ignore')}...{digest}"
+
+
+if not OmegaConf.has_resolver("cell_dir"):
+    OmegaConf.register_new_resolver("cell_dir", cell_dir_name)
+
+
 def _register_with_hydra() -> None:
     """Register the studies' config source and search path, once per process (under
     ``python -m sim.cli`` this module runs twice: as ``__main__`` and as ``sim.cli``)."""
@@ -551,6 +564,16 @@ class StudyCallback(Callback):
     """Validates every cell of a study before any runs; aggregates and reports when all are done."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Hydra only warns when a callback raises, and would run every cell unchecked: any
+        error here stops the study before it starts."""
+        try:
+            self._start(config)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            fail(f"the study could not start: {type(error).__name__}: {error}")
+
+    def _start(self, config: DictConfig) -> None:
         from hydra.core.global_hydra import GlobalHydra
         from hydra.errors import HydraException
         from omegaconf.errors import OmegaConfBaseException
@@ -558,7 +581,8 @@ class StudyCallback(Callback):
         run_dir = Path(config.hydra.sweep.dir)
         check_writable(run_dir)
         check_writable(cell_store(run_dir.parent))
-        study = dict(OmegaConf.to_container(config.get("study") or {}, resolve=True))  # type: ignore[arg-type]
+        block = config.get("study")
+        study = dict(OmegaConf.to_container(block, resolve=True)) if block is not None else {}  # type: ignore[arg-type]
         try:
             check_study(study, _sweep_axes(config), "study")
         except ConfigError as error:

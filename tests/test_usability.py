@@ -324,3 +324,36 @@ def test_killing_a_parallel_study_leaves_no_worker_running(tmp_path):
     time.sleep(5)  # a worker notices within a second
     alive = {pid for pid in workers if _running(pid)}
     assert not alive, f"workers still running after the study was killed: {alive}"
+
+
+def test_a_cell_folder_name_stays_within_the_file_systems_limit():
+    from sim.cli import cell_dir_name
+
+    short = "governance=full,alliance=ecosystem"
+    assert cell_dir_name(short) == short
+    long_a = ",".join(f"dynamics.w{i}=0.{i}" for i in range(40))
+    long_b = long_a.replace("0.39", "0.38")
+    assert len(cell_dir_name(long_a).encode()) <= 200
+    assert cell_dir_name(long_a) != cell_dir_name(long_b)  # the hash keeps cells apart
+
+
+@pytest.mark.slow
+def test_a_sweep_without_a_study_file_is_checked_and_reported(tmp_path):
+    """The callback used to raise on a sweep without a study block; Hydra only warned, and the
+    cells ran unchecked and unreported."""
+    sweep_dir = tmp_path / "results" / "plain" / "run"
+    proc = cli(
+        "-m",
+        "n_alliances=5",
+        "horizon_weeks=2",
+        "governance=full,handshake",
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, output(proc)
+    assert "UserWarning" not in proc.stderr, proc.stderr
+    assert (sweep_dir / "study.json").is_file() and (sweep_dir / "summary.md").is_file()
+    bad = cli(
+        "-m", "n_alliances=5", "governance.shared_kpis=1,0", f"hydra.sweep.dir={sweep_dir}2", cwd=tmp_path
+    )
+    assert_clean_failure(bad, "governance.shared_kpis = 1: must be true or false", code=2)
