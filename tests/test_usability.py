@@ -228,7 +228,10 @@ def test_ctrl_c_stops_with_one_line_and_no_traceback(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "r" / ".hydra").is_dir() and time.monotonic() < deadline:  # the run began
+        time.sleep(0.1)
+    time.sleep(1)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (out, err)
