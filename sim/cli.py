@@ -16,6 +16,7 @@ package runs from a checkout, from the checkout's own folders.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import enum
@@ -47,28 +48,21 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
 from sim.analysis.summaries import format_summary
+from sim.defaults import data_dir
 from sim.params import ConfigError, Section, SimulationConfig
 from sim.runner import provenance, run_cohort, write_results
+from sim.validation import check_resources, check_study
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent
 """The checkout, when the package runs from one (the scripts in experiments/ write results/ there)."""
-PACKAGED_DATA = PACKAGE_DIR / "_data"
-"""Where a built wheel carries its copies of configs/ and experiments/*.yaml."""
-
-
-def data_dir(name: str) -> Path:
-    """``configs`` or ``experiments``: the installed package's copy, else the checkout's folder."""
-    packaged = PACKAGED_DATA / name
-    return packaged if packaged.is_dir() else ROOT / name
-
 
 CONFIG_DIR = data_dir("configs")
 EXPERIMENT_DIR = data_dir("experiments")
 EXPERIMENT_GROUP = "experiment"
 CLI_KEYS = ("progress", "study")
 """Top-level keys that steer the command line, not the model."""
-ANALYSIS_MODULES = ("cli.py", "studies.py", "calibration.py", "directions.py")
+ANALYSIS_MODULES = ("cli.py", "studies.py", "calibration.py", "directions.py", "validation.py")
 """Modules of the package that are not the model: changing them never invalidates a finished cell."""
 
 
@@ -170,6 +164,19 @@ class StudySearchPath(SearchPathPlugin):
         search_path.append(provider="alliance-sim", path=f"{StudyConfigSource.scheme()}://{EXPERIMENT_DIR}")
 
 
+def cell_dir_name(overrides: str, limit: int = 200) -> str:
+    """A cell's folder name: its overrides, or, when they would make a name too long for the
+    file system (255 bytes), their beginning and a hash of the whole."""
+    if len(overrides.encode()) <= limit:
+        return overrides
+    digest = hashlib.sha256(overrides.encode()).hexdigest()[:16]
+    return f"{overrides.encode()[: limit - 20].decode(errors='ignore')}...{digest}"
+
+
+if not OmegaConf.has_resolver("cell_dir"):
+    OmegaConf.register_new_resolver("cell_dir", cell_dir_name)
+
+
 def _register_with_hydra() -> None:
     """Register the studies' config source and search path, once per process (under
     ``python -m sim.cli`` this module runs twice: as ``__main__`` and as ``sim.cli``)."""
@@ -206,15 +213,59 @@ def load_config(overrides: list[str] | None = None) -> SimulationConfig:
     For scripts and notebooks: ``load_config(["governance=full", "n_alliances=500"])``.
     """
     from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides or [])
+    from sim.validation import check_overrides
+
+    check_overrides(list(overrides or []), studies=study_names())
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides or [])
+    except (HydraException, OmegaConfBaseException) as error:  # what the checks above did not foresee
+        raise ConfigError(f"overrides {' '.join(overrides or [])}: {error}") from None
     return to_simulation_config(cfg)
 
 
-def fail(message: str) -> typing.NoReturn:
+def fail(message: str, code: int = 2) -> typing.NoReturn:
     print(f"alliance-sim: error: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
+
+
+def check_writable(folder: Path) -> None:
+    """Stop, naming the folder, unless results can be written into it (before any work).
+
+    A folder that does not exist yet is checked at its nearest existing parent,
+    and not created: nothing is left behind by a command that stops."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        fail(f"cannot write results into {folder}: {existing} is a file, not a folder")
+    probe = existing / f".write-test.{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        fail(f"cannot write results into {folder}: {error.strerror or error} ({existing})")
+
+
+def save_results(result: Any, out_dir: Path, extra: dict[str, Any]) -> dict:
+    """Write a run's results; if that fails (a full disk, a folder made read-only meanwhile),
+    keep the computed cohort in a temporary folder and stop, naming both."""
+    import tempfile
+
+    try:
+        return write_results(result, out_dir, extra)
+    except OSError as error:
+        where = error.filename or out_dir
+        try:
+            rescue = Path(tempfile.mkdtemp(prefix="alliance-sim-results-"))
+            write_results(result, rescue, extra)
+            kept = f"the computed results are kept in {rescue}"
+        except OSError:
+            kept = "no other folder could take the computed results either"
+        fail(f"cannot write {where}: {error.strerror or error}; {kept}", code=1)
 
 
 class WeekProgress:
@@ -223,8 +274,14 @@ class WeekProgress:
     def __init__(self, enabled: bool, horizon: int, label: str) -> None:
         from tqdm import tqdm
 
+        on_terminal = sys.stderr.isatty()  # a log file or a pipe gets no bar redrawn in it
         self.bar = tqdm(
-            total=horizon, desc=label, unit="wk", disable=not enabled, leave=False, file=sys.stderr
+            total=horizon,
+            desc=label,
+            unit="wk",
+            disable=not (enabled and on_terminal),
+            leave=False,
+            file=sys.stderr,
         )
 
     def __call__(self, done: int, total: int) -> None:
@@ -240,11 +297,22 @@ def main(cfg: DictConfig) -> dict:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     if HydraConfig.get().mode is RunMode.MULTIRUN:
         return run_cell(cfg)
+    study = cfg.get("study")
+    if study:  # a study file selected without -m would run one cell of it and stop
+        name = study.get("name") or "the study"
+        fail(
+            f"+experiment selects a study ({name}), which sweeps many cells: add -m to run it, "
+            f"e.g. alliance-sim -m {' '.join(HydraConfig.get().overrides.task)}"
+        )
     try:
         config = to_simulation_config(cfg)
+        note = check_resources(config)
     except ConfigError as error:
         fail(str(error))
+    if note:
+        print(note, flush=True)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    check_writable(out_dir)
     label = f"{config.governance.name}/{config.alliance.type.value}"
     bar = WeekProgress(bool(cfg.get("progress", True)), config.horizon_weeks, label)
     try:
@@ -252,7 +320,7 @@ def main(cfg: DictConfig) -> dict:
     finally:
         bar.close()
     overrides = list(HydraConfig.get().overrides.task)
-    summary = write_results(result, out_dir, {"overrides": overrides})
+    summary = save_results(result, out_dir, {"overrides": overrides})
     title = (
         f"{config.n_alliances} {config.alliance.type.value} alliances, governance={config.governance.name}, "
         f"scenario={config.scenario.name}, launch={config.launch.mode.value}, seed={config.seed}, "
@@ -301,6 +369,31 @@ def _sweep_size(run_dir: Path) -> int | None:
         return None
 
 
+_WATCHED = False
+
+
+def leave_with_the_parent() -> None:
+    """In a worker process of a launcher (joblib), end as soon as the process that started it
+    is gone: a killed study must not leave workers computing for minutes. The main process
+    (the serial launcher) is never watched."""
+    global _WATCHED
+    import multiprocessing
+    import threading
+
+    if _WATCHED or multiprocessing.parent_process() is None:
+        return
+    _WATCHED = True
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:  # re-parented: the study's process died
+                os._exit(1)
+
+    threading.Thread(target=watch, name="leave-with-the-parent", daemon=True).start()
+
+
 def run_cell(cfg: DictConfig) -> dict:
     """One cell of a study: simulate it (or reuse it if an identical cell finished before).
 
@@ -308,6 +401,7 @@ def run_cell(cfg: DictConfig) -> dict:
     the rest of the study completes and is aggregated.
     """
     started = time.perf_counter()
+    leave_with_the_parent()
     hc = HydraConfig.get()
     cell_dir = Path(hc.runtime.output_dir)
     run_dir = Path(hc.sweep.dir)
@@ -320,17 +414,15 @@ def run_cell(cfg: DictConfig) -> dict:
         key = config_hash(config)
         store = cell_store(run_dir.parent) / key
         status = "cached"
-        if not (store / "done.json").exists():
+        if not cell_is_intact(store, key):  # never finished, or damaged since: compute it afresh
             status = "computed"
             result = run_cohort(config)
             staging = store.with_name(f".{key}.{os.getpid()}.tmp")
             shutil.rmtree(staging, ignore_errors=True)
             write_results(result, staging, {"overrides": overrides})
-            (staging / "done.json").write_text(json.dumps({"config_hash": key}) + "\n")
-            try:
-                staging.rename(store)  # atomic: a killed job leaves no half-written cell
-            except OSError:
-                shutil.rmtree(staging, ignore_errors=True)  # another worker finished it first
+            files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.is_file()}
+            (staging / DONE_FILE).write_text(json.dumps({"config_hash": key, "files": files}) + "\n")
+            install_cell(staging, store, key)
         record = {
             "overrides": overrides,
             "config_hash": key,
@@ -345,16 +437,77 @@ def run_cell(cfg: DictConfig) -> dict:
         print(f"{position} {label}: {status} in {record['seconds']:.1f} s", flush=True)
         return record
     except Exception as error:  # recorded, the study goes on
-        failure = {
+        failure: dict[str, Any] = {
             "cell": cell_dir.name,
             "overrides": overrides,
             "error": f"{type(error).__name__}: {error}",
             "traceback": traceback.format_exc(),
         }
-        (cell_dir / CELL_FILE).unlink(missing_ok=True)
-        (cell_dir / FAILURE_FILE).write_text(json.dumps(failure, indent=2) + "\n")
+        try:
+            (cell_dir / CELL_FILE).unlink(missing_ok=True)
+            (cell_dir / FAILURE_FILE).write_text(json.dumps(failure, indent=2) + "\n")
+        except OSError as unwritable:  # the study's end counts it as missing, and fails
+            failure["error"] += f" (and its failure record could not be written: {unwritable})"
         print(f"{position} {label}: FAILED ({failure['error']})", flush=True)
         return failure
+
+
+DONE_FILE = "done.json"
+"""Written last into a finished cell of the store: its config hash and a checksum of each file."""
+
+
+def file_digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def cell_is_intact(store: Path, key: str) -> bool:
+    """Whether a stored cell can be reused: its done.json names this cell, and every file it
+    lists is there with the checksum recorded when the cell was written. A truncated, garbled,
+    missing or swapped-in file makes the cell be computed again."""
+    try:
+        done = json.loads((store / DONE_FILE).read_text())
+        files = done["files"]
+        return (
+            done["config_hash"] == key
+            and isinstance(files, dict)
+            and "alliances.parquet" in files
+            and all(file_digest(store / name) == digest for name, digest in files.items())
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def install_cell(staging: Path, store: Path, key: str) -> None:
+    """Move a freshly written cell into the store, replacing a damaged one (atomic per rename:
+    a killed job leaves no half-written cell; a cell another worker finished first is kept)."""
+    for _ in range(3):
+        try:
+            staging.rename(store)
+            return
+        except OSError:
+            if cell_is_intact(store, key):
+                shutil.rmtree(staging, ignore_errors=True)  # another worker finished it first
+                return
+            aside = store.with_name(f".{key}.{os.getpid()}.damaged")
+            shutil.rmtree(aside, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                store.rename(aside)
+            shutil.rmtree(aside, ignore_errors=True)
+    raise OSError(f"cannot put the computed cell into {store}")
+
+
+def _sweep_axes(config: DictConfig) -> dict[str, str]:
+    """What a study sweeps: its file's sweep, with the values the command line adds to it
+    (a study block may name values of either)."""
+    axes = {str(k): str(v) for k, v in dict(config.hydra.sweeper.params or {}).items()}
+    for item in config.hydra.overrides.task:
+        key, _, value = item.partition("=")
+        if "," in value and key in axes:
+            axes[key] = f"{axes[key]},{value}"
+        elif "," in value or key not in axes:
+            axes.setdefault(key, value)
+    return axes
 
 
 def _sweep_cells(config: DictConfig) -> list[list[str]]:
@@ -411,22 +564,46 @@ class StudyCallback(Callback):
     """Validates every cell of a study before any runs; aggregates and reports when all are done."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Hydra only warns when a callback raises, and would run every cell unchecked: any
+        error here stops the study before it starts."""
+        try:
+            self._start(config)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            fail(f"the study could not start: {type(error).__name__}: {error}")
+
+    def _start(self, config: DictConfig) -> None:
         from hydra.core.global_hydra import GlobalHydra
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
 
         run_dir = Path(config.hydra.sweep.dir)
+        check_writable(run_dir)
+        check_writable(cell_store(run_dir.parent))
+        block = config.get("study")
+        study = dict(OmegaConf.to_container(block, resolve=True)) if block is not None else {}  # type: ignore[arg-type]
+        try:
+            check_study(study, _sweep_axes(config), "study")
+        except ConfigError as error:
+            fail(str(error))
         cells = _sweep_cells(config)
         loader = GlobalHydra.instance().config_loader()
         composed: dict[tuple[str, ...], DictConfig] = {}
         seeds = set()
+        notes = set()
         for overrides in cells:
             try:
                 job_cfg = loader.load_sweep_config(config, overrides)
-                seeds.add(to_simulation_config(job_cfg).seed)
-            except ConfigError as error:
+                cell_config = to_simulation_config(job_cfg)
+                notes.add(check_resources(cell_config))
+                seeds.add(cell_config.seed)
+            except (ConfigError, HydraException, OmegaConfBaseException) as error:
                 fail(f"cell {' '.join(overrides)}: {error}")
             composed[tuple(overrides)] = job_cfg
+        for note in sorted(n for n in notes if n):
+            print(f"each cell: {note}", flush=True)
         ReusedCompositions.install(loader, config, composed)
-        study = dict(OmegaConf.to_container(config.get("study") or {}, resolve=True))  # type: ignore[arg-type]
         swept = [
             o.get_key_element()
             for o in OverridesParser.create().parse_overrides(
@@ -465,6 +642,14 @@ class StudyCallback(Callback):
                 file=sys.stderr,
             )
             sys.exit(1)
+        cells = len(_sweep_cells(config))
+        finished = len(list(run_dir.glob(f"cells/*/{CELL_FILE}")))
+        if finished < cells:  # failed, or could not even record their failure
+            fail(
+                f"{cells - finished} of {cells} cells did not finish (see failures.csv and the cells' "
+                f"failure.json in {run_dir}); running the same command again computes only those",
+                code=1,
+            )
 
     def _report(self, config: DictConfig, run_dir: Path) -> None:
         text = build_report(run_dir)
@@ -486,8 +671,28 @@ def console_main() -> None:
     skips a final scan of every object of the run (most of a second after a
     study). Exit handlers (logging, launchers) run as usual.
     """
+    from hydra._internal.utils import get_args_parser
+
+    from sim.validation import check_overrides, check_study_file, parse_overrides
+
     try:
+        args, _ = get_args_parser().parse_known_args()
+        if not (args.help or args.hydra_help or args.info or args.shell_completion):
+            check_overrides(args.overrides, studies=study_names())
+            for override in parse_overrides(args.overrides):
+                if override.get_key_element().lstrip("+~") == "experiment":
+                    for name in [override.value()] if not override.is_sweep_override() else []:
+                        check_study_file(EXPERIMENT_DIR / f"{name}.yaml")
+            for override in args.overrides:
+                key, _, value = override.partition("=")
+                if key in ("hydra.run.dir", "hydra.sweep.dir"):
+                    check_writable(Path(value))
         main()
+    except ConfigError as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        # A study's finished cells stay in its cell store; rerunning the command resumes it.
+        fail("interrupted; finished cells are kept, and running the same command again resumes", code=130)
     finally:
         gc.freeze()
 

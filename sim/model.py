@@ -19,7 +19,7 @@ from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.events import KINDS, EventLog
 from sim.market import build_cohort
-from sim.mechanics import touchpoints
+from sim.mechanics import OUTCOMES, Outcome, touchpoints
 from sim.mechanisms.firms import count_alliances
 from sim.mechanisms.observe import cohort_means
 from sim.params import Engine, SimulationConfig
@@ -36,11 +36,18 @@ class AllianceModel(mesa.Model):
     ----------
     config:
         The full, validated parameter set (:class:`sim.params.SimulationConfig`).
-        Keyword overrides given as ``section={...}`` or ``n_alliances=...`` are
-        merged into it, which is how ``mesa.batch_run`` varies parameters.
+        Without it, the calibrated default run of ``configs/`` (the one
+        ``alliance-sim`` runs bare, see :mod:`sim.defaults`). Keyword overrides
+        are how ``mesa.batch_run`` varies parameters: a named option of a
+        config group (``governance="full"``, ``alliance="ecosystem"``), one
+        setting by its dotted key (``**{"governance.shared_kpis": True}``), a
+        mapping of a group's settings (``governance={"decision_rights": True}``)
+        or a top-level setting (``n_alliances=300``, ``seed=4``).
     rng:
         Seed or generator of the replication's random stream. If omitted, the
-        config's ``seed`` is used, so a config alone reproduces a run.
+        ``seed`` given (as a keyword or in ``config``) is used, so a config
+        alone reproduces a run; with neither, Mesa draws a fresh seed, which
+        is recorded in ``self.config.seed``.
     """
 
     def __init__(
@@ -50,11 +57,14 @@ class AllianceModel(mesa.Model):
         rng: Any = None,
         **overrides: Any,
     ) -> None:
-        config = config or SimulationConfig()
-        if overrides:
-            config = config.replace(**overrides)
-        if rng is None:
+        from sim.defaults import compose
+
+        seed_given = config is not None or "seed" in overrides
+        config = compose(overrides, base=config) if overrides or config is None else config
+        if rng is None and seed_given:
             rng = config.seed
+        # Without a config, a seed or an rng (as in each of batch_run's iterations), the replication
+        # gets a fresh stream from Mesa, as Mesa documents; its seed is recorded in self.config.
         super().__init__(rng=rng)
         if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
             seed = int(rng)
@@ -86,7 +96,17 @@ class AllianceModel(mesa.Model):
                 "mean_trust": lambda m: m.means[1],
                 "mean_health": lambda m: m.means[2],
                 "open_issues": lambda m: m.means[3],
-            }
+                **{f"share_{outcome.value}": _share_of(outcome) for outcome in Outcome},
+                "effort_proactive": lambda m: sum(a.effort_proactive for a in m.alliances),
+                "effort_reactive": lambda m: sum(a.effort_reactive for a in m.alliances),
+            },
+            agenttype_reporters={
+                Alliance: {
+                    "trust": "trust",
+                    "health": "health",
+                    "outcome": lambda a: None if a.ending() is None else a.ending().value,
+                }
+            },
         )
         self.means = (1.0, float("nan"), float("nan"), float("nan"))
 
@@ -121,11 +141,11 @@ class AllianceModel(mesa.Model):
         self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
         self.week_index += 1
         self.means = cohort_means(self.alliances)
-        self.datacollector.collect(self)
         if self.week_index >= self.config.horizon_weeks:
             for alliance in self.running_alliances:
                 alliance.close_at_horizon()
             self.running = False
+        self.datacollector.collect(self)  # after the horizon's closings: the last row has every outcome
 
     def before_phases(self, week: int) -> None:
         """Called every week once its draws are known, before any phase runs.
@@ -159,6 +179,16 @@ class AllianceModel(mesa.Model):
 
     def firm_table(self) -> np.ndarray:
         return fields_table(self.firms, record_dtype(FirmState, self.shape.n_partners))
+
+
+def _share_of(outcome: Outcome) -> Any:
+    """Model reporter: the share of the cohort that has ended (so far) with ``outcome``."""
+
+    def share(model: AllianceModel) -> float:
+        code = OUTCOMES.index(outcome)
+        return sum(a.outcome == code for a in model.alliances) / len(model.alliances)
+
+    return share
 
 
 def model_array(model: AllianceModel, attribute: str) -> np.ndarray:

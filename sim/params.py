@@ -15,6 +15,7 @@ import dataclasses
 import enum
 import math
 import numbers
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -24,6 +25,10 @@ from typing import Any, ClassVar, Self
 
 class ConfigError(ValueError):
     """A parameter has a value the model cannot accept."""
+
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+"""What a name (of a design, a scenario, a study) may be: short, and safe in a folder name."""
 
 
 class AllianceType(enum.StrEnum):
@@ -96,9 +101,14 @@ def _check_value(key: str, value: Any, annotation: Any, meta: Mapping[str, Any])
             return value
         raise ConfigError(f"{key} = {value!r}: must be true or false")
     if annotation is str:
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"{key} = {value!r}: must be a string")
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} = {value!r}: must be a string")
+        if not NAME.match(value):  # names label results and become parts of folder names
+            shown = value if len(value) <= 60 else f"{value[:60]}... ({len(value)} characters)"
+            raise ConfigError(
+                f"{key} = {shown!r}: must be a name of 1 to 64 letters, digits, '_', '.' or '-'"
+            )
+        return value
     lo, hi = meta.get("lo"), meta.get("hi")
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -294,6 +304,12 @@ class MarketParams(Section):
     strategy_spread: float = knob(0.2, 0.0, 1.0, "spread of firms' strategic priorities")
     culture_spread: float = knob(0.2, 0.0, 1.0, "spread of firms' cultural traits")
     capacity_sd: float = knob(0.25, 0.0, 2.0, "spread of firms' commitment capacity")
+
+    def validate(self) -> None:
+        if self.degree % 2:
+            raise ConfigError(
+                f"market.degree = {self.degree}: must be even (each firm links to degree/2 neighbours on each side)"
+            )
 
 
 @dataclass(frozen=True)

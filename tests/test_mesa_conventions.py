@@ -30,6 +30,12 @@ def batch():
 
 
 def test_batch_run_runs_one_model_per_seed_to_its_horizon(batch):
+    """One row per alliance (the agent reporters), carrying its run's model reporters."""
+    assert len(batch) == 2 * 20
+    assert {row["AgentID"] for row in batch if row["rng"] == 1} == {
+        a.unique_id for a in AllianceModel(n_alliances=20, horizon_weeks=10, rng=1).alliances
+    }
+    batch = list({row["RunId"]: row for row in batch}.values())
     assert len(batch) == 2
     for row in batch:
         assert row["n_alliances"] == 20
@@ -103,7 +109,7 @@ def test_datacollector_records_one_row_per_week():
     horizon = 40
     model = AllianceModel(n_alliances=30, horizon_weeks=horizon, rng=9, scenario={"shock_rate": 0.1}).run()
     series = model.datacollector.get_model_vars_dataframe()
-    assert list(series.columns) == REPORTERS
+    assert list(series.columns)[: len(REPORTERS)] == REPORTERS
     assert len(series) == horizon
     assert not model.running
     assert model.steps == horizon

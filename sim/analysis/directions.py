@@ -19,6 +19,7 @@ on the documented side.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,6 +131,12 @@ def evaluate_check(runs: pd.DataFrame, check: dict) -> tuple[Effect, bool]:
     return effect, passed
 
 
+def _points(mean: float, low: float, high: float) -> str:
+    if any(math.isnan(v) for v in (mean, low, high)):
+        return "n/a (no pairs: a cell it compares did not finish)"
+    return f"{100 * mean:+.1f} pts ({100 * low:+.1f} to {100 * high:+.1f})"
+
+
 def checks_table(runs: pd.DataFrame, checks: list[dict]) -> tuple[str, bool]:
     """Markdown table of a study's declared checks, and whether all of them hold."""
     lines = ["| check | effect (95% CI) | pairs | expected | holds |", "|---|---|---|---|---|"]
@@ -138,6 +145,6 @@ def checks_table(runs: pd.DataFrame, checks: list[dict]) -> tuple[str, bool]:
         effect, passed = evaluate_check(runs, check)
         ok = ok and passed
         lines.append(
-            f"| {effect.label} | {100 * effect.mean:+.1f} pts ({100 * effect.low:+.1f} to {100 * effect.high:+.1f}) | {effect.pairs} | {check.get('expect')} | {'yes' if passed else 'NO'} |"
+            f"| {effect.label} | {_points(effect.mean, effect.low, effect.high)} | {effect.pairs} | {check.get('expect')} | {'yes' if passed else 'NO'} |"
         )
     return "\n".join(lines), ok

@@ -1,0 +1,383 @@
+"""Checks of what a person types or writes, before any long work starts.
+
+Every function here raises :class:`~sim.params.ConfigError` with a message
+naming the key or file, the value and what is allowed; the command line turns
+it into one line on stderr and a non-zero exit. Covered:
+
+* command-line overrides (:func:`check_overrides`): unknown keys with the
+  closest valid ones, unknown options and studies, values of the wrong type
+  (``governance.shared_kpis=1`` is not a truth value), malformed syntax;
+* study files (:func:`check_study`): the ``study`` block (axes, baseline,
+  checks) against what the study sweeps, before any cell runs;
+* resources (:func:`check_resources`): the memory a cohort needs against what
+  the machine has, and a time estimate for long runs.
+
+Hydra is imported inside the functions that parse overrides: the model's
+modules import no front-end library at module level.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sim.defaults import CONFIG_DIR, GROUPS, data_dir, load_yaml, options
+from sim.params import NAME, ConfigError, SimulationConfig, _check_value
+
+EXPERIMENT_DIR = data_dir("experiments")
+CLI_SETTINGS: dict[str, Any] = {"progress": bool}
+"""Top-level keys that steer the command line, not the model, with their types."""
+STUDY_KEYS = ("name", "title", "description", "x", "hue", "survival_by", "baseline", "checks")
+CHECK_KEYS = {
+    "difference": ("a", "b"),
+    "did": ("treated", "control", "high", "low"),
+}
+CHECK_OPTIONAL = ("label", "kind", "outcome", "expect", "for_each")
+OUTCOMES = ("failed", "success", "underperforming", "terminated")
+SHOWN = 60
+"""Characters of a user's key or value repeated in a message (a 5,000-character key is cut)."""
+
+
+def _show(text: Any) -> str:
+    text = str(text)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text)} characters)"
+
+
+def settings() -> dict[str, tuple[Any, Mapping[str, Any]]]:
+    """Every setting as its dotted key -> (type, range metadata)."""
+    out: dict[str, tuple[Any, Mapping[str, Any]]] = {}
+
+    def walk(cls: type, prefix: str) -> None:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            annotation = hints[f.name]
+            if dataclasses.is_dataclass(annotation):
+                walk(annotation, f"{f.name}.")  # type: ignore[arg-type]
+            else:
+                out[f"{prefix}{f.name}"] = (annotation, f.metadata)
+
+    walk(SimulationConfig, "")
+    return out
+
+
+def study_names() -> list[str]:
+    return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
+
+
+def closest(key: str, candidates: list[str]) -> list[str]:
+    """The valid keys a misspelt one most likely meant (best first)."""
+    return difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
+
+
+def unknown_key(key: str) -> ConfigError:
+    """An error for a key that is no setting: the closest valid keys, then every allowed one."""
+    known = [*settings(), *GROUPS, *CLI_SETTINGS, "experiment", "study.name"]
+    group, _, _ = key.partition(".")
+    if group in GROUPS:
+        allowed = [k for k in settings() if k.startswith(f"{group}.")]
+    else:
+        allowed = [*(k for k in settings() if "." not in k), *GROUPS, *CLI_SETTINGS, "+experiment"]
+        allowed += [f"{g}.<setting>" for g in GROUPS]
+    guess = closest(key, known)
+    hint = f"did you mean {' or '.join(guess)}? " if guess else ""
+    return ConfigError(f"unknown key {_show(key)}: {hint}allowed keys are {', '.join(allowed)}")
+
+
+def check_value(key: str, value: Any) -> None:
+    """One value of a setting, as the model's typed parameters would check it."""
+    if key in CLI_SETTINGS:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} = {_show(repr(value))}: must be true or false")
+        return
+    if key in GROUPS:
+        if not isinstance(value, str) or value not in options(key):
+            raise ConfigError(f"{key} = {_show(value)}: allowed options are {', '.join(options(key))}")
+        return
+    annotation, meta = settings()[key]
+    if annotation is str and isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)  # Hydra reads name=2026 as a number; the schema keeps it as text
+    _check_value(key, value, annotation, meta)
+
+
+def _values(override: Any) -> list[Any]:
+    """The value(s) of a parsed Hydra override: each sweep value, or the one value."""
+    if override.is_sweep_override():
+        return list(override.sweep_iterator())
+    return [override.value()]
+
+
+def parse_overrides(overrides: list[str]) -> list[Any]:
+    """Hydra's parse of the overrides, its syntax errors as ConfigError."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parsed = []
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            parsed.extend(parser.parse_overrides([text]))
+        except HydraException as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else "cannot be parsed"
+            raise ConfigError(
+                f"override {_show(text)}: {first}; write key=value, e.g. governance=full or n_alliances=500"
+            ) from None
+    return parsed
+
+
+def check_overrides(overrides: list[str], studies: list[str] | None = None) -> None:
+    """Check command-line overrides before Hydra composes anything.
+
+    Hydra would reject an unknown key with advice to add it with ``+key``
+    (which the schema forbids anyway) and list nothing; it would read
+    ``governance.shared_kpis=1`` as true. Here every key must be a setting,
+    a config group, ``+experiment`` or a ``hydra.`` key, and every value
+    passes the same check as the typed parameters.
+    """
+    known = settings()
+    studies = study_names() if studies is None else studies
+    for override in parse_overrides(overrides):
+        key = override.get_key_element().lstrip("+~")
+        if key.startswith("hydra.") or key.startswith("hydra/") or key == "hydra":
+            continue  # Hydra's own settings (launcher, run dir, ...), checked by Hydra
+        if override.is_delete():
+            raise ConfigError(f"~{_show(key)}: settings cannot be deleted, only changed (key=value)")
+        if key.startswith("study."):
+            continue  # checked with the whole study block (check_study)
+        if key == "experiment":
+            for value in _values(override):
+                if str(value) not in studies:
+                    raise ConfigError(f"+experiment = {_show(value)}: studies are {', '.join(studies)}")
+            continue
+        if key not in known and key not in GROUPS and key not in CLI_SETTINGS:
+            raise unknown_key(key)
+        for value in _values(override):
+            check_value(key, value)
+
+
+def check_resources(config: SimulationConfig, available: int | None = None) -> str | None:
+    """Refuse a cohort that cannot fit in memory; return a note when it will take long.
+
+    The estimate scales the measured footprint of the cohort engine (about
+    four copies of an alliance's state record, plus the event log) with the
+    cohort's size; it errs on the high side.
+    """
+    from sim.state import AllianceState, record_dtype
+
+    n, weeks = config.n_alliances, config.horizon_weeks
+    partners = config.alliance.n_partners
+    needed = n * (4 * record_dtype(AllianceState, partners).itemsize + 2 * weeks) + 300 * 2**20
+    available = available_memory() if available is None else available
+    if available is not None and needed > available:
+        raise ConfigError(
+            f"n_alliances = {n} over horizon_weeks = {weeks}: needs about {needed / 2**30:.1f} GiB of memory, "
+            f"the machine has {available / 2**30:.1f} GiB available; run fewer alliances per cell "
+            "(a study can split them over seeds)"
+        )
+    seconds = n * weeks * partners / 2 * 1.5e-6 / max(1, min(os.cpu_count() or 1, 8)) * 2
+    if config.engine.value == "reference":
+        seconds *= 150
+    if seconds > 60:
+        return (
+            f"estimated run time: up to about {math.ceil(seconds / 60)} min ({n} alliances x {weeks} weeks)"
+        )
+    return None
+
+
+def available_memory() -> int | None:
+    """Memory the machine can give a new job (bytes), or None when it cannot be told."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+# ------------------------------------------------------------------ study files
+def _swept(params: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A study's sweep (hydra.sweeper.params) as key -> its values, as strings."""
+    out: dict[str, list[str]] = {}
+    for override in parse_overrides([f"{k}={v}" for k, v in params.items()]):
+        key = override.get_key_element().lstrip("+~")
+        out[key] = [_text(v) for v in _values(override)]
+    return out
+
+
+def _text(value: Any) -> str:
+    """A value as a study table shows it (true/false lower case, as on the command line)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _check_cell(where: str, cell: Any, swept: dict[str, list[str]], fixed: dict[str, str]) -> None:
+    """A mapping naming one cell (or a slice) of the sweep: swept keys and values it sweeps."""
+    if not isinstance(cell, Mapping) or not cell:
+        raise ConfigError(
+            f"{where} = {_show(cell)}: must map swept keys to values, e.g. {{governance: handshake}}"
+        )
+    for key, value in cell.items():
+        key = str(key)
+        allowed = swept.get(key) or ([fixed[key]] if key in fixed else None)
+        if allowed is None:
+            raise ConfigError(
+                f"{where}.{_show(key)}: not swept by this study; swept keys are {', '.join(swept)}"
+            )
+        if _text(value) not in allowed:
+            raise ConfigError(f"{where}.{key} = {_show(value)}: the study sweeps {', '.join(allowed)}")
+
+
+def check_study(
+    study: Mapping[str, Any] | None, sweep: Mapping[str, Any] | None, source: str = "study"
+) -> None:
+    """Validate a study block against the sweep it runs (``hydra.sweeper.params`` merged with
+    the command line's sweeps), so a typo fails before the first cell, not after the last."""
+    if not study:
+        return
+    if not isinstance(study, Mapping):
+        raise ConfigError(f"{source}: the study block must be a mapping, not {_show(study)}")
+    swept = _swept(sweep or {})
+    fixed: dict[str, str] = {}
+    for key in study:
+        if key not in STUDY_KEYS:
+            guess = closest(str(key), list(STUDY_KEYS))
+            hint = f"did you mean study.{guess[0]}? " if guess else ""
+            raise ConfigError(
+                f"{source}: unknown key study.{_show(key)}: {hint}allowed keys are {', '.join(STUDY_KEYS)}"
+            )
+    name = study.get("name")
+    if name is not None and not (isinstance(name, str) and NAME.match(name)):
+        raise ConfigError(
+            f"{source}: study.name = {_show(name)}: must be 1 to 64 letters, digits, '_', '.' or '-' "
+            "(it names the results folder)"
+        )
+    for key in ("title", "description"):
+        if key in study and not isinstance(study[key], str):
+            raise ConfigError(f"{source}: study.{key} = {_show(study[key])}: must be text")
+    for key in ("x", "hue", "survival_by"):
+        value = study.get(key)
+        if value is not None and str(value) not in swept:
+            raise ConfigError(
+                f"{source}: study.{key} = {_show(value)}: must be a swept key ({', '.join(swept) or 'nothing is swept'})"
+            )
+    if study.get("baseline") is not None:
+        _check_cell(f"{source}: study.baseline", study["baseline"], swept, fixed)
+    checks = study.get("checks") or []
+    if not isinstance(checks, list):
+        raise ConfigError(f"{source}: study.checks must be a list of checks")
+    for i, check in enumerate(checks):
+        where = f"{source}: study.checks[{i}]"
+        if not isinstance(check, Mapping):
+            raise ConfigError(f"{where} = {_show(check)}: must be a mapping")
+        kind = check.get("kind", "difference")
+        if kind not in CHECK_KEYS:
+            raise ConfigError(f"{where}.kind = {_show(kind)}: allowed kinds are {', '.join(CHECK_KEYS)}")
+        allowed = (*CHECK_KEYS[kind], *CHECK_OPTIONAL)
+        for key in check:
+            if key not in allowed:
+                raise ConfigError(
+                    f"{where}: unknown key {_show(key)} for kind {kind}: allowed keys are {', '.join(allowed)}"
+                )
+        for key in CHECK_KEYS[kind]:
+            if key not in check:
+                raise ConfigError(
+                    f"{where}: kind {kind} needs {', '.join(CHECK_KEYS[kind])}; {key} is missing"
+                )
+            _check_cell(f"{where}.{key}", check[key], swept, fixed)
+        outcome = check.get("outcome", "failed")
+        if outcome not in OUTCOMES:
+            raise ConfigError(
+                f"{where}.outcome = {_show(outcome)}: allowed outcomes are {', '.join(OUTCOMES)}"
+            )
+        expect = check.get("expect")
+        if expect not in ("positive", "negative"):
+            raise ConfigError(f"{where}.expect = {_show(expect)}: must be positive or negative")
+        for_each = check.get("for_each")
+        if for_each is not None and str(for_each) not in swept:
+            raise ConfigError(
+                f"{where}.for_each = {_show(for_each)}: must be a swept key ({', '.join(swept)})"
+            )
+
+
+def load_study_file(path: Path) -> dict[str, Any]:
+    """Read a study file as YAML, its syntax errors as ConfigError naming the file."""
+    import yaml
+
+    try:
+        data = load_yaml(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read ({error})") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: invalid YAML ({_show(str(error).splitlines()[0])})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: a study file must hold a mapping (study:, hydra.sweeper.params:, settings)"
+        )
+    return data
+
+
+def check_study_file(path: Path) -> None:
+    """Validate a whole study file before Hydra reads it: YAML syntax, every key and value, the
+    groups it overrides, its sweep and its study block. Errors name the file."""
+    path = Path(path)
+    data = load_study_file(path)
+    try:
+        allowed = {
+            "study",
+            "hydra",
+            "defaults",
+            *CLI_SETTINGS,
+            *GROUPS,
+            *(k for k in settings() if "." not in k),
+        }
+        for key, value in data.items():
+            key = str(key)
+            if key not in allowed:
+                raise unknown_key(key)
+            if key in GROUPS and isinstance(value, Mapping):
+                for name, setting in value.items():
+                    dotted = f"{key}.{name}"
+                    if dotted not in settings():
+                        raise unknown_key(dotted)
+                    check_value(dotted, setting)
+            elif key not in ("study", "hydra", "defaults"):
+                check_value(key, value)
+        entries = data.get("defaults") or []
+        if not isinstance(entries, list):
+            raise ConfigError(f"defaults = {_show(entries)}: must be a list of '- override /group: option'")
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                raise ConfigError(f"defaults entry {_show(entry)}: write '- override /group: option'")
+            for target, option in entry.items():
+                group = str(target).removeprefix("override").strip().lstrip("/")
+                if group not in GROUPS:
+                    raise ConfigError(f"defaults entry {_show(target)}: groups are {', '.join(GROUPS)}")
+                check_value(group, option)
+        hydra = data.get("hydra") or {}
+        sweeper = hydra.get("sweeper") if isinstance(hydra, Mapping) else None
+        sweep = sweeper.get("params") if isinstance(sweeper, Mapping) else None
+        if not isinstance(sweep, Mapping) or not sweep:
+            raise ConfigError("hydra.sweeper.params must list what the study sweeps (key: value1,value2)")
+        check_overrides([f"{k}={_text(v)}" for k, v in sweep.items()], studies=[])
+        check_study(data.get("study"), {str(k): _text(v) for k, v in sweep.items()}, "study")
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+__all__ = [
+    "CONFIG_DIR",
+    "check_overrides",
+    "check_resources",
+    "check_study",
+    "check_study_file",
+    "check_value",
+    "settings",
+]
