@@ -27,9 +27,8 @@ import warnings
 from pathlib import Path
 
 import optuna
-import yaml
-
 import pandas as pd
+import yaml
 
 from sim.analysis.calibration import (
     BAND_MARGIN,
@@ -155,7 +154,7 @@ def sample_around(best: dict[str, float], count: int, spread: float, seed: int) 
             centre = tr[0](best[name])
             x = min(max(centre + (2 * u - 1) * spread * (b - a), a), b)
             value = tr[1](x)
-            values[name] = int(round(value)) if integer else value
+            values[name] = round(value) if integer else value
         out.append(values)
     return out
 
