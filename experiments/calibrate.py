@@ -171,13 +171,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--trials", type=int, default=60)
     parser.add_argument("--n", type=int, default=1000, help="alliances per cohort during the fit")
     parser.add_argument("--seed", type=int, default=11, help="seed of the fitting cohorts")
     parser.add_argument("--sampler-seed", type=int, default=7)
     parser.add_argument("--validate-n", type=int, default=4000, help="alliances per cohort for validation")
     parser.add_argument("--validate-seed", type=int, default=20261123, help="a seed never used in fitting")
-    parser.add_argument("--candidates", type=int, default=120, help="most ensemble candidates tried")
+    parser.add_argument("--candidates", type=int, default=100, help="most ensemble candidates tried")
     parser.add_argument("--ensemble-size", type=int, default=35, help="stop once this many sets are kept")
     parser.add_argument("--spread", type=float, default=0.05, help="half-width of the candidate box")
     parser.add_argument("--ensemble-n", type=int, default=1000, help="alliances per cohort per candidate")
