@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,14 +114,16 @@ def parameter_sets(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def run_ensemble(
     config: SimulationConfig,
-    sets: list[Mapping[str, Any]],
+    sets: Sequence[Mapping[str, Any]],
     progress: Callable[[int, int], None] | None = None,
 ) -> CohortResult:
     """Simulate ``config``'s cohort under every parameter set (same seed, so the same alliances
     and shocks) and stack the tables with a ``parameter_set`` column.
 
     ``progress`` is called after each set with (sets done, sets)."""
-    alliances, series, events = [], [], []
+    alliances: list[pd.DataFrame] = []
+    series: list[pd.DataFrame] = []
+    events: list[pd.DataFrame] = []
     for number, values in enumerate(sets):
         result = run_cohort(apply_overrides(config, values))
         for table, out in (
