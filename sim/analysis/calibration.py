@@ -144,7 +144,7 @@ def _success(result: CohortResult) -> tuple[int, int]:
 
 
 def measure(cohorts: Mapping[str, CohortResult]) -> dict[str, Measurement]:
-    """P1 to P4 with 95% intervals from the pattern cohorts."""
+    """P1 to P8 and E26 with 95% intervals from the pattern cohorts."""
     out: dict[str, Measurement] = {}
     k, n = _success(cohorts["handshake"])
     lo, hi = wilson(n - k, n)
