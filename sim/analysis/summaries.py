@@ -110,7 +110,8 @@ def format_summary(summary: dict[str, Any], title: str = "") -> str:
             f"under {summary['parameter_sets']} calibrated parameter sets (same alliances and shocks), "
             "95% intervals of Monte Carlo noise only, and combined with the spread between sets:"
         )
-        for name, e in summary["ensemble"].items():
+        for key, e in summary["ensemble"].items():
+            name = key.replace("_", " ")
             if e["between_share"] is None:  # no variation at all (e.g. no alliance ended so)
                 lines.append(f"  {name:<16} {e['mean']:6.1%}  (the same under every set)")
                 continue
