@@ -254,8 +254,15 @@ def main() -> None:
     peak_week, peak, late = hazard_peak_week(fresh_cohorts["handshake"].alliances)
     say("done")
 
-    trials = study.trials_dataframe().drop(
-        columns=["datetime_start", "datetime_complete", "duration"], errors="ignore"
+    trials = study.trials_dataframe()
+    # timestamps and the sampler's pickled state (which holds memory addresses) differ from
+    # run to run; the rest of the history is reproduced exactly
+    trials = trials.drop(
+        columns=[
+            c
+            for c in trials.columns
+            if c in ("datetime_start", "datetime_complete", "duration") or c.startswith("system_attrs_")
+        ]
     )
     trials.to_csv(args.out / "trials.csv", index=False)
     (args.out / "fitted.json").write_text(json.dumps(best, indent=2) + "\n")
