@@ -60,7 +60,7 @@ ROOT = PACKAGE_DIR.parent
 CONFIG_DIR = data_dir("configs")
 EXPERIMENT_DIR = data_dir("experiments")
 EXPERIMENT_GROUP = "experiment"
-CLI_KEYS = ("progress", "study")
+CLI_KEYS = ("progress", "study", "ensemble")
 """Top-level keys that steer the command line, not the model."""
 ANALYSIS_MODULES = ("cli.py", "studies.py", "calibration.py", "directions.py", "validation.py")
 """Modules of the package that are not the model: changing them never invalidates a finished cell."""
@@ -99,7 +99,12 @@ def mirror_schema(cls: type[Section], extra: list[tuple[str, Any, Any]] | None =
 ConfigStore.instance().store(
     name="config_schema",
     node=mirror_schema(
-        SimulationConfig, extra=[("progress", bool, True), ("study", dict[str, Any] | None, None)]
+        SimulationConfig,
+        extra=[
+            ("progress", bool, True),
+            ("study", dict[str, Any] | None, None),
+            ("ensemble", dict[str, Any] | None, None),
+        ],
     ),
 )
 
@@ -227,6 +232,41 @@ def load_config(overrides: list[str] | None = None) -> SimulationConfig:
     return to_simulation_config(cfg)
 
 
+def ensemble_sets(cfg: DictConfig) -> list[dict[str, Any]] | None:
+    """The parameter sets ``ensemble=calibrated`` names (None for ``ensemble=none``)."""
+    node = cfg.get("ensemble")
+    if node is None or node.get("name", "none") == "none":
+        return None
+    from sim.analysis.ensemble import load_ensemble, parameter_sets
+
+    if not node.get("file"):
+        raise ConfigError(f"ensemble.file = {node.get('file')!r}: must name an ensemble CSV file")
+    path = Path(str(node.get("file")))
+    return parameter_sets(load_ensemble(path if path.is_absolute() else ROOT / path))
+
+
+def ensemble_cohort(cfg: DictConfig, config: SimulationConfig) -> SimulationConfig:
+    """Under an ensemble, the cohort each parameter set simulates: at most
+    ``ensemble.alliances_per_set`` alliances (the sets' spread, not the cohort's size, is then
+    most of what is uncertain; see the summary's variance shares)."""
+    node = cfg.get("ensemble")
+    limit = None if node is None or node.get("name", "none") == "none" else node.get("alliances_per_set")
+    if limit is None:
+        return config
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"ensemble.alliances_per_set = {limit!r}: must be an integer >= 1 (or null: all)")
+    return config.replace(n_alliances=min(config.n_alliances, limit))
+
+
+def simulate(config: SimulationConfig, sets: list[dict[str, Any]] | None, progress: Any = None) -> Any:
+    """One cohort, or the same cohort under every parameter set of an ensemble."""
+    if sets is None:
+        return run_cohort(config, progress=progress)
+    from sim.analysis.ensemble import run_ensemble
+
+    return run_ensemble(config, sets, progress=progress)
+
+
 def fail(message: str, code: int = 2) -> typing.NoReturn:
     print(f"alliance-sim: error: {message}", file=sys.stderr)
     sys.exit(code)
@@ -271,14 +311,14 @@ def save_results(result: Any, out_dir: Path, extra: dict[str, Any]) -> dict:
 class WeekProgress:
     """A progress bar over simulated weeks (quiet when disabled or not on a terminal)."""
 
-    def __init__(self, enabled: bool, horizon: int, label: str) -> None:
+    def __init__(self, enabled: bool, horizon: int, label: str, unit: str = "wk") -> None:
         from tqdm import tqdm
 
         on_terminal = sys.stderr.isatty()  # a log file or a pipe gets no bar redrawn in it
         self.bar = tqdm(
             total=horizon,
             desc=label,
-            unit="wk",
+            unit=unit,
             disable=not (enabled and on_terminal),
             leave=False,
             file=sys.stderr,
@@ -306,6 +346,8 @@ def main(cfg: DictConfig) -> dict:
         )
     try:
         config = to_simulation_config(cfg)
+        sets = ensemble_sets(cfg)
+        config = ensemble_cohort(cfg, config)
         note = check_resources(config)
     except ConfigError as error:
         fail(str(error))
@@ -314,9 +356,10 @@ def main(cfg: DictConfig) -> dict:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     check_writable(out_dir)
     label = f"{config.governance.name}/{config.alliance.type.value}"
-    bar = WeekProgress(bool(cfg.get("progress", True)), config.horizon_weeks, label)
+    steps = config.horizon_weeks if sets is None else len(sets)
+    bar = WeekProgress(bool(cfg.get("progress", True)), steps, label, unit="wk" if sets is None else "set")
     try:
-        result = run_cohort(config, progress=bar)
+        result = simulate(config, sets, progress=bar)
     finally:
         bar.close()
     overrides = list(HydraConfig.get().overrides.task)
@@ -325,6 +368,7 @@ def main(cfg: DictConfig) -> dict:
         f"{config.n_alliances} {config.alliance.type.value} alliances, governance={config.governance.name}, "
         f"scenario={config.scenario.name}, launch={config.launch.mode.value}, seed={config.seed}, "
         f"{config.horizon_weeks} weeks"
+        + ("" if sets is None else f", under each of {len(sets)} calibrated parameter sets")
     )
     print(format_summary(summary, title))
     print(f"results: {out_dir}")
@@ -344,9 +388,13 @@ def model_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def config_hash(config: SimulationConfig) -> str:
-    """Identity of a cell: its validated parameters and the model code that runs them."""
-    payload = json.dumps({"config": config.to_dict(), "model": model_fingerprint()}, sort_keys=True)
+def config_hash(config: SimulationConfig, sets: list[dict[str, Any]] | None = None) -> str:
+    """Identity of a cell: its validated parameters (and the ensemble's, if any) and the model
+    code that runs them."""
+    content: dict[str, Any] = {"config": config.to_dict(), "model": model_fingerprint()}
+    if sets is not None:
+        content["ensemble"] = sets
+    payload = json.dumps(content, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -410,13 +458,14 @@ def run_cell(cfg: DictConfig) -> dict:
     label = " ".join(f"{k}={v}" for k, v in overrides.items()) or "(defaults)"
     position = f"[{hc.job.num + 1}/{total}]" if total else f"[{hc.job.num + 1}]"
     try:
-        config = to_simulation_config(cfg)
-        key = config_hash(config)
+        sets = ensemble_sets(cfg)
+        config = ensemble_cohort(cfg, to_simulation_config(cfg))
+        key = config_hash(config, sets)
         store = cell_store(run_dir.parent) / key
         status = "cached"
         if not cell_is_intact(store, key):  # never finished, or damaged since: compute it afresh
             status = "computed"
-            result = run_cohort(config)
+            result = simulate(config, sets)
             staging = store.with_name(f".{key}.{os.getpid()}.tmp")
             shutil.rmtree(staging, ignore_errors=True)
             write_results(result, staging, {"overrides": overrides})

@@ -72,6 +72,7 @@ class WeekDraws(NamedTuple):
     resolve_u: np.ndarray  # (ISSUE_CAPACITY, N) uniform: is the issue in each slot settled?
     contact_u: np.ndarray  # (P, N) uniform: does each partner's key contact leave?
     opportunism_u: np.ndarray  # (P, N) uniform: does each partner act opportunistically?
+    walkaway_u: np.ndarray  # (P, N) uniform: does each partner walk away while it tests the fit?
 
 
 SQRT3 = float(np.sqrt(3.0))
@@ -103,6 +104,7 @@ def _layout(shape: CohortShape) -> tuple[tuple[str, tuple[int, ...], int, int], 
         ("resolve_u", (ISSUE_CAPACITY, n)),
         ("contact_u", (p, n)),
         ("opportunism_u", (p, n)),
+        ("walkaway_u", (p, n)),
     ]
     out, start = [], 0
     for name, shape_ in dims:
@@ -160,6 +162,7 @@ ALLIANCE_DRAWS = (
     "resolve_u",
     "contact_u",
     "opportunism_u",
+    "walkaway_u",
 )
 """The week's draws that belong to one alliance, in the order of ``sim.state.AllianceDraws``."""
 
@@ -182,6 +185,7 @@ def draws_of(w: WeekDraws, i: int, r: AllianceDraws) -> None:
         r.expectation_noise[slot] = w.expectation_noise[slot, i]
         r.contact_u[slot] = w.contact_u[slot, i]
         r.opportunism_u[slot] = w.opportunism_u[slot, i]
+        r.walkaway_u[slot] = w.walkaway_u[slot, i]
     r.value_noise = w.value_noise[i]
     r.shock_size = w.shock_size[i]
     r.shock_u = w.shock_u[i]

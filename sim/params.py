@@ -285,6 +285,13 @@ class LaunchParams(Section):
     pilot_weeks: int = knob(26, 1, 520, "minimum length of a pilot")
     pilot_scale: float = knob(0.35, 0.0, 1.0, "share of full value a pilot produces")
     pilot_gate_health: float = knob(0.5, 0.0, 1.0, "health needed to scale a pilot up")
+    pilot_gate_value: float = knob(
+        0.7,
+        0.0,
+        2.0,
+        "share of its outside option (at the pilot's scale) a partner must perceive from the "
+        "pilot at its gate, or the partners conclude it by agreement",
+    )
 
 
 @dataclass(frozen=True)
@@ -327,6 +334,11 @@ class Dynamics(Section):
     pilot_issue_factor: float = knob(0.6, 0.0, 5.0, "issue rate during a pilot")
     prelaunch_issue_factor: float = knob(0.5, 0.0, 5.0, "issue rate before launch")
     results_weeks: float = knob(26.0, 0.0, 520.0, "mean expected weeks from launch to results")
+    pilot_learning: float = knob(0.3, 0.0, 1.0, "part of a settled issue's root cause fixed while piloting")
+    walkaway_rate: float = knob(
+        0.02, 0.0, 1.0, "weekly chance a partner walks away while testing the fit, at zero trust"
+    )
+    walkaway_trust: float = knob(0.35, 0.0, 1.0, "trust below which a partner testing the fit may walk")
     post_pilot_results_weeks: int = knob(
         13, 0, 520, "weeks partners give a scaled-up pilot before judging it"
     )
@@ -353,6 +365,9 @@ class Dynamics(Section):
     w_integration: float = knob(1.5, 0.0, 50.0, "issue-rate weight of integration complexity")
     w_ip: float = knob(1.5, 0.0, 50.0, "issue-rate weight of IP exposure")
     w_coordination: float = knob(1.0, 0.0, 50.0, "issue-rate weight of coordination load")
+    issue_prevention: float = knob(
+        0.3, 0.0, 1.0, "cut of the issue rate by fully institutionalised joint routines"
+    )
     small_issue_share: float = knob(0.6, 0.0, 1.0, "share of issues small enough to fast-track")
     measurement_spread: float = knob(0.8, 0.0, 1.0, "max measurement misalignment at start")
     # issue resolution
@@ -371,16 +386,19 @@ class Dynamics(Section):
     bridging_effect: float = knob(0.6, 0.0, 1.0, "cut of cultural distance by bridging")
     guardrail_effect: float = knob(0.7, 0.0, 1.0, "cut of IP exposure by guardrails")
     orchestration_effect: float = knob(0.7, 0.0, 1.0, "cut of coordination load by a hub role")
-    # effort (person-weeks per week, summed over partners)
-    meeting_effort: float = knob(0.05, 0.0, 5.0, "per partner per meeting")
-    working_group_effort: float = knob(0.08, 0.0, 5.0, "per partner per working group")
-    steering_effort: float = knob(0.15, 0.0, 5.0, "per partner per steering committee")
-    health_check_effort: float = knob(0.1, 0.0, 5.0, "per partner per health check")
-    lever_effort: float = knob(0.003, 0.0, 5.0, "weekly per partner for each standing lever")
-    firefight_effort: float = knob(0.03, 0.0, 5.0, "weekly per open issue")
-    escalation_effort: float = knob(0.1, 0.0, 5.0, "per escalation")
-    renegotiation_effort: float = knob(0.3, 0.0, 5.0, "weekly during a renegotiation")
-    effort_cost: float = knob(0.3, 0.0, 10.0, "value consumed per unit of effort")
+    # effort (person-weeks per week, summed over partners); a significant alliance takes 15 to 20%
+    # of a senior leader's time and 1 to 2 full-time people for operational management
+    meeting_effort: float = knob(0.4, 0.0, 10.0, "per partner per meeting")
+    working_group_effort: float = knob(0.8, 0.0, 10.0, "per partner per working group")
+    steering_effort: float = knob(1.0, 0.0, 10.0, "per partner per steering committee")
+    health_check_effort: float = knob(0.6, 0.0, 10.0, "per partner per health check")
+    lever_effort: float = knob(0.1, 0.0, 10.0, "weekly per partner for each standing lever")
+    firefight_effort: float = knob(0.5, 0.0, 20.0, "weekly per open issue")
+    aged_issue_effort: float = knob(1.0, 0.0, 20.0, "extra weekly per issue open past grace")
+    escalation_effort: float = knob(1.0, 0.0, 20.0, "per escalation")
+    crisis_effort: float = knob(1.0, 0.0, 20.0, "weekly per partner while health is at crisis level")
+    renegotiation_effort: float = knob(1.0, 0.0, 20.0, "weekly during a renegotiation")
+    effort_cost: float = knob(0.02, 0.0, 10.0, "value consumed per person-week of effort")
     # value
     value_per_partner: float = knob(1.0, 0.0, 100.0, "weekly joint value per partner at full")
     contribution_cost: float = knob(0.1, 0.0, 10.0, "weekly cost of a unit of commitment")

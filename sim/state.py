@@ -312,6 +312,7 @@ class AllianceDraws(Protocol):
     resolve_u: Annotated[np.ndarray, "f8", "Q"]
     contact_u: Annotated[np.ndarray, "f8", "P"]
     opportunism_u: Annotated[np.ndarray, "f8", "P"]
+    walkaway_u: Annotated[np.ndarray, "f8", "P"]
 
 
 def events_per_week(n_partners: int) -> int:

@@ -31,8 +31,10 @@ from sim.defaults import CONFIG_DIR, GROUPS, data_dir, load_yaml, options
 from sim.params import NAME, ConfigError, SimulationConfig, _check_value
 
 EXPERIMENT_DIR = data_dir("experiments")
-CLI_SETTINGS: dict[str, Any] = {"progress": bool}
-"""Top-level keys that steer the command line, not the model, with their types."""
+CLI_SETTINGS: dict[str, Any] = {"progress": bool, "ensemble.file": str, "ensemble.alliances_per_set": int}
+"""Keys that steer the command line, not the model, with their types."""
+CLI_GROUPS = ("ensemble",)
+"""Config groups that steer the command line, not the model (``ensemble=calibrated``)."""
 STUDY_KEYS = ("name", "title", "description", "x", "hue", "survival_by", "baseline", "checks")
 CHECK_KEYS = {
     "difference": ("a", "b"),
@@ -77,12 +79,15 @@ def closest(key: str, candidates: list[str]) -> list[str]:
 
 def unknown_key(key: str) -> ConfigError:
     """An error for a key that is no setting: the closest valid keys, then every allowed one."""
-    known = [*settings(), *GROUPS, *CLI_SETTINGS, "experiment", "study.name"]
+    known = [*settings(), *GROUPS, *CLI_GROUPS, *CLI_SETTINGS, "experiment", "study.name"]
     group, _, _ = key.partition(".")
     if group in GROUPS:
         allowed = [k for k in settings() if k.startswith(f"{group}.")]
+    elif group in CLI_GROUPS:
+        allowed = [k for k in CLI_SETTINGS if k.startswith(f"{group}.")]
     else:
-        allowed = [*(k for k in settings() if "." not in k), *GROUPS, *CLI_SETTINGS, "+experiment"]
+        top = [k for k in CLI_SETTINGS if "." not in k]
+        allowed = [*(k for k in settings() if "." not in k), *GROUPS, *CLI_GROUPS, *top, "+experiment"]
         allowed += [f"{g}.<setting>" for g in GROUPS]
     guess = closest(key, known)
     hint = f"did you mean {' or '.join(guess)}? " if guess else ""
@@ -92,10 +97,21 @@ def unknown_key(key: str) -> ConfigError:
 def check_value(key: str, value: Any) -> None:
     """One value of a setting, as the model's typed parameters would check it."""
     if key in CLI_SETTINGS:
-        if not isinstance(value, bool):
+        kind = CLI_SETTINGS[key]
+        if kind is bool and not isinstance(value, bool):
             raise ConfigError(f"{key} = {_show(repr(value))}: must be true or false")
+        if (
+            kind is int
+            and value is not None
+            and (isinstance(value, bool) or not isinstance(value, int) or value < 1)
+        ):
+            raise ConfigError(
+                f"{key} = {_show(repr(value))}: must be an integer >= 1 (or null: every alliance)"
+            )
+        if kind is str and not isinstance(value, str):
+            raise ConfigError(f"{key} = {_show(repr(value))}: must be a file name")
         return
-    if key in GROUPS:
+    if key in GROUPS or key in CLI_GROUPS:
         if not isinstance(value, str) or value not in options(key):
             raise ConfigError(f"{key} = {_show(value)}: allowed options are {', '.join(options(key))}")
         return
@@ -154,7 +170,7 @@ def check_overrides(overrides: list[str], studies: list[str] | None = None) -> N
                 if str(value) not in studies:
                     raise ConfigError(f"+experiment = {_show(value)}: studies are {', '.join(studies)}")
             continue
-        if key not in known and key not in GROUPS and key not in CLI_SETTINGS:
+        if key not in known and key not in GROUPS and key not in CLI_GROUPS and key not in CLI_SETTINGS:
             raise unknown_key(key)
         for value in _values(override):
             check_value(key, value)

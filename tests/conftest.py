@@ -67,6 +67,7 @@ def quiet_draws(model: AllianceModel) -> WeekDraws:
         resolve_u=np.ones((ISSUE_CAPACITY, n)),
         contact_u=np.ones((p, n)),
         opportunism_u=np.ones((p, n)),
+        walkaway_u=np.ones((p, n)),
     )
 
 

@@ -732,17 +732,43 @@ def arrival_thresholds(rate: float) -> tuple[float, float, float]:
     return q**3, q**3 + 3 * p * q**2, q**3 + 3 * p * q**2 + 3 * p**2 * q
 
 
+def prevention(a, d) -> float:
+    """Routines the partners have institutionalised catch looming issues before they arise."""
+    return 1.0 - d.issue_prevention * a.institutionalisation
+
+
 class TestRaiseIssues:
+    def test_institutionalised_routines_prevent_issues(self):
+        """The same uniform raises an issue in a loosely institutionalised alliance and none
+        in a fully institutionalised one."""
+        model = tiny_model()
+        d = model.config.dynamics
+        t = model.context.launch_week + 5
+        a = frictional(model)
+        rate = d.base_issue_rate * (1.0 + d.full_launch_surge * 0.5) * (1.0 + sum(friction_at(a, t)))
+        loose, full = rate * (1.0 - d.issue_prevention * 0.1), rate * (1.0 - d.issue_prevention)
+        u = (arrival_thresholds(loose)[0] + arrival_thresholds(full)[0]) / 2
+        raised = []
+        for level in (0.1, 1.0):
+            a.institutionalisation = level
+            a.issues_raised = 0
+            a.issue_age[:] = -1
+            quiet_week(model, t=t)[0].issue_u = u
+            a.raise_issues()
+            raised.append(a.issues_raised)
+        assert raised == [1, 0]
+
     @pytest.mark.parametrize(("where", "count"), [(-1, 0), (0, 1), (1, 2), (2, 3)])
     def test_issue_count_is_the_binomial_inverse_cdf(self, where, count):
-        """rate = base_issue_rate x phase factor x (1 + sum of drivers); arrivals are binomial
-        with three trials; the week's uniform is mapped through the inverse CDF."""
+        """rate = base_issue_rate x phase factor x (1 + sum of drivers) x prevention by
+        institutionalised routines; arrivals are binomial with three trials; the week's
+        uniform is mapped through the inverse CDF."""
         model = tiny_model()
         d = model.config.dynamics
         t = model.context.launch_week + 5
         a = frictional(model)
         total = sum(friction_at(a, t))
-        rate = d.base_issue_rate * (1.0 + d.full_launch_surge * 0.5) * (1.0 + total)
+        rate = d.base_issue_rate * (1.0 + d.full_launch_surge * 0.5) * (1.0 + total) * prevention(a, d)
         cuts = arrival_thresholds(rate)
         u = 1e-9 if where < 0 else cuts[where] + 1e-9
         if where < 0:
@@ -765,6 +791,7 @@ class TestRaiseIssues:
         t = model.context.launch_week + 5
         a = frictional(model)
         rate = d.base_issue_rate * (1.0 + d.full_launch_surge * 0.5) * (1.0 + sum(friction_at(a, t)))
+        rate *= prevention(a, d)
         quiet_week(model, t=t)[0].issue_u = arrival_thresholds(rate)[1] - 1e-9
         a.raise_issues()
         assert a.issues_raised == 1
@@ -779,7 +806,8 @@ class TestRaiseIssues:
             d = model.config.dynamics
             a = frictional(model)
             factor = 1.0 + d.full_launch_surge * 0.5
-            results[kpis] = (model, a, d.base_issue_rate * factor * (1.0 + sum(friction_at(a, t))))
+            rate = d.base_issue_rate * factor * (1.0 + sum(friction_at(a, t))) * prevention(a, d)
+            results[kpis] = (model, a, rate)
         assert results[True][2] < results[False][2]
         u = (arrival_thresholds(results[True][2])[0] + arrival_thresholds(results[False][2])[0]) / 2
         for kpis, (model, a, _) in results.items():
@@ -905,6 +933,43 @@ class TestResolveIssues:
             resolve_with(model, a, u, touch=MEETING_ONLY)
         assert (no_rights.alliances[0].resolved_count, rights.alliances[0].resolved_count) == (0, 1)
 
+    def test_firefighting_grows_with_what_is_left_unattended(self):
+        """Reactive effort: each open issue, more for one past the grace period, and every
+        partner's people in a crisis (health below the crisis level)."""
+        model = tiny_model()
+        d = model.config.dynamics
+        efforts = []
+        for age, health in ((1, 0.9), (5, 0.9), (5, d.crisis_health / 2)):
+            a = with_open_issue(model, age=age)
+            a.health = health
+            resolve_with(model, a, 0.999)
+            efforts.append(a.reactive_effort)
+        assert efforts == pytest.approx(
+            [
+                d.firefight_effort,
+                d.firefight_effort + d.aged_issue_effort,
+                d.firefight_effort + d.aged_issue_effort + 2 * d.crisis_effort,
+            ]
+        )
+
+    def test_a_pilot_fixes_the_root_cause_of_a_settled_issue(self):
+        """An issue settled while piloting fixes its causes before scaling up, in proportion
+        to their share of the week's issue rate; at full scale nothing is fixed."""
+        for piloting in (True, False):
+            model = tiny_model()
+            d = model.config.dynamics
+            a = with_open_issue(model)
+            a.piloting = piloting
+            a.measurement, a.integration = 0.5, 0.2
+            a.friction_mix[:] = [0.0, 0.0, 0.0, 0.6, 0.4, 0.0, 0.0]
+            resolve_with(model, a, 0.0)
+            assert a.resolved == 1
+            if piloting:
+                assert a.measurement == pytest.approx(0.5 * (1 - d.pilot_learning * 0.6))
+                assert a.integration == pytest.approx(0.2 + d.pilot_learning * 0.4 * 0.8)
+            else:
+                assert (a.measurement, a.integration) == (0.5, 0.2)
+
     def test_aged_issues_are_escalated_once_and_settled_by_sponsors(self):
         """An issue reaching escalation_age_weeks is escalated (logged, costs escalation effort);
         an escalated issue gets the sponsors' and, at a steering meeting, the committee's chance."""
@@ -915,7 +980,11 @@ class TestResolveIssues:
         resolve_with(model, a, 0.999)
         assert a.issue_age[0] == 4
         assert a.escalations == 1
-        assert a.reactive_effort == pytest.approx(d.firefight_effort + d.escalation_effort)
+        # open, past the grace period (age 4 > 3) and escalated: each takes its firefighting
+        assert a.issue_age[0] > d.aging_grace_weeks
+        assert a.reactive_effort == pytest.approx(
+            d.firefight_effort + d.aged_issue_effort + d.escalation_effort
+        )
         events = events_of(model)
         assert list(events["kind"]) == ["escalation"]
         assert list(events["detail"]) == ["issues=1"]
@@ -1387,6 +1456,59 @@ class TestEndings:
         assert a.failure() is FailureMode.PARTNER_EXIT
         assert a.end_week == 43
         assert list(events_of(model)["kind"]) == ["partner_exit", "ending"]
+
+    @pytest.mark.parametrize(
+        ("results_due", "below", "walks"), [(False, True, True), (False, False, False), (True, True, False)]
+    )
+    def test_a_partner_testing_the_fit_walks_away_when_trust_has_fallen(self, results_due, below, walks):
+        """Before its results are due a partner walks away with weekly chance walkaway_rate x
+        (1 - trust / walkaway_trust); once results are due it leaves only after a shortfall."""
+        model = tiny_model()
+        d = model.config.dynamics
+        a = fresh(model.alliances[0])
+        a.trust = d.walkaway_trust / 2
+        a.perceived_value[:] = [firm_of(a, slot).outside_option + 1.0 for slot in slots(a)]
+        a.results_week[:] = 0 if results_due else 100
+        chance = d.walkaway_rate * 0.5
+        quiet_week(model, t=10)[a.index].walkaway_u[1] = chance * (0.5 if below else 1.5)
+        a.check_endings()
+        assert a.alive is not walks
+        if walks:
+            assert not a.active[1]
+            assert a.failure() is FailureMode.PARTNER_EXIT
+            assert a.end_week == 11
+
+    def test_no_walking_away_while_trust_holds(self):
+        model = tiny_model()
+        d = model.config.dynamics
+        a = fresh(model.alliances[0])
+        a.trust = d.walkaway_trust
+        a.results_week[:] = 100
+        quiet_week(model, t=10)[a.index].walkaway_u[:] = 0.0
+        a.check_endings()
+        assert a.alive
+
+    @pytest.mark.parametrize("gain", [True, False])
+    def test_a_pilot_that_shows_no_gain_is_concluded_at_its_gate(self, gain):
+        """At the pilot's gate, a partner perceiving less than pilot_gate_value of its outside
+        option at the pilot's scale ends the pilot by agreement (terminated, not failed)."""
+        model = tiny_model(launch={"mode": "pilot"})
+        launch = model.config.launch
+        a = fresh(model.alliances[0])
+        a.trust = 0.6
+        a.piloting = True
+        a.results_week[:] = 1000
+        bar = [launch.pilot_gate_value * launch.pilot_scale * firm_of(a, s).outside_option for s in slots(a)]
+        a.perceived_value[:] = [b + 0.01 for b in bar]
+        if not gain:
+            a.perceived_value[1] = bar[1] - 0.01
+        gate = model.context.launch_week + launch.pilot_weeks
+        check_endings(a, gate - 2)  # before the gate: nothing decided
+        assert a.alive
+        check_endings(a, gate - 1)
+        assert a.alive is gain
+        if not gain:
+            assert a.ending() is Outcome.TERMINATED
 
     def test_recovered_value_resets_the_patience_count(self):
         model = tiny_model(dynamics={"exit_patience": 3})

@@ -1,4 +1,4 @@
-"""The calibrated defaults reproduce the reference patterns P1 to P4 on seeds never used in fitting.
+"""The calibrated defaults reproduce the reference patterns P1 to P8 on seeds never used in fitting.
 
 The fit used seed 11 and the calibration report validated on seed 20261123;
 these tests use other seeds. Each pattern must lie within its tolerance (the
@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import pytest
 
-from sim.analysis.calibration import TARGETS, TYPES, measure, run_pattern_cohorts
+from sim.analysis.calibration import (
+    TARGETS,
+    TYPES,
+    hazard_by_age,
+    hazard_peak_week,
+    measure,
+    run_pattern_cohorts,
+)
 from sim.cli import load_config
 
 FRESH_SEEDS = (404, 9001)
@@ -19,8 +26,13 @@ N = 4000
 
 
 @pytest.fixture(scope="module", params=FRESH_SEEDS)
-def measured(request):
-    return measure(run_pattern_cohorts(load_config, N, request.param))
+def cohorts(request):
+    return run_pattern_cohorts(load_config, N, request.param)
+
+
+@pytest.fixture(scope="module")
+def measured(cohorts):
+    return measure(cohorts)
 
 
 @pytest.mark.slow
@@ -40,3 +52,19 @@ def test_full_framework_success_keeps_the_order_of_types(measured):
     """P4: complementary > ecosystem > co-opetition."""
     values = [measured[f"P4 {kind}"].value for kind in TYPES]
     assert values == sorted(values, reverse=True), dict(zip(TYPES, values, strict=True))
+
+
+@pytest.mark.slow
+def test_handshake_hazard_rises_to_a_peak_after_the_first_months_and_then_falls(cohorts, measured):
+    """Alliances fail from their first months (E26, at least 5% of failures within 26 weeks,
+    is among the targets), yet the hazard of failure by age peaks later, when partners judge
+    results, and falls again: the peak is past week 26 and at least twice both the hazard of
+    the first 26 weeks and that of the last quarter of the horizon."""
+    table = cohorts["handshake"].alliances
+    week, peak, late = hazard_peak_week(table)
+    starts, hazard = hazard_by_age(table)
+    early_peak = hazard[starts + 4 <= 26].max()
+    assert measured["E26"].value >= 0.05
+    assert week > 26, f"the hazard peaks at weeks {week} to {week + 4}"
+    assert peak > 2 * late, (peak, late)
+    assert peak > 2 * early_peak, (peak, early_peak)

@@ -53,6 +53,9 @@ def assert_clean_failure(proc: subprocess.CompletedProcess, *needles: str, code:
         ("scenario.name=" + "s" * 300, ["scenario.name", "(300 characters)", "1 to 64"]),
         ("n_alliances=[1", ["override n_alliances=[1", "write key=value"]),
         ("+experiment=nope", ["+experiment = nope: studies are", "governance_vs_failure"]),
+        ("ensemble=calibratd", ["ensemble = calibratd: allowed options are calibrated, none"]),
+        ("ensemble.alliances_per_sett=3", ["did you mean ensemble.alliances_per_set", "allowed keys are"]),
+        ("ensemble.alliances_per_set=0", ["ensemble.alliances_per_set = 0: must be an integer >= 1"]),
     ],
 )
 def test_bad_overrides_are_named_with_what_is_allowed(override, needles):

@@ -119,12 +119,20 @@ def summarize(runs: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
         n = len(group)
         row: dict[str, Any] = dict(zip(dims, key, strict=True))
         row["n"] = n
+        ensemble = "parameter_set" in group and group["parameter_set"].nunique() > 1
         for outcome in RATE_COLUMNS:
             k = int((group["outcome"] == outcome).sum())
             lo, hi = wilson(k, n)
             row[f"{outcome}_rate"] = k / n
             row[f"{outcome}_lo"] = lo
             row[f"{outcome}_hi"] = hi
+            if ensemble:  # Monte Carlo and between-set variation together (law of total variance)
+                from sim.analysis.ensemble import combined_interval
+
+                e = combined_interval(group["outcome"] == outcome, group["parameter_set"])
+                row[f"{outcome}_lo_total"] = e.low
+                row[f"{outcome}_hi_total"] = e.high
+                row[f"{outcome}_between_share"] = e.between_share
         row["mean_resolution_weeks"] = float(group["mean_resolution_weeks"].mean())
         row["median_weeks_to_failure"] = (
             float(group.loc[group["outcome"] == "failed", "end_week"].median())
@@ -164,7 +172,9 @@ def paired_differences(runs: pd.DataFrame, dims: list[str], baseline: dict[str, 
             value = cell.get(k, group[k].iloc[0] if k in group else None)
             if k in base:
                 match = match.loc[match[k] == value]
-        merged = group.merge(match, on="alliance_id", suffixes=("", "_base"))
+        # under an ensemble, the same alliance under the same parameter set
+        pair_on = ["alliance_id", "parameter_set"] if "parameter_set" in group else ["alliance_id"]
+        merged = group.merge(match, on=pair_on, suffixes=("", "_base"))
         if not len(merged):
             continue
         row: dict[str, Any] = {
@@ -180,6 +190,13 @@ def paired_differences(runs: pd.DataFrame, dims: list[str], baseline: dict[str, 
             row[f"{outcome}_diff"] = mean
             row[f"{outcome}_diff_lo"] = lo
             row[f"{outcome}_diff_hi"] = hi
+            if "parameter_set" in merged and merged["parameter_set"].nunique() > 1:
+                from sim.analysis.ensemble import combined_interval
+
+                e = combined_interval(diff, merged["parameter_set"], bounds=(-1.0, 1.0))
+                row[f"{outcome}_diff_lo_total"] = e.low
+                row[f"{outcome}_diff_hi_total"] = e.high
+                row[f"{outcome}_diff_between_share"] = e.between_share
         for metric in PAIRED_METRICS:
             if metric not in merged or f"{metric}_base" not in merged:
                 continue
@@ -213,6 +230,8 @@ def _pct(x: float) -> str:
 
 def headline_table(summary: pd.DataFrame, dims: list[str]) -> str:
     """Failure, success and underperformance rates with their intervals, as Markdown."""
+    if "failed_lo_total" in summary:
+        return ensemble_table(summary, dims)
     header = [*dims, "n", "failed (95% CI)", "success (95% CI)", "underperforming (95% CI)", "terminated"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, r in summary.iterrows():
@@ -226,15 +245,72 @@ def headline_table(summary: pd.DataFrame, dims: list[str]) -> str:
     return "\n".join(lines)
 
 
+def ensemble_table(summary: pd.DataFrame, dims: list[str]) -> str:
+    """Under an ensemble: each rate with its Monte Carlo 95% interval, its interval combining
+    Monte Carlo and between-set variation, and the between-set share of that variance."""
+    header = [*dims, "n"]
+    for outcome in ("failed", "success"):
+        header += [f"{outcome} (MC 95% CI)", f"{outcome} (MC + parameter sets 95% CI)", "between sets"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, r in summary.iterrows():
+        cells = [str(r[d]) for d in dims] + [str(int(r["n"]))]
+        for outcome in ("failed", "success"):
+            cells += [
+                f"{_pct(r[f'{outcome}_rate'])} ({_pct(r[f'{outcome}_lo'])}–{_pct(r[f'{outcome}_hi'])})",
+                f"{_pct(r[f'{outcome}_lo_total'])}–{_pct(r[f'{outcome}_hi_total'])}",
+                f"{r[f'{outcome}_between_share']:.0%}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def hazard_peaks(runs: pd.DataFrame, by: str) -> str:
+    """At which age the hazard of failure peaks, by ``by`` (Markdown): the age bin, the share of
+    failures in the first 26 weeks and the hazard there against the last quarter's."""
+    from sim.analysis.calibration import EARLY_WEEKS, hazard_peak_week, weeks_open
+
+    header = [
+        by,
+        "failures",
+        f"within {EARLY_WEEKS} weeks",
+        "hazard peaks at (weeks)",
+        "peak / last-quarter hazard",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, group in runs.groupby(by, sort=False, observed=True):
+        failed = group["outcome"] == "failed"
+        if failed.sum() < 2:
+            continue
+        week, peak, late = hazard_peak_week(group)
+        early = float((weeks_open(group)[failed] <= EARLY_WEEKS).mean())
+        ratio = f"{peak / late:.1f}" if late > 0 else "n/a"
+        lines.append(f"| {label} | {int(failed.sum())} | {early:.1%} | {week} to {week + 4} | {ratio} |")
+    return "\n".join(lines)
+
+
 def paired_table(paired: pd.DataFrame, dims: list[str]) -> str:
     if not len(paired):
         return ""
+    ensemble = "failed_diff_lo_total" in paired
     header = [*dims, "pairs", "Δ failed vs baseline (95% CI)", "Δ success vs baseline (95% CI)"]
+    if ensemble:  # Monte Carlo only, then with the spread between parameter sets
+        header = [*dims, "pairs"]
+        for outcome in ("failed", "success"):
+            header += [
+                f"Δ {outcome} (MC 95% CI)",
+                f"Δ {outcome} (MC + parameter sets 95% CI)",
+                "between sets",
+            ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, r in paired.iterrows():
         cells = [str(r[d]) for d in dims] + [str(int(r["pairs"]))]
         for outcome in ("failed", "success"):
             cells.append(_points(r[f"{outcome}_diff"], r[f"{outcome}_diff_lo"], r[f"{outcome}_diff_hi"]))
+            if ensemble:
+                cells.append(
+                    f"{100 * r[f'{outcome}_diff_lo_total']:+.1f} to {100 * r[f'{outcome}_diff_hi_total']:+.1f}"
+                )
+                cells.append(f"{r[f'{outcome}_diff_between_share']:.0%}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -624,6 +700,9 @@ def build_report(folder: Path) -> str:
         md += ["", "## Checks (paired 95% intervals on the same alliances)", "", checks]
         lines += ["", "checks (paired 95% intervals on the same alliances):", checks]
         lines.append("all checks hold" if held else "SOME CHECKS DO NOT HOLD")
+    peaks = hazard_peaks(study.runs, survival_by)
+    md += ["", "## When failures happen (hazard by age, 4-week bins from week 0)", "", peaks]
+    lines += ["", "when failures happen (hazard by age, 4-week bins from week 0):", peaks]
     if pairs:
         md += ["", "## Paired differences against the baseline (same alliances, same shocks)", "", pairs]
     if metric_pairs:

@@ -37,8 +37,10 @@ def summarize(alliances: pd.DataFrame) -> dict[str, Any]:
     resolution = alliances["mean_resolution_weeks"].dropna()
     resolution_ci = _mean_interval(resolution.to_numpy())
     causes = failed["failure_cause"].value_counts()
+    ensemble = _ensemble_block(alliances)
     return _finite_or_none(
         {
+            **ensemble,
             "n_alliances": n,
             "outcomes": shares,
             "not_successful": {
@@ -55,6 +57,22 @@ def summarize(alliances: pd.DataFrame) -> dict[str, Any]:
             "mean_effort_reactive": float(alliances["effort_reactive"].mean()),
         }
     )
+
+
+def _ensemble_block(alliances: pd.DataFrame) -> dict[str, Any]:
+    """Under an ensemble of parameter sets: each outcome's share with its Monte Carlo interval
+    and its interval combining Monte Carlo and between-set variation, with each one's share
+    of the combined variance (see :mod:`sim.analysis.ensemble`)."""
+    if "parameter_set" not in alliances or alliances["parameter_set"].nunique() < 2:
+        return {}
+    from sim.analysis.ensemble import combined_interval
+
+    sets = alliances["parameter_set"]
+    block: dict[str, Any] = {}
+    for outcome in OUTCOMES:
+        block[outcome.value] = combined_interval(alliances["outcome"] == outcome.value, sets).as_dict()
+    block["not_successful"] = combined_interval(alliances["outcome"] != Outcome.SUCCESS.value, sets).as_dict()
+    return {"parameter_sets": int(sets.nunique()), "ensemble": block}
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -87,6 +105,21 @@ def format_summary(summary: dict[str, Any], title: str = "") -> str:
     lines.append(
         f"  {'not successful':<16} {ns['share']:6.1%}  (95% CI {ns['ci_low']:.1%} to {ns['ci_high']:.1%})"
     )
+    if summary.get("ensemble"):
+        lines.append(
+            f"under {summary['parameter_sets']} calibrated parameter sets (same alliances and shocks), "
+            "95% intervals of Monte Carlo noise only, and combined with the spread between sets:"
+        )
+        for key, e in summary["ensemble"].items():
+            name = key.replace("_", " ")
+            if e["between_share"] is None:  # no variation at all (e.g. no alliance ended so)
+                lines.append(f"  {name:<16} {e['mean']:6.1%}  (the same under every set)")
+                continue
+            lines.append(
+                f"  {name:<16} {e['mean']:6.1%}  MC {e['mc_low']:.1%} to {e['mc_high']:.1%}; "
+                f"combined {e['low']:.1%} to {e['high']:.1%} "
+                f"(between sets {e['between_share']:.0%} of the variance, Monte Carlo {e['mc_share']:.0%})"
+            )
     mtf = summary["median_weeks_to_failure"]
     lines.append(f"median weeks to failure (failed alliances): {'n/a' if mtf is None else f'{mtf:.0f}'}")
     mrt = summary["mean_resolution_weeks"]

@@ -2,7 +2,8 @@
 termination, a sunset, or, alive at the horizon, success or underperformance.
 
 A partner walks out after ``exit_patience`` weeks in which the value it perceives
-falls short of its outside option. A dyad fails when either partner leaves, an
+falls short of its outside option; before results are due, while it still tests the
+fit, it may walk away as soon as trust has fallen. A dyad fails when either partner leaves, an
 ecosystem when its hub leaves or fewer than half its spokes remain. At a
 strategic review, the charter's termination criteria (alignment, value,
 relationship health, opportunity cost) are checked; failing reviews in a row end
@@ -80,6 +81,19 @@ def termination_criteria_failing(a: AllianceState, c: Context, p: Params) -> int
 
 
 @mechanism
+def pilot_shows_no_gain(a: AllianceState, c: Context, p: Params) -> bool:
+    """At the pilot's gate, a partner that would not be better off than alone: the value it
+    perceives from the pilot falls short of ``pilot_gate_value`` of its outside option at the
+    pilot's scale (rule number one of an alliance: each partner ends up better off than it
+    would alone)."""
+    bar = p.launch.pilot_gate_value * p.launch.pilot_scale * c.outside_factor
+    for slot in range(a.active.shape[0]):
+        if a.active[slot] and a.perceived_value[slot] < a.partner_outside_option[slot] * bar:
+            return True
+    return False
+
+
+@mechanism
 def agreed_wind_down(a: AllianceState, p: Params) -> bool:
     """At a strategic review a partner whose shortfall against its outside option has used
     ``agreed_exit_fraction`` of its exit patience says it no longer fits; if its leaving
@@ -95,6 +109,19 @@ def agreed_wind_down(a: AllianceState, p: Params) -> bool:
         if a.active[slot] and a.shortfall_weeks[slot] < threshold:
             remaining += 1
     return too_few(remaining, a.active.shape[0] - 1)
+
+
+@mechanism
+def walks_away(a: AllianceState, w: AllianceDraws, slot: int, t: int, p: Params) -> bool:
+    """Before results are due (discovery, the charter, operational design, a pilot) a partner
+    is still testing whether the chemistry is right; with little committed yet, it walks away
+    when trust has fallen, the more likely the lower trust has fallen below
+    ``walkaway_trust``. Later, it leaves only after a sustained shortfall."""
+    d = p.dynamics
+    if expects_results(a, slot, t) or d.walkaway_trust <= 0.0:
+        return False
+    doubt = max(0.0, 1.0 - a.trust / d.walkaway_trust)
+    return w.walkaway_u[slot] < d.walkaway_rate * doubt
 
 
 @mechanism
@@ -122,7 +149,8 @@ def renormalise_shares(a: AllianceState) -> None:
 def check_endings(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Trust collapse, a partner's exit after a sustained shortfall against its outside
     option, a deliberate ending after consecutive failing reviews or, at a strategic
-    review, by agreement when a partner no longer fits, or a sunset."""
+    review, by agreement when a partner no longer fits, a pilot that fails the charter's
+    termination criteria at its gate, or a sunset."""
     d = p.dynamics
     t = c.t
     slots = a.active.shape[0]
@@ -143,7 +171,7 @@ def check_endings(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> 
             a.shortfall_weeks[slot] += 1
         else:
             a.shortfall_weeks[slot] = 0
-        if a.shortfall_weeks[slot] >= d.exit_patience:
+        if a.shortfall_weeks[slot] >= d.exit_patience or walks_away(a, w, slot, t, p):
             a.active[slot] = False
             a.exited[slot] = True
             record(a, PARTNER_EXIT, slot, -1, 0.0)
@@ -164,6 +192,11 @@ def check_endings(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> 
         if p.governance.strategic_alignment and agreed_wind_down(a, p):
             end(a, t, TERMINATED)
             return
+    if a.piloting and t + 1 == c.launch_week + p.launch.pilot_weeks and pilot_shows_no_gain(a, c, p):
+        # the pilot showed the fit is wrong before anything was scaled: the partners
+        # conclude it by agreement instead of scaling a failure
+        end(a, t, TERMINATED)
+        return
     if t + 1 == p.governance.sunset_week:
         end(a, t, SUCCESS if objectives_met(a, p) else TERMINATED)
 

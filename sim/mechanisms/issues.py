@@ -18,6 +18,7 @@ from sim.mechanisms.partners import (
     expectation_gap,
     misalignment,
     n_active,
+    realign,
     without_champion,
 )
 from sim.state import AllianceDraws, AllianceState, Context, Params
@@ -85,7 +86,9 @@ def raise_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> N
     if total > 0.0:
         for k in range(len(drivers)):
             a.friction_mix[k] = drivers[k] / total
-    rate = d.base_issue_rate * issue_phase_factor(a, c, p) * (1.0 + total)
+    # routines the partners have institutionalised catch looming issues before they arise
+    prevention = 1.0 - d.issue_prevention * a.institutionalisation
+    rate = d.base_issue_rate * issue_phase_factor(a, c, p) * (1.0 + total) * prevention
     count = new_issue_count(rate, w.issue_u)
     for j in range(count):
         slot = -1
@@ -146,12 +149,18 @@ def resolve_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) ->
             a.issue_age[q] = -1
             resolved += 1
             a.resolution_weeks_total += age + 0.5
+    if a.piloting:
+        for _ in range(resolved):
+            fix_root_cause(a, d.pilot_learning)
     open_count = 0
+    aged = 0
     escalations = 0
     for q in range(a.issue_age.shape[0]):
         if a.issue_age[q] >= 0:
             a.issue_age[q] += 1
             open_count += 1
+            if a.issue_age[q] > d.aging_grace_weeks:
+                aged += 1
             if g.escalation_path and a.issue_age[q] == g.escalation_age_weeks:
                 escalations += 1
     a.resolved_count += resolved
@@ -159,7 +168,31 @@ def resolve_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) ->
     a.escalations += escalations
     if escalations:
         record(a, ESCALATION, escalations, -1, 0.0)
-    a.reactive_effort = d.firefight_effort * open_count + d.escalation_effort * escalations
+    a.reactive_effort = firefighting(a, open_count, aged, escalations, p)
+
+
+@mechanism
+def firefighting(a: AllianceState, open_count: int, aged: int, escalations: int, p: Params) -> float:
+    """Reactive effort of the week: it grows with what is left unattended. Every open issue
+    takes work, one left open past the grace period takes more (positions harden, more people
+    are pulled in), an escalation takes senior time, and an alliance in crisis (last week's
+    health below the crisis level) takes every partner's people off their work."""
+    d = p.dynamics
+    effort = d.firefight_effort * open_count + d.aged_issue_effort * aged + d.escalation_effort * escalations
+    if a.health < d.crisis_health:
+        effort = effort + d.crisis_effort * n_active(a)
+    return effort
+
+
+@mechanism
+def fix_root_cause(a: AllianceState, fraction: float) -> None:
+    """A pilot is a test: an issue settled while piloting shows what in the set-up caused it,
+    and the partners fix that part of it before scaling up. The fix goes to the frictions in
+    proportion to their share of this week's issue rate: incentives move toward common ground,
+    the partners agree how to count success, processes are joined."""
+    realign(a, fraction * a.friction_mix[0])
+    a.measurement = a.measurement * (1.0 - fraction * a.friction_mix[3])
+    a.integration = a.integration + fraction * a.friction_mix[4] * (1.0 - a.integration)
 
 
 @mechanism

@@ -74,17 +74,19 @@ def trust_losses(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> t
         if w.opportunism_u[slot] < d.opportunism_rate * temptation:
             acts = acts + 1.0
         reputation_drop = reputation_drop + a.partner_reputation_drop[slot]
+    # a pilot limits scope and exposure: its issues and temptations put less at stake
+    exposure = p.launch.pilot_scale if a.piloting else 1.0
     contact = d.trust_per_contact_loss * (1.0 - a.institutionalisation)
     if p.governance.handover_protocol:
         contact = contact * (1.0 - d.handover_effect)
     return (
-        d.trust_per_aged_issue * aged,
-        d.trust_per_opportunism * acts,
+        d.trust_per_aged_issue * aged * exposure,
+        d.trust_per_opportunism * acts * exposure,
         d.trust_per_gap * expectation_gap(a, c.t),
         contact * a.departures,
         d.trust_per_reputation_drop * reputation_drop,
         d.trust_per_inequity * inequity(a),
-        d.trust_per_issue * a.raised,
+        d.trust_per_issue * a.raised * exposure,
     )
 
 
