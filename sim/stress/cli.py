@@ -1,4 +1,4 @@
-"""``alliance-stress CHARTER.yaml [--out DIR] [--seed N] [--quick]``: a charter in, a risk report out."""
+"""``alliance-stress CHARTER.yaml [--out DIR] [--seed N] [--quick] [--workers N]``: a charter in, a risk report out."""
 
 from __future__ import annotations
 
