@@ -33,9 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=None,
-        help="processes that run cohorts at once (default: 2 for the full report, 1 for --quick); "
-        "the report is the same for any number",
+        default=1,
+        help="processes that run cohorts at once (default 1: on a machine without idle cores, "
+        "starting workers costs more than they save); the report is the same for any number",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.seed < 0:
         return fail(f"--seed = {args.seed}: must be an integer >= 0")
-    if args.workers is not None and args.workers < 1:
+    if args.workers < 1:
         return fail(f"--workers = {args.workers}: must be an integer >= 1")
     from sim.stress.charter import CharterError, load_charter
 
@@ -67,7 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     from sim.stress.runner import (
         DEFAULT_PLAN,
         QUICK_PLAN,
-        default_workers,
         find_ensemble,
         load_ensemble,
         run_stress,
@@ -86,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
-    workers = args.workers if args.workers is not None else default_workers(plan)
-    result = run_stress(charter, plan, args.seed, base, ensemble, progress=progress, workers=workers)
+    result = run_stress(charter, plan, args.seed, base, ensemble, progress=progress, workers=args.workers)
     bar.close()
     from sim.stress.report import write_report
 

@@ -10,7 +10,6 @@ from the same seed, so every comparison within a draw is paired.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -269,13 +268,6 @@ def simulate(spec: RunSpec, config: SimulationConfig, draw: int) -> RunOutcome:
 def simulate_batch(jobs: list[tuple[RunSpec, SimulationConfig, int]]) -> list[RunOutcome]:
     """Several cohorts in one worker call: fewer, larger messages between processes."""
     return [simulate(*job) for job in jobs]
-
-
-def default_workers(plan: Plan) -> int:
-    """Processes for a plan: two for the full report (the compiled week holds the interpreter
-    for part of every step, so processes, not threads, run cohorts at once), one for a quick
-    report, whose simulation is shorter than starting a worker."""
-    return 1 if plan is QUICK_PLAN else min(2, os.cpu_count() or 1)
 
 
 def run_stress(
