@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import typing
 from collections import namedtuple
 from collections.abc import Sequence
@@ -321,8 +322,10 @@ def events_per_week(n_partners: int) -> int:
     return 2 * n_partners + 5
 
 
+@functools.cache
 def record_dtype(fields: type, n_partners: int) -> np.dtype:
-    """The numpy record type of a table whose fields ``fields`` annotates (see ``AllianceState``)."""
+    """The numpy record type of a table whose fields ``fields`` annotates (see ``AllianceState``);
+    kept, as reading the annotations costs more than a small cohort's setup."""
     sizes = {
         "P": n_partners,
         "K": N_OBJECTIVES,

@@ -129,6 +129,15 @@ def test_command_line_stops_before_any_simulation(tmp_path: Path, text: str, exp
     assert not out.exists()
 
 
+def test_a_bad_number_of_workers_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.stress.cli import main
+
+    out = tmp_path / "report"
+    assert main([str(SUBSIDY), "--workers", "0", "--out", str(out)]) == 2
+    assert "--workers = 0: must be an integer >= 1" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_every_example_is_a_valid_charter() -> None:
     assert len(EXAMPLES) >= 6
     for path in EXAMPLES:
@@ -156,7 +165,7 @@ def configs(alliance_type: str, environment: str, launch: str, horizon: int):
     return base, None
 
 
-def stress(charter, plan: Plan = TINY, seed: int = 0, ensemble=None):
+def stress(charter, plan: Plan = TINY, seed: int = 0, ensemble=None, workers: int = 1):
     from sim.stress.runner import Ensemble
 
     base, _ = configs(
@@ -165,7 +174,7 @@ def stress(charter, plan: Plan = TINY, seed: int = 0, ensemble=None):
         charter.alliance.launch.value,
         charter.horizon_weeks,
     )
-    return run_stress(charter, plan, seed, base, ensemble or Ensemble(None))
+    return run_stress(charter, plan, seed, base, ensemble or Ensemble(None), workers=workers)
 
 
 @pytest.mark.slow
@@ -198,11 +207,12 @@ def test_every_example_produces_a_report(tmp_path: Path, path: Path) -> None:
 
 @pytest.mark.slow
 def test_same_charter_and_seed_give_identical_report_json(tmp_path: Path) -> None:
+    """... on one process or on several: the runs are gathered in their order."""
     from sim.stress.report import build, write_report
 
     charter = parse_charter(SUBSIDY.read_text())
     first = write_report(stress(charter, seed=7), tmp_path / "a", SUBSIDY)
-    write_report(stress(charter, seed=7), tmp_path / "b", SUBSIDY)
+    write_report(stress(charter, seed=7, workers=2), tmp_path / "b", SUBSIDY)
     assert (tmp_path / "a" / "report.json").read_bytes() == (tmp_path / "b" / "report.json").read_bytes()
     for name in ("stressors.csv", "clauses.csv", "runs.csv", "draws.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -108,6 +108,7 @@ def log_events(a: AllianceState, week: int, log: np.ndarray, used: int) -> int:
     return used
 
 
+@mechanism
 def start_cohort_week(alliances: np.ndarray, firms: np.ndarray, draws: WeekDraws, p: Params) -> None:
     """Before the alliances act: firms drift, and each firm's running alliances are counted."""
     for f in range(firms.shape[0]):
@@ -115,6 +116,7 @@ def start_cohort_week(alliances: np.ndarray, firms: np.ndarray, draws: WeekDraws
     count_alliances(alliances, firms)
 
 
+@mechanism
 def run_alliances(
     alliances: np.ndarray,
     firms: np.ndarray,
@@ -136,6 +138,7 @@ def run_alliances(
             alliance_week(a, by_alliance[i], c, p)
 
 
+@mechanism
 def end_cohort_week(
     alliances: np.ndarray,
     firms: np.ndarray,
@@ -159,6 +162,24 @@ def end_cohort_week(
     for k in range(4):
         series[c.t, k] = means[k]
     return used
+
+
+def cohort_week(
+    alliances: np.ndarray,
+    firms: np.ndarray,
+    draws: WeekDraws,
+    by_alliance: np.ndarray,
+    c: Context,
+    p: Params,
+    series: np.ndarray,
+    log: np.ndarray,
+    used: int,
+) -> int:
+    """A whole week of a cohort stepped on one thread, in one compiled call (the three calls
+    it makes, in their order, each cost a dispatch that outweighs a small cohort's week)."""
+    start_cohort_week(alliances, firms, draws, p)
+    run_alliances(alliances, firms, draws, by_alliance, c, p, 0, alliances.shape[0])
+    return end_cohort_week(alliances, firms, c, p, series, log, used)
 
 
 def close_cohort(alliances: np.ndarray, p: Params) -> None:
@@ -239,6 +260,10 @@ def split_week_draws(draws: WeekDraws, by_alliance: np.ndarray) -> None:
 MIN_BLOCK = 2000
 """Fewest alliances worth a thread of their own."""
 
+MIN_DRAWN_AHEAD = 2000
+"""Fewest alliances for which drawing the next week on a thread of its own pays for the
+handoff; smaller cohorts draw each week as it starts (the same numbers, in the same order)."""
+
 
 def threads() -> int:
     """Threads that step blocks of alliances at once: ``$ALLIANCE_SIM_THREADS``, else one per
@@ -294,6 +319,8 @@ class CohortRun:
         self._blocks = [(n * b // blocks, n * (b + 1) // blocks) for b in range(blocks)]
         self._end_week = compiled_for(end_cohort_week, layout)
         self._close = compiled_for(close_cohort, self.state.alliances.dtype)
+        self._whole_week = compiled_for(cohort_week, layout) if len(self._blocks) == 1 else None
+        self._draw_ahead = n >= MIN_DRAWN_AHEAD
 
     @property
     def running(self) -> bool:
@@ -302,9 +329,12 @@ class CohortRun:
     def step(self) -> None:
         """One week of every running alliance."""
         t = self.week_index
-        draws = self._next.result() if self._next is not None else draw_week(self.stream, self.shape)
-        self._next = None
-        if t + 1 < self.config.horizon_weeks:
+        if self._next is not None:
+            draws = self._next.result()
+            self._next = None
+        else:
+            draws = draw_week(self.stream, self.shape, None if self._draw_ahead else self._spare)
+        if self._draw_ahead and t + 1 < self.config.horizon_weeks:
             self._next = drawer().submit(draw_week, self.stream, self.shape, self._spare)
         touch = touchpoints(t, self.config)
         c = self._context.for_week(t, touch, self.outside_factor, self.trend_level)
@@ -315,16 +345,28 @@ class CohortRun:
             grown[: self.logged] = self.log[: self.logged]
             self.log = grown
         s = self.state
-        self._start_week(s.alliances, s.firms, draws, self.params)
-        args = (s.alliances, s.firms, draws, self._by_alliance, c, self.params)
-        if len(self._blocks) == 1:
-            self._run_alliances(*args, 0, self.shape.n_alliances)
+        if self._whole_week is not None:
+            self.logged = self._whole_week(
+                s.alliances,
+                s.firms,
+                draws,
+                self._by_alliance,
+                c,
+                self.params,
+                self.series,
+                self.log,
+                self.logged,
+            )
         else:
+            self._start_week(s.alliances, s.firms, draws, self.params)
+            args = (s.alliances, s.firms, draws, self._by_alliance, c, self.params)
             run_block = functools.partial(self._run_alliances, *args)
             jobs = [pool().submit(run_block, *block) for block in self._blocks]
             for job in jobs:
                 job.result()
-        self.logged = self._end_week(s.alliances, s.firms, c, self.params, self.series, self.log, self.logged)
+            self.logged = self._end_week(
+                s.alliances, s.firms, c, self.params, self.series, self.log, self.logged
+            )
         self._spare = draws  # refilled two weeks from now, once nothing reads it
         scenario = self.config.scenario
         self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)

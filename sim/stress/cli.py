@@ -1,4 +1,4 @@
-"""``alliance-stress CHARTER.yaml [--out DIR] [--seed N] [--quick]``: a charter in, a risk report out."""
+"""``alliance-stress CHARTER.yaml [--out DIR] [--seed N] [--quick] [--workers N]``: a charter in, a risk report out."""
 
 from __future__ import annotations
 
@@ -30,6 +30,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="calibrated ensemble CSV (default: results/calibration/ensemble.csv if present)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes that run cohorts at once (default 1: on a machine without idle cores, "
+        "starting workers costs more than they save); the report is the same for any number",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -44,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.seed < 0:
         return fail(f"--seed = {args.seed}: must be an integer >= 0")
+    if args.workers < 1:
+        return fail(f"--workers = {args.workers}: must be an integer >= 1")
     from sim.stress.charter import CharterError, load_charter
 
     try:
@@ -55,7 +64,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from sim.cli import load_config
     from sim.stress.mapping import config_groups
-    from sim.stress.runner import DEFAULT_PLAN, QUICK_PLAN, find_ensemble, load_ensemble, run_stress
+    from sim.stress.runner import (
+        DEFAULT_PLAN,
+        QUICK_PLAN,
+        find_ensemble,
+        load_ensemble,
+        run_stress,
+    )
 
     plan = QUICK_PLAN if args.quick else DEFAULT_PLAN
     try:
@@ -70,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
-    result = run_stress(charter, plan, args.seed, base, ensemble, progress=progress)
+    result = run_stress(charter, plan, args.seed, base, ensemble, progress=progress, workers=args.workers)
     bar.close()
     from sim.stress.report import write_report
 

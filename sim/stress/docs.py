@@ -16,7 +16,7 @@ from sim.stress.stressors import FUTURES, SEVERITIES, STRESSORS
 
 INTRO = """# The charter file
 
-`alliance-stress CHARTER.yaml [--out DIR] [--seed N] [--quick]` stress-tests an alliance
+`alliance-stress CHARTER.yaml [--out DIR] [--seed N] [--quick] [--workers N]` stress-tests an alliance
 charter before it is signed. The charter is a YAML file a practitioner can write without
 knowing the model; examples for the source's cases are in
 [`examples/charters/`](../examples/charters/). Its schema is published as

@@ -488,28 +488,24 @@ def figure_tornado(stressors: list[dict[str, Any]]) -> str:
     height = 0.8 / max(1, len(severities))
     fig, ax = plt.subplots(figsize=(7, 0.55 * len(names) + 1.8))
     for j, severity in enumerate(severities):
-        for i, name in enumerate(names):
-            match = [s for s in rows if s["label"] == name and s["severity"] == severity]
-            if not match:
-                continue
-            d = match[0]["delta_failure"]
-            y = i + (j - (len(severities) - 1) / 2) * height
-            ax.barh(
-                y,
-                d["estimate"],
-                height=height,
-                color=SEVERITY_COLOURS[severity],
-                label=severity if i == 0 else None,
-            )
-            ax.errorbar(
-                d["estimate"],
-                y,
-                xerr=[[d["estimate"] - d["low"]], [d["high"] - d["estimate"]]],
-                fmt="none",
-                ecolor="black",
-                capsize=2,
-                lw=0.8,
-            )
+        # one call per severity for the bars and one for their intervals: fewer artists to draw
+        found = {s["label"]: s["delta_failure"] for s in rows if s["severity"] == severity}
+        at = [i for i, name in enumerate(names) if name in found]
+        if not at:
+            continue
+        d = [found[names[i]] for i in at]
+        y = np.array(at) + (j - (len(severities) - 1) / 2) * height
+        estimate = np.array([v["estimate"] for v in d])
+        ax.barh(y, estimate, height=height, color=SEVERITY_COLOURS[severity], label=severity)
+        ax.errorbar(
+            estimate,
+            y,
+            xerr=[estimate - [v["low"] for v in d], [v["high"] for v in d] - estimate],
+            fmt="none",
+            ecolor="black",
+            capsize=2,
+            lw=0.8,
+        )
     if calm:
         ax.axvline(
             calm[0]["delta_failure"]["estimate"],
@@ -531,25 +527,27 @@ def figure_clauses(clauses: list[dict[str, Any]]) -> str:
 
     rows = clauses[::-1]
     fig, ax = plt.subplots(figsize=(7, 0.38 * len(rows) + 1.4))
-    for i, row in enumerate(rows):
-        d = row["delta_failure"]
-        colour = (
-            OKABE_ITO["green"]
-            if d["high"] < 0
-            else OKABE_ITO["vermillion"]
-            if d["low"] > 0
-            else OKABE_ITO["grey"]
-        )
-        ax.barh(i, d["estimate"], color=colour)
-        ax.errorbar(
-            d["estimate"],
-            i,
-            xerr=[[d["estimate"] - d["low"]], [d["high"] - d["estimate"]]],
-            fmt="none",
-            ecolor="black",
-            capsize=2,
-            lw=0.8,
-        )
+    d = [row["delta_failure"] for row in rows]
+    estimate = np.array([v["estimate"] for v in d])
+    colours = [
+        OKABE_ITO["green"]
+        if v["high"] < 0
+        else OKABE_ITO["vermillion"]
+        if v["low"] > 0
+        else OKABE_ITO["grey"]
+        for v in d
+    ]
+    y = np.arange(len(rows))
+    ax.barh(y, estimate, color=colours)
+    ax.errorbar(
+        estimate,
+        y,
+        xerr=[estimate - [v["low"] for v in d], [v["high"] for v in d] - estimate],
+        fmt="none",
+        ecolor="black",
+        capsize=2,
+        lw=0.8,
+    )
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(rows)), [r["change"] for r in rows], fontsize=8)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:+.0f} pts"))

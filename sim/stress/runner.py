@@ -11,7 +11,7 @@ from the same seed, so every comparison within a draw is paired.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,6 +207,69 @@ def plan_runs(charter_config: SimulationConfig, full: SimulationConfig, plan: Pl
     return specs
 
 
+@dataclass
+class RunOutcome:
+    """What one simulated cohort leaves for the report (small enough to send between processes)."""
+
+    row: dict[str, Any]
+    failed: np.ndarray
+    alliances: pd.DataFrame | None
+    trust: np.ndarray | None
+    health: np.ndarray | None
+
+
+def simulate(spec: RunSpec, config: SimulationConfig, draw: int) -> RunOutcome:
+    """One cohort of one draw, start to horizon; trajectories are kept for the charter as written."""
+    from sim.engines.cohort import CohortRun
+
+    run = CohortRun(config)
+    n = config.n_alliances
+    record = spec.kind == "charter"
+    t_series = np.full((n, config.horizon_weeks), np.nan) if record else None
+    h_series = np.full((n, config.horizon_weeks), np.nan) if record else None
+    while run.running:
+        week = run.week_index
+        run.step()
+        if t_series is not None and h_series is not None:
+            t_series[:, week] = run.state.alliances["trust"]
+            h_series[:, week] = run.state.alliances["health"]
+    a = run.state.alliances
+    outcome = np.asarray(a["outcome"])
+    row: dict[str, Any] = {
+        "draw": draw,
+        "kind": spec.kind,
+        "name": spec.name,
+        "severity": spec.severity,
+        "n": len(outcome),
+        "effort_proactive": float(np.mean(a["effort_proactive"])),
+        "effort_reactive": float(np.mean(a["effort_reactive"])),
+    }
+    for i, o in enumerate(OUTCOMES):
+        row[o.value] = int(np.sum(outcome == i))
+    for key in FEATURES:
+        row[key] = float(get_setting(config, key))
+    frame = None
+    if spec.kind in ("charter", "benchmark"):
+        frame = pd.DataFrame(
+            {
+                "draw": draw,
+                "run": spec.name,
+                "alliance": np.arange(len(outcome)),
+                "outcome": [OUTCOMES[i].value for i in outcome],
+                "end_week": np.asarray(a["end_week"]),
+                "failure_cause": [Cause(c).label if c >= 0 else "" for c in np.asarray(a["failure_cause"])],
+                "effort_proactive": np.asarray(a["effort_proactive"]),
+            }
+        )
+    failed = outcome == [o.value for o in OUTCOMES].index("failed")
+    return RunOutcome(row, failed, frame, t_series, h_series)
+
+
+def simulate_batch(jobs: list[tuple[RunSpec, SimulationConfig, int]]) -> list[RunOutcome]:
+    """Several cohorts in one worker call: fewer, larger messages between processes."""
+    return [simulate(*job) for job in jobs]
+
+
 def run_stress(
     charter: Charter,
     plan: Plan,
@@ -214,10 +277,12 @@ def run_stress(
     base: SimulationConfig,
     ensemble: Ensemble,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> StressResult:
-    """Simulate every run of every draw; ``base`` is the composed config of the charter's groups."""
-    from sim.engines.cohort import CohortRun
+    """Simulate every run of every draw; ``base`` is the composed config of the charter's groups.
 
+    With ``workers`` > 1 the cohorts run in that many processes; results are gathered in the
+    order of the runs, so the result is the same for any number of workers."""
     started = time.perf_counter()
     full = full_framework(base)
     alliance_defaults = base.alliance.to_dict()
@@ -226,16 +291,9 @@ def run_stress(
     order = np.random.default_rng(np.random.SeedSequence([seed, 0xE5])).permutation(
         max(1, len(ensemble.sets))
     )
-    run_rows: list[dict[str, Any]] = []
-    alliance_rows: list[pd.DataFrame] = []
     draw_rows: list[dict[str, Any]] = []
-    trust: list[np.ndarray] = []
-    health: list[np.ndarray] = []
     clauses: list[ClauseChange] = []
-    failed: dict[tuple[str, str, str, int], np.ndarray] = {}
-    failed_index = [o.value for o in OUTCOMES].index("failed")
-    n_runs = None
-    done = 0
+    jobs: list[tuple[RunSpec, SimulationConfig, int]] = []
     for k in range(plan.draws):
         drawn_charter, drawn = draw_charter(charter, draw_rng)
         parameter_set = None
@@ -254,59 +312,35 @@ def run_stress(
             specs.append(RunSpec("future", f"future {j + 1}", "", sample_future(future_rng)))
         if k == 0:
             clauses = clause_changes(charter_config)
-            n_runs = len(specs) * plan.draws
         draw_rows.append({"draw": k, "seed": model_seed, "parameter_set": parameter_set, **drawn})
         for spec in specs:
             config = charter_config.replace(**nest(spec.overrides)) if spec.overrides else charter_config
-            run = CohortRun(config)
-            record = spec.kind == "charter"
-            t_series = np.full((plan.n_alliances, config.horizon_weeks), np.nan)
-            h_series = np.full((plan.n_alliances, config.horizon_weeks), np.nan)
-            while run.running:
-                week = run.week_index
-                run.step()
-                if record:
-                    t_series[:, week] = run.state.alliances["trust"]
-                    h_series[:, week] = run.state.alliances["health"]
-            a = run.state.alliances
-            outcome = np.asarray(a["outcome"])
-            row: dict[str, Any] = {
-                "draw": k,
-                "kind": spec.kind,
-                "name": spec.name,
-                "severity": spec.severity,
-                "n": len(outcome),
-                "effort_proactive": float(np.mean(a["effort_proactive"])),
-                "effort_reactive": float(np.mean(a["effort_reactive"])),
-            }
-            for i, o in enumerate(OUTCOMES):
-                row[o.value] = int(np.sum(outcome == i))
-            for key in FEATURES:
-                row[key] = float(get_setting(config, key))
-            run_rows.append(row)
-            failed[(spec.kind, spec.name, spec.severity, k)] = outcome == failed_index
-            if spec.kind in ("charter", "benchmark"):
-                alliance_rows.append(
-                    pd.DataFrame(
-                        {
-                            "draw": k,
-                            "run": spec.name,
-                            "alliance": np.arange(len(outcome)),
-                            "outcome": [OUTCOMES[i].value for i in outcome],
-                            "end_week": np.asarray(a["end_week"]),
-                            "failure_cause": [
-                                Cause(c).label if c >= 0 else "" for c in np.asarray(a["failure_cause"])
-                            ],
-                            "effort_proactive": np.asarray(a["effort_proactive"]),
-                        }
-                    )
-                )
-            if record:
-                trust.append(t_series)
-                health.append(h_series)
-            done += 1
-            if progress is not None and n_runs is not None:
-                progress(done, n_runs)
+            jobs.append((spec, config, k))
+    outcomes: Iterable[RunOutcome]
+    if workers > 1:
+        from joblib import Parallel, delayed
+
+        size = max(1, len(jobs) // (8 * workers))  # enough batches to keep every worker busy
+        batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+        parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator", batch_size=1)
+        outcomes = (o for batch in parallel(delayed(simulate_batch)(b) for b in batches) for o in batch)
+    else:
+        outcomes = (simulate(*job) for job in jobs)
+    run_rows: list[dict[str, Any]] = []
+    alliance_rows: list[pd.DataFrame] = []
+    trust: list[np.ndarray] = []
+    health: list[np.ndarray] = []
+    failed: dict[tuple[str, str, str, int], np.ndarray] = {}
+    for done, ((spec, _, k), outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
+        run_rows.append(outcome.row)
+        failed[(spec.kind, spec.name, spec.severity, k)] = outcome.failed
+        if outcome.alliances is not None:
+            alliance_rows.append(outcome.alliances)
+        if outcome.trust is not None and outcome.health is not None:
+            trust.append(outcome.trust)
+            health.append(outcome.health)
+        if progress is not None:
+            progress(done, len(jobs))
     return StressResult(
         charter=charter,
         plan=plan,
