@@ -786,3 +786,28 @@ def test_reused_compositions_stay_in_their_process():
     assert elsewhere.load_sweep_config(master, ["a=1"]) == {"composed_for": ["a=1"]}
     sim.cli.ReusedCompositions.remove(loader)
     assert loader.load_sweep_config(master, ["a=1"]) == {"composed_for": ["a=1"]}
+
+
+@pytest.mark.parametrize(
+    ("meta", "dims", "expected"),
+    [
+        (
+            {"x": None, "hue": "triggers"},
+            ["triggers", "scenario.shock_scale"],
+            ("scenario.shock_scale", "triggers"),
+        ),
+        (
+            {"x": "triggers", "hue": "triggers"},
+            ["triggers", "scenario.shock_scale"],
+            ("triggers", "scenario.shock_scale"),
+        ),
+        ({}, ["governance", "alliance"], ("governance", "alliance")),
+        ({"hue": "governance"}, ["governance"], ("governance", None)),
+    ],
+)
+def test_the_rate_figures_never_put_one_key_on_both_axes(meta, dims, expected):
+    """A study naming only its hue (x: null) once put the hue on the x axis too, and the heatmap
+    failed after every cell had run."""
+    from sim.analysis.studies import _axes_keys
+
+    assert _axes_keys(meta, dims) == expected

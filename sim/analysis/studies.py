@@ -435,8 +435,11 @@ class Styling:
 
 
 def _axes_keys(meta: dict[str, Any], dims: list[str]) -> tuple[str, str | None]:
-    x = meta.get("x") or (dims[0] if dims else "governance")
-    hue = meta.get("hue") or next((d for d in dims if d != x), None)
+    """The x axis and the hue of the rate figures: two different swept keys where there are two
+    (a study naming only its hue gets another key on the x axis)."""
+    named_hue = meta.get("hue")
+    x = meta.get("x") or next((d for d in dims if d != named_hue), dims[0] if dims else "governance")
+    hue = named_hue if named_hue and named_hue != x else next((d for d in dims if d != x), None)
     return x, hue
 
 
