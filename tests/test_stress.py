@@ -361,3 +361,21 @@ def test_ranges_are_drawn_within_their_bounds_and_reproducibly() -> None:
         drawn = draw_charter(charter, rng)[1]
         assert 0.8 <= drawn["partners[1].size"] <= 1.4
         assert 0.3 <= drawn["partners[1].culture.risk_appetite"] <= 0.5
+
+
+@pytest.mark.parametrize("alliance_type", ["complementary", "coopetition", "ecosystem"])
+def test_the_committed_ensemble_applies_to_every_alliance_type(alliance_type: str) -> None:
+    """Some settings are calibrated per alliance type (alliance.<type>.objective_value): a charter
+    takes its own type's value from each set and none of the others'."""
+    base, _ = configs(alliance_type, "calm", "full", 156)
+    path = REPO_ROOT / "results" / "calibration" / "ensemble.csv"
+    ensemble = load_ensemble(path, base)
+    assert len(ensemble.sets) >= 30
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    for number, values in enumerate(ensemble.sets):
+        assert not any(key.count(".") > 1 for key in values)
+        expected = table[f"alliance.{alliance_type}.objective_value"].iloc[number]
+        assert values["alliance.objective_value"] == pytest.approx(expected, rel=1e-12)
+        assert base.replace(**{"alliance": {"objective_value": values["alliance.objective_value"]}})

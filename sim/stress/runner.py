@@ -111,13 +111,28 @@ def load_ensemble(path: Path | None, base: SimulationConfig) -> Ensemble:
     keys = [c for c in table.columns if c != "parameter_set" and not c.startswith("pattern.")]
     sets = []
     for _, row in table.iterrows():
-        overrides = {k: _plain(row[k]) for k in keys}
+        overrides = for_alliance_type({k: _plain(row[k]) for k in keys}, base.alliance.type.value)
         try:
             base.replace(**nest(overrides))
         except ConfigError as error:
             raise ConfigError(f"{path}, parameter set {row['parameter_set']}: {error}") from None
         sets.append(overrides)
     return Ensemble(path, [str(v) for v in table["parameter_set"]], sets)
+
+
+def for_alliance_type(values: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A parameter set's settings for an alliance of type ``kind``: a setting calibrated per type
+    (``alliance.<type>.<name>``, e.g. each type's objective value) is taken for this type as
+    ``alliance.<name>``, and the other types' are left out."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        parts = key.split(".")
+        if parts[0] == "alliance" and len(parts) == 3:
+            if parts[1] == kind:
+                out[f"alliance.{parts[2]}"] = value
+        else:
+            out[key] = value
+    return out
 
 
 def _plain(value: Any) -> Any:
