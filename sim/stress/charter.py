@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from sim.params import AllianceType, LaunchMode
+
 
 class CharterError(ValueError):
     """A charter file the stress test cannot read: the message names the field and line."""
@@ -142,20 +144,13 @@ class Partner(Strict):
     )
 
 
-class AllianceType(enum.StrEnum):
-    COMPLEMENTARY = "complementary"
-    COOPETITION = "coopetition"
-    ECOSYSTEM = "ecosystem"
-
-
 class Scope(enum.StrEnum):
     PROJECT = "project"
     OPEN_ENDED = "open_ended"
 
 
-class Launch(enum.StrEnum):
-    PILOT = "pilot"
-    FULL = "full"
+Launch = LaunchMode
+"""The charter's launch: a controlled pilot or a full launch (the model's own options)."""
 
 
 class IPSharing(enum.StrEnum):

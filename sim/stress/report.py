@@ -488,23 +488,18 @@ def figure_tornado(stressors: list[dict[str, Any]]) -> str:
     height = 0.8 / max(1, len(severities))
     fig, ax = plt.subplots(figsize=(7, 0.55 * len(names) + 1.8))
     for j, severity in enumerate(severities):
-        # one call per severity for the bars and one for their intervals: fewer artists to draw
         found = {s["label"]: s["delta_failure"] for s in rows if s["severity"] == severity}
         at = [i for i, name in enumerate(names) if name in found]
         if not at:
             continue
-        d = [found[names[i]] for i in at]
         y = np.array(at) + (j - (len(severities) - 1) / 2) * height
-        estimate = np.array([v["estimate"] for v in d])
-        ax.barh(y, estimate, height=height, color=SEVERITY_COLOURS[severity], label=severity)
-        ax.errorbar(
-            estimate,
+        bars_with_intervals(
+            ax,
             y,
-            xerr=[estimate - [v["low"] for v in d], [v["high"] for v in d] - estimate],
-            fmt="none",
-            ecolor="black",
-            capsize=2,
-            lw=0.8,
+            [found[names[i]] for i in at],
+            height=height,
+            color=SEVERITY_COLOURS[severity],
+            label=severity,
         )
     if calm:
         ax.axvline(
@@ -522,13 +517,28 @@ def figure_tornado(stressors: list[dict[str, Any]]) -> str:
     return _png(fig)
 
 
+def bars_with_intervals(ax: Any, y: np.ndarray, deltas: list[dict[str, float]], **bar: Any) -> None:
+    """Horizontal bars of the estimates at ``y``, with their 95% intervals: one call for the
+    bars and one for the intervals (fewer artists to draw)."""
+    estimate = np.array([v["estimate"] for v in deltas])
+    ax.barh(y, estimate, **bar)
+    ax.errorbar(
+        estimate,
+        y,
+        xerr=[estimate - [v["low"] for v in deltas], [v["high"] for v in deltas] - estimate],
+        fmt="none",
+        ecolor="black",
+        capsize=2,
+        lw=0.8,
+    )
+
+
 def figure_clauses(clauses: list[dict[str, Any]]) -> str:
     import matplotlib.pyplot as plt
 
     rows = clauses[::-1]
     fig, ax = plt.subplots(figsize=(7, 0.38 * len(rows) + 1.4))
     d = [row["delta_failure"] for row in rows]
-    estimate = np.array([v["estimate"] for v in d])
     colours = [
         OKABE_ITO["green"]
         if v["high"] < 0
@@ -537,17 +547,7 @@ def figure_clauses(clauses: list[dict[str, Any]]) -> str:
         else OKABE_ITO["grey"]
         for v in d
     ]
-    y = np.arange(len(rows))
-    ax.barh(y, estimate, color=colours)
-    ax.errorbar(
-        estimate,
-        y,
-        xerr=[estimate - [v["low"] for v in d], [v["high"] for v in d] - estimate],
-        fmt="none",
-        ecolor="black",
-        capsize=2,
-        lw=0.8,
-    )
+    bars_with_intervals(ax, np.arange(len(rows)), d, color=colours)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(rows)), [r["change"] for r in rows], fontsize=8)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:+.0f} pts"))
