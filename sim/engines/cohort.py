@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week, draws_of, split_draws
+from sim.engines import threads
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.market import CohortStart, build_cohort
 from sim.mechanics import touchpoints
@@ -257,24 +258,19 @@ def split_week_draws(draws: WeekDraws, by_alliance: np.ndarray) -> None:
     compiled_for(split_draws, by_alliance.dtype)(draws, by_alliance)
 
 
-MIN_BLOCK = 2000
-"""Fewest alliances worth a thread of their own."""
+MIN_BLOCK = 10_000
+"""Fewest alliances worth a thread of their own: on two cores, 10,000 alliances step faster
+on one thread than on two (each week's handoff costs more than half a week saves), 30,000
+faster on two (``experiments/benchmark.py --sizes``)."""
 
 MIN_DRAWN_AHEAD = 2000
 """Fewest alliances for which drawing the next week on a thread of its own pays for the
 handoff; smaller cohorts draw each week as it starts (the same numbers, in the same order)."""
 
 
-def threads() -> int:
-    """Threads that step blocks of alliances at once: ``$ALLIANCE_SIM_THREADS``, else one per
-    core. Results do not depend on it: each alliance's week is computed by one thread alone."""
-    setting = os.environ.get("ALLIANCE_SIM_THREADS")
-    return max(1, int(setting)) if setting else max(1, os.cpu_count() or 1)
-
-
 @functools.cache
 def pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="alliances")
+    return ThreadPoolExecutor(max_workers=max(1, threads() - 1), thread_name_prefix="alliances")
 
 
 @functools.cache
@@ -361,7 +357,10 @@ class CohortRun:
             self._start_week(s.alliances, s.firms, draws, self.params)
             args = (s.alliances, s.firms, draws, self._by_alliance, c, self.params)
             run_block = functools.partial(self._run_alliances, *args)
-            jobs = [pool().submit(run_block, *block) for block in self._blocks]
+            # this thread steps the first block itself: a pool whose every worker waits for a
+            # block tends to wake one worker for all of them, and the blocks run in turn
+            jobs = [pool().submit(run_block, *block) for block in self._blocks[1:]]
+            run_block(*self._blocks[0])
             for job in jobs:
                 job.result()
             self.logged = self._end_week(
