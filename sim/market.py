@@ -13,15 +13,18 @@ import itertools
 import math
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from sim.draws import CohortShape
 from sim.mechanics import EXPECTATION_FLOOR, N_OBJECTIVES, N_TRAITS
 from sim.mechanisms.value import commitment as committed
 from sim.params import SimulationConfig
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def _listed_edges(adjacency: list[dict[int, None]]) -> list[tuple[int, int]]:
 
 def market_graph(n_firms: int, edges: np.ndarray, experience: np.ndarray) -> nx.Graph:
     """The market as a networkx graph; edge attribute ``experience`` = past joint alliances."""
+    import networkx as nx  # the engines need only the arrays
+
     graph = nx.empty_graph(n_firms)
     graph.add_edges_from(
         (u, v, {"experience": e}) for (u, v), e in zip(edges.tolist(), experience.tolist(), strict=True)
@@ -201,7 +206,8 @@ def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortSt
 
     strategy = _clip01(0.5 + m.strategy_spread * rng.standard_normal((f, N_OBJECTIVES)))
     culture = _clip01(0.5 + m.culture_spread * rng.standard_normal((f, N_TRAITS)))
-    reputation = stats.beta.ppf(rng.random(f), m.reputation_alpha, m.reputation_beta)
+    # the Beta prior's quantiles (scipy.stats.beta.ppf computes the same, by the same Boost routine)
+    reputation = special.betaincinv(m.reputation_alpha, m.reputation_beta, rng.random(f))
     capacity = np.clip(1.0 + m.capacity_sd * rng.standard_normal(f), 0.3, 3.0)
     outside = np.maximum(0.0, m.outside_option_mean + m.outside_option_sd * rng.standard_normal(f))
 
