@@ -16,6 +16,7 @@ package runs from a checkout, from the checkout's own folders.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import dataclasses
@@ -27,10 +28,13 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
+import threading
 import time
 import traceback
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +53,7 @@ from omegaconf import DictConfig, OmegaConf
 from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
 from sim.analysis.summaries import format_summary
 from sim.defaults import data_dir
+from sim.engines import threads
 from sim.params import ConfigError, Section, SimulationConfig
 from sim.runner import provenance, run_cohort, write_results
 from sim.validation import check_resources, check_study
@@ -398,10 +403,11 @@ def config_hash(config: SimulationConfig, sets: list[dict[str, Any]] | None = No
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def _task_overrides() -> dict[str, str]:
-    """This job's overrides as key -> value, without the experiment selector."""
+def _task_overrides(task: Any = None) -> dict[str, str]:
+    """A job's overrides (this job's, unless ``task`` lists them) as key -> value, without the
+    experiment selector."""
     out = {}
-    for item in HydraConfig.get().overrides.task:
+    for item in HydraConfig.get().overrides.task if task is None else task:
         key, _, value = item.partition("=")
         key = key.lstrip("+~")
         if key not in ("experiment", *CLI_KEYS):
@@ -463,20 +469,19 @@ def run_cell(cfg: DictConfig) -> dict:
         key = config_hash(config, sets)
         store = cell_store(run_dir.parent) / key
         status = "cached"
-        if not cell_is_intact(store, key):  # never finished, or damaged since: compute it afresh
+        ahead = CellsAhead.running
+        done_there = ahead.wait_for(key) if ahead is not None else None
+        if done_there is not None:  # by the worker, on the other core
+            status, seconds = done_there
+        elif not cell_is_intact(store, key):  # never finished, or damaged since: compute it afresh
             status = "computed"
-            result = simulate(config, sets)
-            staging = store.with_name(f".{key}.{os.getpid()}.tmp")
-            shutil.rmtree(staging, ignore_errors=True)
-            write_results(result, staging, {"overrides": overrides})
-            files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.is_file()}
-            (staging / DONE_FILE).write_text(json.dumps({"config_hash": key, "files": files}) + "\n")
-            install_cell(staging, store, key)
+            compute_cell(config, sets, store, key, overrides)
         record = {
             "overrides": overrides,
             "config_hash": key,
             "status": status,
-            "seconds": round(time.perf_counter() - started, 3),
+            "seconds": round(seconds if done_there is not None else time.perf_counter() - started, 3),
+            "by": "worker" if done_there is not None else "launcher",
             "results": os.path.relpath(store, run_dir),
             "seed": config.seed,
             "n_alliances": config.n_alliances,
@@ -503,6 +508,175 @@ def run_cell(cfg: DictConfig) -> dict:
 
 DONE_FILE = "done.json"
 """Written last into a finished cell of the store: its config hash and a checksum of each file."""
+
+
+def compute_cell(
+    config: SimulationConfig, sets: list[dict[str, Any]] | None, store: Path, key: str, overrides: dict
+) -> None:
+    """Simulate a cell and put its results into the store (written aside, then moved in)."""
+    result = simulate(config, sets)
+    staging = store.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    write_results(result, staging, {"overrides": overrides})
+    files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.is_file()}
+    (staging / DONE_FILE).write_text(json.dumps({"config_hash": key, "files": files}) + "\n")
+    install_cell(staging, store, key)
+
+
+@dataclasses.dataclass
+class Cell:
+    """What computing one cell of a study needs, known once the study has been composed."""
+
+    key: str
+    config: SimulationConfig
+    sets: list[dict[str, Any]] | None
+    store: Path
+    overrides: dict[str, str]
+
+
+class CellsAhead:
+    """Cells of a study computed in a second process (:mod:`sim.cell_worker`), from the last
+    one backwards, while Hydra's serial launcher runs them from the first: a study uses both
+    cores of a laptop. The two meet in the middle; a cell the launcher reaches that the worker
+    has taken is waited for, then reported as computed.
+
+    ``alliance-sim -m`` starts the worker before Hydra composes the study (:meth:`spawn`), so
+    that it loads while the study starts; it gets cells only once every cell has been
+    validated (:meth:`start`). A thread of this process feeds it one cell at a time and waits
+    for its answer (without holding the interpreter lock). Results are those of the serial
+    launcher, bit for bit: each cell is computed whole, from its own configuration, into the
+    same cell store. A cell the worker fails is computed again by the launcher, which records
+    the failure as usual. ``ALLIANCE_SIM_THREADS=1`` (one core) starts no worker; nor does a
+    launcher that runs cells elsewhere, or a study run in-process (``sim.cli.main``).
+    """
+
+    worker: typing.ClassVar[subprocess.Popen | None] = None
+    running: typing.ClassVar[CellsAhead | None] = None
+
+    def __init__(self, cells: list[Cell], worker: subprocess.Popen) -> None:
+        self.cells = cells
+        self.process = worker
+        self.lock = threading.Lock()
+        self.taken: dict[str, threading.Event] = {}  # by the worker
+        self.done: dict[str, tuple[str, float] | None] = {}  # status, seconds; None: failed there
+        self.launched: set[str] = set()  # by the launcher
+        self.thread = threading.Thread(target=self.feed, name="cells-ahead", daemon=True)
+        self.ready = threading.Event()  # loaded: a small study may finish before
+
+    @classmethod
+    def spawn(cls) -> None:
+        """Start the worker (it loads, then waits for cells)."""
+        if cls.worker is None and threads() > 1:
+            cls.worker = subprocess.Popen(
+                [sys.executable, "-m", "sim.cell_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            atexit.register(cls.dismiss)
+
+    @classmethod
+    def start(cls, cells: list[Cell]) -> None:
+        """Hand the worker the study's cells (once all are valid)."""
+        if cls.worker is None:
+            return
+        ahead = cls(cells, cls.worker)
+        cls.running = ahead
+        ahead.thread.start()
+
+    def feed(self) -> None:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            if not json.loads(stdout.readline() or "{}").get("ready"):
+                return
+            self.ready.set()
+            for cell in reversed(self.cells):
+                with self.lock:
+                    if cell.key in self.launched or cell.key in self.taken:
+                        break  # met the launcher (or a repeated cell)
+                    done = self.taken[cell.key] = threading.Event()
+                try:
+                    request = {
+                        "key": cell.key,
+                        "config": cell.config.to_dict(),
+                        "sets": cell.sets,
+                        "store": str(cell.store),
+                        "overrides": cell.overrides,
+                    }
+                    stdin.write(json.dumps(request) + "\n")
+                    stdin.flush()
+                    reply = json.loads(stdout.readline() or "{}")
+                    if reply.get("key") == cell.key and "status" in reply:
+                        self.done[cell.key] = (reply["status"], reply["seconds"])
+                finally:
+                    done.set()
+                if self.done.get(cell.key) is None:
+                    break  # the worker failed: the launcher does the rest
+        except (OSError, ValueError):  # the worker is gone: the launcher does the rest
+            self.dismiss()
+
+    @classmethod
+    def figures_elsewhere(cls, folder: Path) -> Callable[[], list[Path] | None]:
+        """Ask the worker for the study's figures (see ``build_report``); what this returns
+        waits for them, and gives None if the worker could not draw them."""
+        ahead, worker = cls.running, cls.worker
+        if ahead is None or worker is None or worker.stdin is None or worker.stdout is None:
+            return lambda: None
+        if not ahead.ready.is_set():  # a small study, done before the worker had loaded
+            cls.dismiss()
+            return lambda: None
+        ahead.thread.join()  # it has nothing left to say to the worker
+        stdin, stdout = worker.stdin, worker.stdout
+        try:
+            stdin.write(json.dumps({"figures": str(folder)}) + "\n")
+            stdin.flush()
+        except (OSError, ValueError):
+            return lambda: None
+
+        def wait() -> list[Path] | None:
+            try:
+                made = json.loads(stdout.readline() or "{}").get("figures")
+            except (OSError, ValueError):
+                return None
+            return [Path(p) for p in made] if made is not None else None
+
+        return wait
+
+    def wait_for(self, key: str) -> tuple[str, float] | None:
+        """The cell's status (computed, or cached) and the worker's seconds on it, once it has
+        finished it; None if it did not (not taken, or failed there): the launcher then
+        computes the cell itself."""
+        with self.lock:
+            done = self.taken.get(key)
+            if done is None:
+                self.launched.add(key)
+                return None
+        done.wait()
+        return self.done.get(key)
+
+    @classmethod
+    def dismiss(cls) -> None:
+        """End the worker: its input closes, so an idle worker leaves; one still loading or
+        computing a cell nobody waits for any more is stopped."""
+        worker, cls.worker = cls.worker, None
+        if worker is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            if worker.stdin is not None:
+                worker.stdin.close()
+        try:
+            worker.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+    @classmethod
+    def stop(cls) -> None:
+        """After the study (every cell was launched or taken): the worker is not needed."""
+        cls.running = None
+        cls.dismiss()
 
 
 def file_digest(path: Path) -> str:
@@ -641,15 +815,25 @@ class StudyCallback(Callback):
         composed: dict[tuple[str, ...], DictConfig] = {}
         seeds = set()
         notes = set()
+        ahead: list[Cell] = []
         for overrides in cells:
             try:
                 job_cfg = loader.load_sweep_config(config, overrides)
                 cell_config = to_simulation_config(job_cfg)
                 notes.add(check_resources(cell_config))
                 seeds.add(cell_config.seed)
+                sets = ensemble_sets(job_cfg)
+                cohort = ensemble_cohort(job_cfg, cell_config)
+                key = config_hash(cohort, sets)
+                store = cell_store(run_dir.parent) / key
+                ahead.append(Cell(key, cohort, sets, store, _task_overrides(job_cfg.hydra.overrides.task)))
             except (ConfigError, HydraException, OmegaConfBaseException) as error:
                 fail(f"cell {' '.join(overrides)}: {error}")
             composed[tuple(overrides)] = job_cfg
+        if "BasicLauncher" in str(config.hydra.launcher.get("_target_", "")):
+            CellsAhead.start(ahead)  # cells run in this process: a worker takes some of them
+        else:
+            CellsAhead.dismiss()
         for note in sorted(n for n in notes if n):
             print(f"each cell: {note}", flush=True)
         ReusedCompositions.install(loader, config, composed)
@@ -701,7 +885,10 @@ class StudyCallback(Callback):
             )
 
     def _report(self, config: DictConfig, run_dir: Path) -> None:
-        text = build_report(run_dir)
+        try:
+            text = build_report(run_dir, CellsAhead.figures_elsewhere)
+        finally:
+            CellsAhead.stop()
         base = to_simulation_config(config)  # the settings every cell shares, before its overrides
         extra = {
             "study": run_dir.parent.name,
@@ -736,6 +923,8 @@ def console_main() -> None:
                 key, _, value = override.partition("=")
                 if key in ("hydra.run.dir", "hydra.sweep.dir"):
                     check_writable(Path(value))
+            if args.multirun and not any(o.startswith("hydra/launcher=") for o in args.overrides):
+                CellsAhead.spawn()  # loads while Hydra composes the study
         main()
     except ConfigError as error:
         fail(str(error))
@@ -746,5 +935,8 @@ def console_main() -> None:
         gc.freeze()
 
 
-if __name__ == "__main__":
-    console_main()
+if __name__ == "__main__":  # python -m sim.cli: run the imported module's command, whose
+    # classes (the study callback, the worker) are the ones Hydra's configuration names
+    from sim.cli import console_main as command
+
+    command()

@@ -716,7 +716,7 @@ def test_a_failing_report_exits_non_zero_and_keeps_the_cells(tmp_path):
     script.write_text(
         "import sys\n"
         "import sim.cli as cli\n"
-        "def broken(run_dir):\n"
+        "def broken(run_dir, *args):\n"
         "    raise ValueError('forced report failure')\n"
         "cli.build_report = broken\n"
         f"sys.argv = ['alliance-sim', '-m', '+experiment=pilot_vs_full', 'n_alliances=20', "

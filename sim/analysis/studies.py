@@ -26,6 +26,7 @@ import argparse
 import gc
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -639,11 +640,53 @@ def plot_heatmap(
 
 
 # ------------------------------------------------------------------ report
-def build_report(folder: Path) -> str:
-    """Write the combined table, summaries and figures of a study run; return the printed table."""
+FiguresElsewhere = Callable[[Path], Callable[[], "list[Path] | None"]]
+"""Starts a study's figures in another process; what it returns waits for them (None: they
+could not be drawn there)."""
+
+
+def draw_figures(folder: Path, study: Study | None = None, summary: pd.DataFrame | None = None) -> list[Path]:
+    """Draw a study's figures into ``folder/figures``; return them in the report's order."""
     import matplotlib
 
     matplotlib.use("Agg")
+    study = study if study is not None else load_study(folder)
+    if not len(study.runs):
+        return []
+    meta, dims = study.meta, study.dims
+    summary = summary if summary is not None else summarize(study.runs, dims)
+    baseline = meta.get("baseline") or {}
+    horizon = int(meta.get("horizon_weeks") or study.runs["end_week"].max() or 156)
+    figures = study.folder / "figures"
+    figures.mkdir(exist_ok=True)
+    x, hue = _axes_keys(meta, dims)
+    survival_by = meta.get("survival_by") or x
+    style = Styling.of(study.runs, dims, survival_by, baseline)  # the designs' order and colours
+    made = []
+    for outcome in ("failed", "success"):
+        path = figures / f"{outcome}_rate_by_{x}.png"
+        plot_rates(summary, x, hue, outcome, path, style)
+        made.append(path)
+    plot_survival(study.runs, survival_by, horizon, figures / f"survival_by_{survival_by}.png", style, dims)
+    plot_hazard(
+        study.runs, survival_by, horizon, figures / f"hazard_by_{survival_by}.png", style=style, dims=dims
+    )
+    made += [figures / f"survival_by_{survival_by}.png", figures / f"hazard_by_{survival_by}.png"]
+    if hue and len(dims) >= 2:
+        for outcome in ("failed", "success"):
+            path = figures / f"heatmap_{outcome}_{x}_by_{hue}.png"
+            plot_heatmap(summary, x, hue, outcome, path, style)
+            made.append(path)
+    return made
+
+
+def build_report(folder: Path, figures_elsewhere: FiguresElsewhere | None = None) -> str:
+    """Write the combined table, summaries and figures of a study run; return the printed table.
+
+    ``figures_elsewhere`` draws the figures in another process meanwhile (they take most of
+    the report's time); if it cannot, they are drawn here.
+    """
+    figures_done = figures_elsewhere(folder) if figures_elsewhere is not None else None
     study = load_study(folder)
     folder = study.folder
     meta, dims = study.meta, study.dims
@@ -673,27 +716,8 @@ def build_report(folder: Path) -> str:
     table = headline_table(summary, dims)
     pairs = paired_table(paired, dims)
     metric_pairs = paired_metrics_table(paired, dims)
-    horizon = int(meta.get("horizon_weeks") or study.runs["end_week"].max() or 156)
-    figures = folder / "figures"
-    figures.mkdir(exist_ok=True)
-    x, hue = _axes_keys(meta, dims)
+    x, _ = _axes_keys(meta, dims)
     survival_by = meta.get("survival_by") or x
-    style = Styling.of(study.runs, dims, survival_by, baseline)  # the designs' order and colours
-    made = []
-    for outcome in ("failed", "success"):
-        path = figures / f"{outcome}_rate_by_{x}.png"
-        plot_rates(summary, x, hue, outcome, path, style)
-        made.append(path)
-    plot_survival(study.runs, survival_by, horizon, figures / f"survival_by_{survival_by}.png", style, dims)
-    plot_hazard(
-        study.runs, survival_by, horizon, figures / f"hazard_by_{survival_by}.png", style=style, dims=dims
-    )
-    made += [figures / f"survival_by_{survival_by}.png", figures / f"hazard_by_{survival_by}.png"]
-    if hue and len(dims) >= 2:
-        for outcome in ("failed", "success"):
-            path = figures / f"heatmap_{outcome}_{x}_by_{hue}.png"
-            plot_heatmap(summary, x, hue, outcome, path, style)
-            made.append(path)
     title = meta.get("title") or study.name
     md = [f"# {title}", "", meta.get("description", "").strip(), "", "## Outcome rates by cell", "", table]
     if meta.get("checks"):
@@ -710,6 +734,9 @@ def build_report(folder: Path) -> str:
         md += ["", "## Paired differences against the baseline (same alliances, same shocks)", "", pairs]
     if metric_pairs:
         md += ["", "## Paired mean differences of per-alliance metrics (95% t intervals)", "", metric_pairs]
+    made = figures_done() if figures_done is not None else None
+    if made is None:
+        made = draw_figures(folder, study, summary)
     md += ["", "## Figures", ""] + [f"![{p.stem}](figures/{p.name})" for p in made]
     (folder / "summary.md").write_text("\n".join(md) + "\n")
     lines += ["", table]

@@ -1,0 +1,132 @@
+"""The second process of ``alliance-sim -m`` (sim.cell_worker): the cells it computes, and the
+studies it takes part in, are those of the serial launcher, bit for bit.
+
+Run with: pytest tests/test_cell_worker.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.cli import DONE_FILE, compute_cell, config_hash, load_config
+from tests.test_studies import child_env, output, run, study_command
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def stored(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_the_worker_stores_a_cell_as_the_launcher_does_and_refuses_a_foreign_one(tmp_path):
+    config = load_config(["n_alliances=40", "horizon_weeks=30", "alliance=ecosystem", "seed=17"])
+    key = config_hash(config)
+    here, there = tmp_path / "here" / key, tmp_path / "there" / key
+    here.parent.mkdir()
+    there.parent.mkdir()
+    overrides = {"alliance": "ecosystem"}
+    compute_cell(config, None, here, key, overrides)
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sim.cell_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=child_env(),
+    )
+    assert worker.stdin is not None and worker.stdout is not None
+
+    def ask(request: dict) -> dict:
+        worker.stdin.write(json.dumps(request) + "\n")
+        worker.stdin.flush()
+        return json.loads(worker.stdout.readline())
+
+    try:
+        assert json.loads(worker.stdout.readline()) == {"ready": True}
+        request = {
+            "key": key,
+            "config": config.to_dict(),
+            "sets": None,
+            "store": str(there),
+            "overrides": overrides,
+        }
+        first = ask(request)
+        assert (first["key"], first["status"]) == (key, "computed"), first
+        assert stored(there) == stored(here), "the worker wrote other bytes than the launcher"
+        assert json.loads((there / DONE_FILE).read_text())["config_hash"] == key
+        again = ask(request)
+        assert again["status"] == "cached", again
+
+        # a configuration that does not hash to the key it came with is refused, unrun
+        other = tmp_path / "other" / key
+        other.parent.mkdir()
+        tampered = {**request, "config": {**config.to_dict(), "seed": 18}, "store": str(other)}
+        refused = ask(tampered)
+        assert "error" in refused and "status" not in refused, refused
+        assert not other.exists()
+    finally:
+        worker.stdin.close()
+        assert worker.wait(timeout=60) == 0
+
+
+@pytest.mark.slow
+def test_the_headline_study_is_the_same_with_the_worker_and_without(tmp_path):
+    """The README's study at full size (12 cells of 2,000 alliances), on one core and on two:
+    the worker computes some cells and draws the figures, and every table, figure and stored
+    cell is identical."""
+    runs = {}
+    for threads in ("1", "2"):
+        sweep_dir = tmp_path / threads / "results" / "governance_vs_failure" / "run"
+        proc = run(
+            study_command("governance_vs_failure", sweep_dir, shrink=False),
+            tmp_path,
+            ALLIANCE_SIM_THREADS=threads,
+        )
+        assert proc.returncode == 0, output(proc)
+        runs[threads] = sweep_dir
+    serial, shared = runs["1"], runs["2"]
+
+    def by(sweep_dir: Path) -> dict[str, str]:
+        records = [json.loads(p.read_text()) for p in sweep_dir.glob("cells/*/cell.json")]
+        assert len(records) == 12 and all(r["status"] == "computed" for r in records), records
+        return {r["config_hash"]: r["by"] for r in records}
+
+    assert set(by(serial).values()) == {"launcher"}
+    helped = [k for k, who in by(shared).items() if who == "worker"]
+    assert helped, "the worker computed no cell of a 12-cell study"
+    assert by(shared).keys() == by(serial).keys()
+
+    for name in ("runs.parquet", "summary.csv", "paired.csv", "summary.md"):
+        assert (serial / name).read_bytes() == (shared / name).read_bytes(), name
+    figures = sorted(p.name for p in (serial / "figures").iterdir())
+    assert figures == sorted(p.name for p in (shared / "figures").iterdir())
+    for name in figures:
+        assert (serial / "figures" / name).read_bytes() == (shared / "figures" / name).read_bytes(), name
+    for key in helped:  # what the worker stored is what the launcher stores
+        assert stored(serial.parent / ".cells" / key) == stored(shared.parent / ".cells" / key), key
+
+
+def test_blocks_of_alliances_on_two_threads_give_the_one_thread_tables(monkeypatch):
+    """The cohort engine steps blocks of at least MIN_BLOCK alliances on a thread each; the
+    tables are those of one thread, bit for bit."""
+    import pandas as pd
+
+    from sim import run_cohort
+    from sim.engines.cohort import MIN_BLOCK, CohortRun
+
+    config = load_config([f"n_alliances={2 * MIN_BLOCK}", "horizon_weeks=16", "seed=5"])
+    results = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("ALLIANCE_SIM_THREADS", threads)
+        assert len(CohortRun(config)._blocks) == int(threads)
+        results[threads] = run_cohort(config)
+    for table in ("alliances", "events", "timeseries"):
+        pd.testing.assert_frame_equal(
+            getattr(results["1"], table), getattr(results["2"], table), check_exact=True, obj=table
+        )
