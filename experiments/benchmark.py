@@ -1,6 +1,6 @@
 """Benchmark the two engines side by side, then the vectorized engine at scale.
 
-    python experiments/benchmark.py [--repeats 5] [--sizes 1000 10000 100000] [--against REV]
+    python experiments/benchmark.py [--repeats 5] [--sizes 1000 10000 100000] [--against REV] [--headline]
 
 Both engines run the model as the command line does by default: the calibrated
 configuration composed from ``configs/`` (``alliance-sim`` with no overrides),
@@ -28,12 +28,20 @@ not the uncalibrated priors of ``sim.params``.
    compiled code runs 1,000 alliances (imports, composition, compilation
    included), then the same process again with the cache filled.
 
+5. With ``--headline``: the README's main job, ``alliance-sim -m
+   +experiment=governance_vs_failure``, as a user runs it, each time from an
+   empty folder (so no cell is reused): once with an empty cache of compiled
+   code (the first run after an install), then warm, ``--repeats`` times,
+   alternating with the same command on one core (``ALLIANCE_SIM_THREADS=1``:
+   no worker process).
+
 The last line printed is one JSON object with ``reference_s``,
 ``vectorized_s``, ``speedup``, ``scaling`` (seconds per alliance-week by size)
 ``peak_rss_mb`` (by size), ``first_run_s`` and ``cached_run_s``; with ``--against`` also ``against_rev``,
 ``against_vectorized_s`` (that revision's median), ``vectorized_10k_s`` (this
 checkout's median) and ``against_ratio`` (the revision's time over this
-checkout's: above 1 means this checkout is faster).
+checkout's: above 1 means this checkout is faster); with ``--headline`` also
+``headline_first_s``, ``headline_warm_s`` and ``headline_one_core_s`` (medians).
 """
 
 from __future__ import annotations
@@ -138,6 +146,57 @@ def measure_first_run() -> dict[str, float]:
     return {"first_run_s": runs[0], "cached_run_s": runs[1]}
 
 
+HEADLINE = ["-m", "sim.cli", "-m", "+experiment=governance_vs_failure"]
+
+
+def time_headline(**env: str) -> float:
+    """The headline study run from an empty folder, in a fresh process; its wall time."""
+    folder = Path(tempfile.mkdtemp(prefix="alliance-sim-headline-"))
+    try:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, *HEADLINE, f"hydra.sweep.dir={folder}/results/governance_vs_failure/run"],
+            cwd=folder,
+            env={**os.environ, **env},
+            capture_output=True,
+            check=True,
+        )
+        return time.perf_counter() - start
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure_headline(repeats: int) -> dict[str, Any]:
+    """The headline study: first run after an install (empty cache of compiled code), then
+    warm, alternating two cores (with the worker process) and one (without)."""
+    cache = Path(tempfile.mkdtemp(prefix="alliance-sim-cache-"))
+    try:
+        first = time_headline(NUMBA_CACHE_DIR=str(cache))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    print(f"headline study, first run after an install: {first:.1f} s", flush=True)
+    time_headline()  # fills the usual cache of compiled code
+    warm: list[float] = []
+    one_core: list[float] = []
+    for rep in range(repeats):
+        order = [(warm, {}), (one_core, {"ALLIANCE_SIM_THREADS": "1"})]
+        for runs, env in order if rep % 2 == 0 else order[::-1]:
+            runs.append(time_headline(**env))
+        print(
+            f"[{rep + 1}/{repeats}] headline study warm: {warm[-1]:.2f} s, on one core {one_core[-1]:.2f} s",
+            flush=True,
+        )
+    warm_s, one_s = statistics.median(warm), statistics.median(one_core)
+    print(f"median: headline study warm {warm_s:.2f} s, on one core {one_s:.2f} s", flush=True)
+    return {
+        "headline_first_s": first,
+        "headline_warm_s": warm_s,
+        "headline_one_core_s": one_s,
+        "headline_warm_runs_s": warm,
+        "headline_one_core_runs_s": one_core,
+    }
+
+
 def git(*args: str, cwd: Path = ROOT) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
 
@@ -235,6 +294,9 @@ def main() -> None:
         metavar="REV",
         help="also time this git revision's vectorized engine against this checkout's (10,000 alliances)",
     )
+    parser.add_argument(
+        "--headline", action="store_true", help="also time the headline study (first run and warm)"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-tree", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -296,6 +358,7 @@ def main() -> None:
         )
     first = measure_first_run()
     against = compare_against(args.against, against_sha, args.repeats, args.seed) if against_sha else {}
+    headline = measure_headline(args.repeats) if args.headline else {}
     print(
         json.dumps(
             {
@@ -312,6 +375,7 @@ def main() -> None:
                 "peak_rss_mb": peak,
                 **first,
                 **against,
+                **headline,
             }
         )
     )
