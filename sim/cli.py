@@ -658,19 +658,16 @@ class CellsAhead:
 
     @classmethod
     def dismiss(cls) -> None:
-        """End the worker: its input closes, so an idle worker leaves; one still loading or
-        computing a cell nobody waits for any more is stopped."""
+        """Stop the worker. At the end of a study it is idle (the launcher waited for every cell
+        it took, and for the figures); a worker still loading is not needed any more."""
         worker, cls.worker = cls.worker, None
         if worker is None:
             return
         with contextlib.suppress(OSError, ValueError):
             if worker.stdin is not None:
                 worker.stdin.close()
-        try:
-            worker.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        worker.terminate()
+        worker.wait()
 
     @classmethod
     def stop(cls) -> None:

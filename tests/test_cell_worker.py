@@ -130,3 +130,35 @@ def test_blocks_of_alliances_on_two_threads_give_the_one_thread_tables(monkeypat
         pd.testing.assert_frame_equal(
             getattr(results["1"], table), getattr(results["2"], table), check_exact=True, obj=table
         )
+
+
+FAILING_WORKER = """
+import json, sys
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    print(json.dumps({"key": json.loads(line)["key"], "error": "RuntimeError: forced"}), flush=True)
+"""
+
+
+def test_a_cell_the_worker_fails_is_left_to_the_launcher(tmp_path):
+    """The worker answers that it failed: the launcher is told to compute the cell itself,
+    and to compute the cells the worker had not reached."""
+    from sim.cli import Cell, CellsAhead
+
+    config = load_config(["n_alliances=5", "horizon_weeks=3"])
+    cells = [Cell(f"key{i}", config, None, tmp_path / f"key{i}", {}) for i in range(4)]
+    CellsAhead.worker = subprocess.Popen(
+        [sys.executable, "-c", FAILING_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        CellsAhead.start(cells)
+        ahead = CellsAhead.running
+        assert ahead is not None
+        assert ahead.ready.wait(timeout=60)
+        ahead.thread.join(timeout=60)
+        assert list(ahead.taken) == ["key3"], "after a failure the worker gets no more cells"
+        assert [ahead.wait_for(c.key) for c in cells] == [None] * 4
+        assert not list(tmp_path.iterdir()), "nothing was stored"
+    finally:
+        CellsAhead.stop()
+    assert CellsAhead.worker is None and CellsAhead.running is None
