@@ -56,7 +56,7 @@ from sim.defaults import data_dir
 from sim.engines import threads
 from sim.params import ConfigError, Section, SimulationConfig
 from sim.runner import provenance, run_cohort, write_results
-from sim.validation import check_resources, check_study
+from sim.validation import available_memory, check_resources, check_study, memory_needed
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent
@@ -827,10 +827,15 @@ class StudyCallback(Callback):
             except (ConfigError, HydraException, OmegaConfBaseException) as error:
                 fail(f"cell {' '.join(overrides)}: {error}")
             composed[tuple(overrides)] = job_cfg
-        if "BasicLauncher" in str(config.hydra.launcher.get("_target_", "")):
-            CellsAhead.start(ahead)  # cells run in this process: a worker takes some of them
-        else:
+        available = available_memory()
+        if not ahead:
             CellsAhead.dismiss()
+        elif "BasicLauncher" not in str(config.hydra.launcher.get("_target_", "")):
+            CellsAhead.dismiss()  # the launcher runs the cells elsewhere
+        elif available is not None and 2 * max(memory_needed(c.config) for c in ahead) > available:
+            CellsAhead.dismiss()  # two cells at once would not fit in memory: one at a time
+        else:
+            CellsAhead.start(ahead)  # cells run in this process: a worker takes some of them
         for note in sorted(n for n in notes if n):
             print(f"each cell: {note}", flush=True)
         ReusedCompositions.install(loader, config, composed)

@@ -183,11 +183,9 @@ def check_resources(config: SimulationConfig, available: int | None = None) -> s
     four copies of an alliance's state record, plus the event log) with the
     cohort's size; it errs on the high side.
     """
-    from sim.state import AllianceState, record_dtype
-
     n, weeks = config.n_alliances, config.horizon_weeks
     partners = config.alliance.n_partners
-    needed = n * (4 * record_dtype(AllianceState, partners).itemsize + 2 * weeks) + 300 * 2**20
+    needed = memory_needed(config)
     available = available_memory() if available is None else available
     if available is not None and needed > available:
         raise ConfigError(
@@ -203,6 +201,14 @@ def check_resources(config: SimulationConfig, available: int | None = None) -> s
             f"estimated run time: up to about {math.ceil(seconds / 60)} min ({n} alliances x {weeks} weeks)"
         )
     return None
+
+
+def memory_needed(config: SimulationConfig) -> int:
+    """Bytes a process simulating the cohort needs, on the high side (see check_resources)."""
+    from sim.state import AllianceState, record_dtype
+
+    itemsize = record_dtype(AllianceState, config.alliance.n_partners).itemsize
+    return config.n_alliances * (4 * itemsize + 2 * config.horizon_weeks) + 300 * 2**20
 
 
 def available_memory() -> int | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli import DONE_FILE, compute_cell, config_hash, load_config
-from tests.test_studies import child_env, output, run, study_command
+from tests.test_studies import child_env, in_process_hydra, output, run, study_command  # noqa: F401 - a fixture
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -162,3 +162,52 @@ def test_a_cell_the_worker_fails_is_left_to_the_launcher(tmp_path):
     finally:
         CellsAhead.stop()
     assert CellsAhead.worker is None and CellsAhead.running is None
+
+
+LOGGING_WORKER = """
+import json, sys
+log = open(sys.argv[1], "a")
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    key = json.loads(line).get("key")
+    log.write(f"{key}\\n")
+    log.flush()
+    print(json.dumps({"key": key, "error": "RuntimeError: not computed here"}), flush=True)
+"""
+
+
+@pytest.mark.usefixtures("in_process_hydra")
+@pytest.mark.parametrize("memory", ["plenty", "room for one cell"])
+def test_the_worker_gets_no_cell_when_two_cells_would_not_fit_in_memory(memory, tmp_path, monkeypatch):
+    """Cells run two at a time only if two fit in the memory available; the plentiful case
+    shows the worker does get cells otherwise."""
+    import sim.cli
+    from sim.cli import CellsAhead
+    from sim.validation import memory_needed
+    from tests.test_studies import SHRINK, SUBSWEEP, cell_records
+
+    one_cell = memory_needed(load_config(["alliance=ecosystem", *SHRINK]))
+    available = 10 * one_cell if memory == "plenty" else one_cell + one_cell // 2
+    monkeypatch.setattr(sim.cli, "available_memory", lambda: available)
+    log = tmp_path / "requests.log"
+    log.touch()
+    CellsAhead.worker = subprocess.Popen(
+        [sys.executable, "-c", LOGGING_WORKER, str(log)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    sweep_dir = tmp_path / "results" / "governance_vs_failure" / "run"
+    argv = ["alliance-sim", "-m", "+experiment=governance_vs_failure", *SHRINK, *SUBSWEEP]
+    monkeypatch.setattr(sys, "argv", [*argv, f"hydra.sweep.dir={sweep_dir}"])
+    try:
+        sim.cli.main()
+    finally:
+        CellsAhead.stop()
+    records = cell_records(sweep_dir)
+    assert len(records) == 4 and {r["by"] for r in records.values()} == {"launcher"}, records
+    asked = log.read_text().split()
+    if memory == "plenty":
+        assert asked, "the worker was handed no cell although memory was plentiful"
+    else:
+        assert asked == [], asked
