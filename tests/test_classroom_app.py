@@ -21,6 +21,7 @@ def fresh_session():
     app.session.value = None
     app.market_edits.value = {}
     app.charter_edits.value = {"A": {}, "B": {}}
+    app.applied_edits.value = {}
     app.selected.value = 0
     app.message.value = ""
     app.inject_kind.value = "subsidy"
@@ -166,6 +167,27 @@ def test_an_edited_lever_applies_on_restart_and_a_bad_one_is_refused(render) -> 
     assert app.session.value is applied
     assert "scenario.shock_rate" in app.message.value
     assert "Not applied: " in shown(box)  # the editor says why
+
+
+def test_reset_keeps_the_edits_applied_to_the_chosen_preset(render) -> None:
+    _box, rc = page(render)
+    first = app.session.value.preset
+    app.charter_edits.value = {"A": {"governance.shared_kpis": True}, "B": {}}
+    app.apply_edits(app.session.value)
+    step(rc, 3)
+    button(rc, "Reset").click()
+    again = app.session.value
+    assert again.room.week == 0 and again.room.models["A"].config.governance.shared_kpis
+    assert again.charter_edits["A"] == {"governance.shared_kpis": True}
+
+    other = next(p for p in PRESETS if p.key != first.key)
+    rc.find(v.Select, label="Preset").widget.v_model = other.title
+    button(rc, "Reset").click()
+    assert app.session.value.preset.key == other.key and app.session.value.charter_edits == {}
+
+    rc.find(v.Select, label="Preset").widget.v_model = first.title
+    button(rc, "Reset").click()
+    assert app.session.value.room.models["A"].config.governance.shared_kpis
 
 
 def test_an_unknown_preset_is_refused_by_name() -> None:

@@ -103,7 +103,8 @@ class ClassroomSession(mesa.Model):
 
     SolaraViz creates it again from its model parameters (``preset``, ``replay``) on Reset; the
     charter editor creates it again with the edits as well. Either way the session starts at
-    week 0 on the same alliances (the same seed).
+    week 0 on the same alliances (the same seed). Edits applied to a preset stay with it: Reset
+    (which passes no edits) takes up the ones last applied to the chosen preset.
     """
 
     def __init__(
@@ -114,6 +115,8 @@ class ClassroomSession(mesa.Model):
         charter_edits: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         chosen = preset_named(preset)
+        if market_edits is None and charter_edits is None:
+            market_edits, charter_edits = applied_edits.value.get(chosen.key, ({}, {}))
         setup = setup_with(chosen, bool(replay), market_edits, charter_edits)
         super().__init__(rng=setup.seed)
         self.preset = chosen
@@ -152,6 +155,10 @@ selected = solara.reactive(0)
 inject_kind = solara.reactive(InjectionKind.SUBSIDY.value)
 inject_size = solara.reactive(0.3)
 message = solara.reactive("")
+applied_edits: solara.Reactive[dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = solara.reactive(
+    {}
+)
+"""The edits last applied to each preset (by key), which Reset keeps."""
 
 
 def apply_edits(model: ClassroomSession) -> None:
@@ -165,6 +172,7 @@ def apply_edits(model: ClassroomSession) -> None:
         force_update()
         return
     message.value = ""
+    applied_edits.value = {**applied_edits.value, fresh.preset.key: (fresh.market_edits, fresh.charter_edits)}
     market_edits.value = {}
     charter_edits.value = {"A": {}, "B": {}}
     selected.value = 0
