@@ -515,7 +515,7 @@ def compute_cell(
 ) -> None:
     """Simulate a cell and put its results into the store (written aside, then moved in)."""
     result = simulate(config, sets)
-    staging = store.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}.tmp")
+    staging = store.with_name(f".{key}.{os.getpid()}.tmp")  # one cell at a time per process
     shutil.rmtree(staging, ignore_errors=True)
     write_results(result, staging, {"overrides": overrides})
     files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.is_file()}

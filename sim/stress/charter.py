@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.params import AllianceType, LaunchMode
+from sim.params import AllianceType, LaunchMode, MeetingCadence
 
 
 class CharterError(ValueError):
@@ -204,11 +204,8 @@ class Alliance(Strict):
         return self
 
 
-class Cadence(enum.StrEnum):
-    NONE = "none"
-    BIWEEKLY = "biweekly"
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
+Cadence = MeetingCadence
+"""The charter's meeting cadence (the model's own options)."""
 
 
 class Escalation(Strict):
