@@ -85,6 +85,7 @@ class AllianceModel(mesa.Model):
         self.events = EventLog()
         self.draws: WeekDraws | None = None
         self.alliance_draws = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
+        self.every_alliance = np.arange(self.shape.n_alliances)
 
         initial = new_state(self.start, self.config)
         self.firms = [Firm(self, f, initial.firms[f]) for f in range(self.shape.n_firms)]
@@ -125,7 +126,7 @@ class AllianceModel(mesa.Model):
         touch = touchpoints(t, self.config)
         self.context = self.context.for_week(t, touch, self.outside_factor, self.trend_level)
         self.firm_set.do(Firm.drift)
-        count_alliances(self.alliances, self.firms)
+        count_alliances(self.alliances, self.firms, self.every_alliance)
         running = self.running_alliances
         for alliance in running:
             alliance.gather_partner_values()
@@ -140,7 +141,7 @@ class AllianceModel(mesa.Model):
         self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
         self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
         self.week_index += 1
-        self.means = cohort_means(self.alliances)
+        self.means = cohort_means(self.alliances, self.every_alliance)
         if self.week_index >= self.config.horizon_weeks:
             for alliance in self.running_alliances:
                 alliance.close_at_horizon()

@@ -167,6 +167,23 @@ class Context(NamedTuple):
         )
 
 
+CONTEXT_DTYPE = np.dtype(
+    [
+        (name, {int: "i8", bool: "?", float: "f8"}[kind])
+        for name, kind in typing.get_type_hints(Context).items()
+    ],
+    align=True,
+)
+
+
+def context_record(c: Context) -> Context:
+    """The same context as one numpy record: compiled code passes it to a mechanism as one
+    pointer, where it would pass a named tuple's fields one by one."""
+    if TYPE_CHECKING:
+        return c
+    return np.array([tuple(c)], dtype=CONTEXT_DTYPE).view(np.recarray)[0]
+
+
 def week_context(
     t: int,
     config: SimulationConfig,

@@ -110,7 +110,7 @@ def fresh(alliance: Alliance) -> Alliance:
     model = alliance.model
     model._log_events(alliance)
     start_week(alliance.state)
-    count_alliances(model.alliances, model.firms)
+    count_alliances(model.alliances, model.firms, model.every_alliance)
     alliance.gather_partner_values()
     return alliance
 

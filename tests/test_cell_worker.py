@@ -112,24 +112,38 @@ def test_the_headline_study_is_the_same_with_the_worker_and_without(tmp_path):
         assert stored(serial.parent / ".cells" / key) == stored(shared.parent / ".cells" / key), key
 
 
-def test_blocks_of_alliances_on_two_threads_give_the_one_thread_tables(monkeypatch):
-    """The cohort engine steps blocks of at least MIN_BLOCK alliances on a thread each; the
-    tables are those of one thread, bit for bit."""
+def test_a_share_of_the_alliances_on_a_second_thread_gives_the_one_thread_tables(monkeypatch):
+    """From MIN_HELPED alliances a helper thread draws a week ahead and, with two threads
+    allowed, steps a share of every week's alliances, and the firms start each week as the
+    last one closes; the tables (and the firms) are those of one thread, and of a cohort
+    stepped without a helper, bit for bit."""
     import pandas as pd
 
-    from sim import run_cohort
-    from sim.engines.cohort import MIN_BLOCK, CohortRun
+    from sim.engines.cohort import MIN_HELPED, CohortRun
+    from sim.engines.tables import cohort_result
 
-    config = load_config([f"n_alliances={2 * MIN_BLOCK}", "horizon_weeks=16", "seed=5"])
-    results = {}
+    config = load_config([f"n_alliances={2 * MIN_HELPED}", "horizon_weeks=30", "seed=5"])
+    results, stepped, firms = {}, {}, {}
     for threads in ("1", "2"):
         monkeypatch.setenv("ALLIANCE_SIM_THREADS", threads)
-        assert len(CohortRun(config)._blocks) == int(threads)
-        results[threads] = run_cohort(config)
-    for table in ("alliances", "events", "timeseries"):
-        pd.testing.assert_frame_equal(
-            getattr(results["1"], table), getattr(results["2"], table), check_exact=True, obj=table
-        )
+        run = CohortRun(config).run()
+        assert run._helper is not None
+        stepped[threads] = run._helper.stepped
+        results[threads] = cohort_result(config, run.state.alliances, run.series, run.log[: run.logged])
+        firms[threads] = run.state.firms
+    assert stepped["1"] == 0 < stepped["2"]
+    # and without a helper, as a small cohort runs: every week in one compiled call
+    monkeypatch.setattr("sim.engines.cohort.MIN_HELPED", 10 * MIN_HELPED)
+    run = CohortRun(config).run()
+    assert run._helper is None
+    results["unhelped"] = cohort_result(config, run.state.alliances, run.series, run.log[: run.logged])
+    firms["unhelped"] = run.state.firms
+    for other in ("2", "unhelped"):
+        for table in ("alliances", "events", "timeseries"):
+            pd.testing.assert_frame_equal(
+                getattr(results["1"], table), getattr(results[other], table), check_exact=True, obj=table
+            )
+        assert firms["1"].tobytes() == firms[other].tobytes(), other
 
 
 FAILING_WORKER = """

@@ -368,9 +368,9 @@ def apply_mechanism(k, alliances, firms, draws, week, c, p, out):
         for i in range(alliances.shape[0]):
             report_to_firms(alliances[i], firms)
     elif k == 16:
-        count_alliances(alliances, firms)
+        count_alliances(alliances, firms, np.arange(alliances.shape[0]))
     else:
-        means = cohort_means(alliances)
+        means = cohort_means(alliances, np.arange(alliances.shape[0]))
         for j in range(4):
             out[j] = means[j]
 
@@ -532,7 +532,7 @@ def random_week(config: SimulationConfig, seed: int) -> RandomWeek:
             a.outcome = a.end_week = a.failure_mode = a.failure_cause = -1
             perturb_alliance(a, rng, config, t)
     # what the partners bring this week; then the firms move on, so that gathering changes it
-    count_alliances(alliances, firms)
+    count_alliances(alliances, firms, np.arange(alliances.shape[0]))
     for i in range(alliances.shape[0]):
         if alliances[i].alive:
             bring_partner_values(alliances[i], firms)

@@ -16,10 +16,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import queue
 import shutil
+import threading
 import time
+import weakref
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +36,12 @@ from sim.mechanics import touchpoints
 from sim.mechanisms import mechanism
 from sim.mechanisms.drift import drift_firm, drift_incentives_and_expectations
 from sim.mechanisms.endings import check_endings, close_at_horizon, settle_reputation
-from sim.mechanisms.firms import bring_partner_values, count_alliances, report_to_firms
+from sim.mechanisms.firms import bring_partner_values, count_alliances, count_partners, report_to_firms
 from sim.mechanisms.health import update_health
 from sim.mechanisms.issues import raise_issues, resolve_issues
 from sim.mechanisms.key_contacts import lose_key_contacts
 from sim.mechanisms.lifecycle import advance_lifecycle
-from sim.mechanisms.observe import cohort_means
+from sim.mechanisms.observe import add_to_means, means_of
 from sim.mechanisms.shocks import receive_shock
 from sim.mechanisms.touchpoints import hold_touchpoints
 from sim.mechanisms.triggers import apply_triggers
@@ -52,6 +54,7 @@ from sim.state import (
     AllianceState,
     Context,
     Params,
+    context_record,
     events_per_week,
     new_state,
     params_record_of,
@@ -110,11 +113,13 @@ def log_events(a: AllianceState, week: int, log: np.ndarray, used: int) -> int:
 
 
 @mechanism
-def start_cohort_week(alliances: np.ndarray, firms: np.ndarray, draws: WeekDraws, p: Params) -> None:
+def start_cohort_week(
+    alliances: np.ndarray, firms: np.ndarray, draws: WeekDraws, running: np.ndarray, p: Params
+) -> None:
     """Before the alliances act: firms drift, and each firm's running alliances are counted."""
     for f in range(firms.shape[0]):
         drift_firm(firms[f], draws.strategy_noise[:, f], draws.culture_noise[:, f], p)
-    count_alliances(alliances, firms)
+    count_alliances(alliances, firms, running)
 
 
 @mechanism
@@ -123,46 +128,70 @@ def run_alliances(
     firms: np.ndarray,
     draws: WeekDraws,
     by_alliance: np.ndarray,
+    running: np.ndarray,
     c: Context,
     p: Params,
-    first: int,
-    stop: int,
 ) -> None:
-    """The week of every running alliance from ``first`` to ``stop``. Alliances read the
-    firms but write only their own records, so blocks of them may run in any order, or at
-    once on several threads."""
-    for i in range(first, stop):
+    """The week of every alliance in ``running`` (running when the week starts): its draws
+    of the week are copied into its record of ``by_alliance``, its partners' values into its
+    own record, and it goes through the week's phases. Alliances read the firms but write
+    only their own records, so blocks of them may run in any order, or at once on several
+    threads."""
+    for i in running:
         a = alliances[i]
-        if a.alive:
-            draws_of(draws, i, by_alliance[i])
-            bring_partner_values(a, firms)
-            alliance_week(a, by_alliance[i], c, p)
+        draws_of(draws, i, by_alliance[i])
+        bring_partner_values(a, firms)
+        alliance_week(a, by_alliance[i], c, p)
 
 
 @mechanism
 def end_cohort_week(
     alliances: np.ndarray,
     firms: np.ndarray,
+    running: np.ndarray,
+    upcoming: WeekDraws,
+    prepare: bool,
     c: Context,
     p: Params,
     series: np.ndarray,
     log: np.ndarray,
     used: int,
-) -> int:
+    loads: np.ndarray,
+    sums: np.ndarray,
+) -> tuple[int, int]:
     """After the alliances acted: exits and collapses reach the firms, events the log, firms
-    settle reputation, and the week's means are recorded. Returns the rows of ``log`` used."""
-    for i in range(alliances.shape[0]):
+    settle reputation, and the week's means are recorded.
+
+    Only the alliances in ``running`` acted, so only they can have events. Those still
+    running move, in their order, to the front of ``running``: the alliances of next week.
+    With ``prepare``, the firms also start next week here, in the same pass (what
+    :func:`start_cohort_week` does): each drifts by ``upcoming``, next week's draws, and
+    its running alliances are counted (nothing reads a firm's strategy, culture or count
+    between now and then). ``loads`` and ``sums`` are room for the counts and the means.
+    Returns the rows of ``log`` used and how many alliances run on."""
+    kept = 0
+    loads[:] = 0
+    sums[:] = 0.0
+    for i in running:
         a = alliances[i]
-        if a.n_events > 0 or a.alive:
-            report_to_firms(a, firms)
-            used = log_events(a, c.t + 1, log, used)
-            a.n_events = 0
+        report_to_firms(a, firms)
+        used = log_events(a, c.t + 1, log, used)
+        a.n_events = 0
+        if a.alive:
+            running[kept] = i
+            kept += 1
+            count_partners(a, loads)
+            add_to_means(a, sums)
     for f in range(firms.shape[0]):
-        settle_reputation(firms[f], p)
-    means = cohort_means(alliances)
+        firm = firms[f]
+        settle_reputation(firm, p)
+        if prepare:
+            drift_firm(firm, upcoming.strategy_noise[:, f], upcoming.culture_noise[:, f], p)
+            firm.load = loads[f]
+    means = means_of(sums, alliances.shape[0])
     for k in range(4):
         series[c.t, k] = means[k]
-    return used
+    return used, kept
 
 
 def cohort_week(
@@ -170,17 +199,20 @@ def cohort_week(
     firms: np.ndarray,
     draws: WeekDraws,
     by_alliance: np.ndarray,
+    running: np.ndarray,
     c: Context,
     p: Params,
     series: np.ndarray,
     log: np.ndarray,
     used: int,
-) -> int:
+    loads: np.ndarray,
+    sums: np.ndarray,
+) -> tuple[int, int]:
     """A whole week of a cohort stepped on one thread, in one compiled call (the three calls
     it makes, in their order, each cost a dispatch that outweighs a small cohort's week)."""
-    start_cohort_week(alliances, firms, draws, p)
-    run_alliances(alliances, firms, draws, by_alliance, c, p, 0, alliances.shape[0])
-    return end_cohort_week(alliances, firms, c, p, series, log, used)
+    start_cohort_week(alliances, firms, draws, running, p)
+    run_alliances(alliances, firms, draws, by_alliance, running, c, p)
+    return end_cohort_week(alliances, firms, running, draws, False, c, p, series, log, used, loads, sums)
 
 
 def close_cohort(alliances: np.ndarray, p: Params) -> None:
@@ -253,36 +285,150 @@ def compiled_for(function: Callable[..., Any], layout: np.dtype) -> Any:
     return dispatcher
 
 
+NO_LAYOUT = np.dtype([])
+
+
+def compiled(function: Callable[..., Any]) -> Any:
+    """``function``, which reads no record table, compiled and cached as the engine's code is."""
+    return compiled_for(function, NO_LAYOUT)
+
+
 def split_week_draws(draws: WeekDraws, by_alliance: np.ndarray) -> None:
     """The week's draws copied into one record per alliance (compiled; both engines use it)."""
     compiled_for(split_draws, by_alliance.dtype)(draws, by_alliance)
 
 
-MIN_BLOCK = 10_000
-"""Fewest alliances worth a thread of their own: on two cores, 10,000 alliances step faster
-on one thread than on two (each week's handoff costs more than half a week saves), 30,000
-faster on two (``experiments/benchmark.py --sizes``)."""
+MIN_HELPED = 2000
+"""Fewest alliances for which a second thread pays for its handoffs: it draws each week's
+numbers a week ahead and steps a share of each week's alliances (:class:`Helper`). Smaller
+cohorts run on one thread and draw each week as it starts (the same numbers, in the same
+order)."""
 
-MIN_DRAWN_AHEAD = 2000
-"""Fewest alliances for which drawing the next week on a thread of its own pays for the
-handoff; smaller cohorts draw each week as it starts (the same numbers, in the same order)."""
+MIN_MEASURED_SHARE = 100
+"""Fewest alliances in the helper's share for its time to tell its speed."""
 
+HELPER_CALL_S = 5e-5
+"""What calling compiled code costs the helper besides stepping its share (a share's
+arguments are checked and converted on every call)."""
 
-@functools.cache
-def pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=max(1, threads() - 1), thread_name_prefix="alliances")
-
-
-@functools.cache
-def drawer() -> ThreadPoolExecutor:
-    """One thread that draws the next week's numbers, in the stream's order."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="draws")
-
+HANDOFF_MARGIN_S = 1e-4
+"""How much earlier than the calling thread the helper aims to finish its share of a week:
+a thread that has to sleep until the other finishes wakes late (about 0.3 ms here)."""
 
 ProgressHook = Callable[[int, int], None]
 
 PHASE_ORDER = ALLIANCE_PHASES
 """The order ``alliance_week`` must follow (checked by the tests)."""
+
+
+class Failed:
+    """What the helper hands over instead of a result when it failed."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class Helper:
+    """The second thread of a large cohort's run.
+
+    In week ``t`` the calling thread hands the helper the last ``share`` of the running
+    alliances, steps the others itself, waits for the helper's share and closes the week,
+    which also starts the firms on week ``t + 1`` (see ``end_cohort_week``). The helper
+    steps its share, then draws week ``t + 2`` from the stream, in its order; so the draws
+    of week ``t + 1`` are ready before week ``t`` closes. Three sets of draws take turns:
+    week ``t + 2`` refills those of week ``t - 1``, which nothing reads any more.
+    Alliances read the firms but write only their own records, so the results are the same
+    whatever the share (``tests/test_engines.py``).
+
+    The share is sized each week from measured times so that the helper, which is still
+    drawing when the week's alliances are handed over, finishes its share just before the
+    calling thread finishes its own; with one thread allowed (``threads()``) it is empty.
+    """
+
+    def __init__(self, run: CohortRun, first: WeekDraws) -> None:
+        self.jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self.drawn: queue.SimpleQueue[tuple[WeekDraws, float] | Failed] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[tuple[float, float] | Failed] = queue.SimpleQueue()
+        self.spare: list[WeekDraws | None] = [first, None, None]
+        self.share = 0
+        self.stepped = 0  # alliance-weeks the helper stepped, in all
+        self.sharing = threads() > 1
+        self.main_s = 0.0  # seconds per alliance the calling thread took last week
+        self.helper_s = 0.0  # the same for the helper, besides the cost of its call
+        self.draw_s = 0.0  # the helper's time to draw a week
+        self.free_at = time.perf_counter()  # when the helper finished its last share
+        thread = threading.Thread(
+            target=self._work,
+            args=(run.stream, run.shape, run._run_alliances, run.config.horizon_weeks),
+            name="alliance-sim-helper",
+            daemon=True,
+        )
+        # a run given up before its horizon tells its helper to stop once it is collected
+        weakref.finalize(run, self.jobs.put, None)
+        thread.start()
+
+    def _work(self, stream: np.random.Generator, shape: Any, step: Any, horizon: int) -> None:
+        try:
+            if horizon > 1:
+                self._draw(stream, shape, 1)
+            while (job := self.jobs.get()) is not None:
+                t, args = job
+                began = time.perf_counter()
+                step(*args)
+                self.done.put((began, time.perf_counter()))
+                if t + 2 < horizon:
+                    self._draw(stream, shape, t + 2)
+        except BaseException as error:  # handed to the calling thread, which raises it
+            self.done.put(Failed(error))
+            self.drawn.put(Failed(error))
+
+    def _draw(self, stream: np.random.Generator, shape: Any, week: int) -> None:
+        began = time.perf_counter()
+        draws = draw_week(stream, shape, self.spare[week % 3])
+        self.spare[week % 3] = draws
+        self.drawn.put((draws, time.perf_counter() - began))
+
+    def next_draws(self) -> WeekDraws:
+        """The next week's draws (the helper drew them before it stepped this week's share)."""
+        got = self.drawn.get()
+        if isinstance(got, Failed):
+            raise got.error
+        draws, self.draw_s = got
+        return draws
+
+    def hand_over(
+        self, t: int, running: np.ndarray, args: Callable[[np.ndarray], tuple[Any, ...]]
+    ) -> np.ndarray:
+        """Give the helper its share of week ``t``'s alliances (stepped with ``args(share)``);
+        returns the others."""
+        n = len(running)
+        self.share = self.plan(n) if self.sharing else 0
+        self.stepped += self.share
+        self.jobs.put((t, args(running[n - self.share :])))
+        return running[: n - self.share]
+
+    def plan(self, n: int) -> int:
+        """Alliances for the helper this week: it finishes drawing next week (which it began
+        when it finished its last share), then both threads should finish together, the
+        helper a margin early."""
+        main = self.main_s
+        if main == 0.0:
+            return 0  # nothing measured yet
+        helper = self.helper_s or main
+        drawing = max(0.0, self.free_at + self.draw_s - time.perf_counter())
+        spare = main * n - drawing - HELPER_CALL_S - HANDOFF_MARGIN_S
+        return min(n, max(0, int(spare / (main + helper))))
+
+    def wait(self, mine: int, mine_s: float) -> None:
+        """Wait for the helper's share of the week; learn both threads' speed."""
+        got = self.done.get()
+        if isinstance(got, Failed):
+            raise got.error
+        began, self.free_at = got
+        if mine:
+            self.main_s = mine_s / mine
+        if self.share >= MIN_MEASURED_SHARE:
+            self.helper_s = max(0.0, self.free_at - began - HELPER_CALL_S) / self.share
 
 
 class CohortRun:
@@ -301,22 +447,24 @@ class CohortRun:
         self.week_index = 0
         self.outside_factor = 1.0
         self.trend_level = 1.0
-        # the next week's numbers are drawn on a thread of their own while this week runs
-        self._spare: WeekDraws | None = None
-        self._next: Future[WeekDraws] | None = None
-        self._by_alliance = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
+        # alliances running when the week starts, in ascending order: those that ended are
+        # never visited again
+        self._running = np.arange(self.shape.n_alliances)
+        self._n_running = self.shape.n_alliances
+        self._loads = np.zeros(self.shape.n_firms, dtype=np.int64)
+        self._sums = np.zeros(4)
         self._room = self.shape.n_alliances * events_per_week(self.shape.n_partners)
         self._context = week_context(0, config, touchpoints(0, config), 1.0, 1.0)
         layout = self.state.alliances.dtype
         self._start_week = compiled_for(start_cohort_week, layout)
         self._run_alliances = compiled_for(run_alliances, layout)
-        n = self.shape.n_alliances
-        blocks = max(1, min(threads(), n // MIN_BLOCK))
-        self._blocks = [(n * b // blocks, n * (b + 1) // blocks) for b in range(blocks)]
         self._end_week = compiled_for(end_cohort_week, layout)
-        self._close = compiled_for(close_cohort, self.state.alliances.dtype)
-        self._whole_week = compiled_for(cohort_week, layout) if len(self._blocks) == 1 else None
-        self._draw_ahead = n >= MIN_DRAWN_AHEAD
+        self._whole_week = compiled_for(cohort_week, layout)
+        self._close = compiled_for(close_cohort, layout)
+        self._by_alliance = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
+        self._helped = self.shape.n_alliances >= MIN_HELPED
+        self._draws: WeekDraws | None = None  # this week's
+        self._helper: Helper | None = None
 
     @property
     def running(self) -> bool:
@@ -325,54 +473,72 @@ class CohortRun:
     def step(self) -> None:
         """One week of every running alliance."""
         t = self.week_index
-        if self._next is not None:
-            draws = self._next.result()
-            self._next = None
-        else:
-            draws = draw_week(self.stream, self.shape, None if self._draw_ahead else self._spare)
-        if self._draw_ahead and t + 1 < self.config.horizon_weeks:
-            self._next = drawer().submit(draw_week, self.stream, self.shape, self._spare)
+        running = self._running[: self._n_running]
         touch = touchpoints(t, self.config)
-        c = self._context.for_week(t, touch, self.outside_factor, self.trend_level)
+        c = context_record(self._context.for_week(t, touch, self.outside_factor, self.trend_level))
         if self.logged + self._room > len(self.log):
             grown = np.zeros(max(2 * len(self.log), self.logged + self._room), dtype=LOG_DTYPE).view(
                 np.recarray
             )
             grown[: self.logged] = self.log[: self.logged]
             self.log = grown
-        s = self.state
-        if self._whole_week is not None:
-            self.logged = self._whole_week(
+        s, p = self.state, self.params
+        if not self._helped:
+            self._draws = draw_week(self.stream, self.shape, self._draws)
+            self.logged, self._n_running = self._whole_week(
                 s.alliances,
                 s.firms,
-                draws,
+                self._draws,
                 self._by_alliance,
+                running,
                 c,
-                self.params,
+                p,
                 self.series,
                 self.log,
                 self.logged,
+                self._loads,
+                self._sums,
             )
         else:
-            self._start_week(s.alliances, s.firms, draws, self.params)
-            args = (s.alliances, s.firms, draws, self._by_alliance, c, self.params)
-            run_block = functools.partial(self._run_alliances, *args)
-            # this thread steps the first block itself: a pool whose every worker waits for a
-            # block tends to wake one worker for all of them, and the blocks run in turn
-            jobs = [pool().submit(run_block, *block) for block in self._blocks[1:]]
-            run_block(*self._blocks[0])
-            for job in jobs:
-                job.result()
-            self.logged = self._end_week(
-                s.alliances, s.firms, c, self.params, self.series, self.log, self.logged
+            if self._helper is None:
+                self._draws = draw_week(self.stream, self.shape)
+                self._start_week(s.alliances, s.firms, self._draws, running, p)
+                self._helper = Helper(self, self._draws)
+            draws = self._draws
+            assert draws is not None
+
+            def args(block: np.ndarray) -> tuple[Any, ...]:
+                return (s.alliances, s.firms, draws, self._by_alliance, block, c, p)
+
+            mine = self._helper.hand_over(t, running, args)
+            began = time.perf_counter()
+            self._run_alliances(*args(mine))
+            self._helper.wait(len(mine), time.perf_counter() - began)
+            last = t + 1 >= self.config.horizon_weeks
+            upcoming = draws if last else self._helper.next_draws()
+            self.logged, self._n_running = self._end_week(
+                s.alliances,
+                s.firms,
+                running,
+                upcoming,
+                not last,
+                c,
+                p,
+                self.series,
+                self.log,
+                self.logged,
+                self._loads,
+                self._sums,
             )
-        self._spare = draws  # refilled two weeks from now, once nothing reads it
+            self._draws = upcoming
         scenario = self.config.scenario
         self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
         self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
         self.week_index += 1
         if not self.running:
-            self._close(s.alliances, self.params)
+            self._close(s.alliances, p)
+            if self._helper is not None:
+                self._helper.jobs.put(None)
 
     def run(self, progress: ProgressHook | None = None) -> CohortRun:
         while self.running:

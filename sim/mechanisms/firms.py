@@ -12,21 +12,33 @@ same week, whichever order the alliances are stepped in.
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim.mechanisms import mechanism
 from sim.state import AllianceState, AllianceTable, FirmState, FirmTable
 
 
 @mechanism
-def count_alliances(alliances: AllianceTable, firms: FirmTable) -> None:
-    """Each firm's alliances still running with it in them, at the start of the week."""
-    for f in range(len(firms)):
-        firms[f].load = 0
-    for i in range(len(alliances)):
+def count_partners(a: AllianceState, loads: np.ndarray) -> None:
+    """Add the alliance's active partners to their firms' counts of running alliances."""
+    for slot in range(a.active.shape[0]):
+        if a.active[slot]:
+            loads[a.firm[slot]] += 1
+
+
+@mechanism
+def count_alliances(alliances: AllianceTable, firms: FirmTable, candidates: np.ndarray) -> None:
+    """Each firm's alliances still running with it in them, at the start of the week.
+
+    ``candidates`` lists, in ascending order, the alliances that may still run: every
+    alliance, or (as the cohort engine keeps it) those still running after last week."""
+    loads = np.zeros(len(firms), dtype=np.int64)
+    for i in candidates:
         a = alliances[i]
         if a.alive:
-            for slot in range(a.active.shape[0]):
-                if a.active[slot]:
-                    firms[a.firm[slot]].load += 1
+            count_partners(a, loads)
+    for f in range(len(firms)):
+        firms[f].load = loads[f]
 
 
 @mechanism
