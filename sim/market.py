@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba.extending import register_jitable
 from scipy import special
 
 from sim.draws import CohortShape
@@ -72,47 +73,151 @@ def build_market(n_firms: int, degree: int, rewiring: float, seed: int) -> np.nd
 
     The edges, as an ``(E, 2)`` array, of ``networkx.watts_strogatz_graph(n_firms, k, rewiring,
     seed)`` with ``k = min(degree, n_firms - 1)`` (a complete graph when ``k < 2``), in the order
-    its ``edges()`` lists them. The generator's steps and random calls are replayed on plain
-    dictionaries, which is several times faster than building the graph object; the cohort
-    builds a networkx graph only when one is asked for (:attr:`CohortStart.market`), and
-    ``tests/test_market.py`` checks the two agree edge for edge.
+    its ``edges()`` lists them. The generator's steps are replayed in compiled code
+    (:func:`small_world`) on the same numbers: the raw output of the ``random.Random(seed)``
+    that networkx draws from, taken in one block, turned into its ``random()`` and
+    ``choice()`` values as CPython does. The cohort builds a networkx graph only when one is
+    asked for (:attr:`CohortStart.market`), and ``tests/test_market.py`` checks the two agree
+    edge for edge.
     """
     n = n_firms
     k = min(degree, n - 1)
-    adjacency: list[dict[int, None]] = [{} for _ in range(n)]
     if k < 2:
-        for u, v in itertools.combinations(range(n), 2):
-            adjacency[u][v] = adjacency[v][u] = None
-    else:
-        for j in range(1, k // 2 + 1):
-            for u in range(n):
-                v = (u + j) % n
-                adjacency[u][v] = adjacency[v][u] = None
-        draw = random.Random(seed)
-        nodes = list(range(n))
-        for j in range(1, k // 2 + 1):
-            for u in range(n):
-                if draw.random() < rewiring:
-                    v = (u + j) % n
-                    w = draw.choice(nodes)
-                    while w == u or w in adjacency[u]:
-                        w = draw.choice(nodes)
-                        if len(adjacency[u]) >= n - 1:
-                            break  # no free node: keep the edge
-                    else:
-                        del adjacency[u][v], adjacency[v][u]
-                        adjacency[u][w] = adjacency[w][u] = None
-    return np.array(_listed_edges(adjacency), dtype=np.int64).reshape(-1, 2)
+        return np.array(list(itertools.combinations(range(n), 2)), dtype=np.int64).reshape(-1, 2)
+    from sim.engines.cohort import compiled
+
+    replay = compiled(small_world)
+    # two words per random(), and about two per choice() (one in two is rejected at worst)
+    size = n * (k // 2) * (2 + 4 * rewiring) + 1024
+    while True:
+        words = random_words(seed, int(size))
+        edges, used = replay(words, n, k, rewiring)
+        if used >= 0:
+            return edges
+        size *= 2  # the block ran out: replay with a longer one
 
 
-def _listed_edges(adjacency: list[dict[int, None]]) -> list[tuple[int, int]]:
-    """Edges in networkx's ``Graph.edges()`` order: by node, then by when a neighbour was added."""
-    seen: set[int] = set()
-    edges: list[tuple[int, int]] = []
-    for u, neighbours in enumerate(adjacency):
-        edges.extend((u, v) for v in neighbours if v not in seen)
-        seen.add(u)
-    return edges
+def random_words(seed: int, count: int) -> np.ndarray:
+    """The first ``count`` 32-bit outputs of ``random.Random(seed)``, in order (its
+    ``getrandbits`` packs them least significant first)."""
+    block = random.Random(seed).getrandbits(32 * count)
+    return np.frombuffer(block.to_bytes(4 * count, "little"), dtype="<u4").astype(np.int64)
+
+
+def small_world(words: np.ndarray, n: int, k: int, rewiring: float) -> tuple[np.ndarray, int]:
+    """networkx's Watts-Strogatz generator, step for step, drawing from ``words``.
+
+    Each firm's neighbours are kept in the order they were added, as the graph's
+    dictionaries keep them. Returns the edges in ``Graph.edges()`` order and the words
+    used, or ``-1`` words if ``words`` ran out before the graph was done.
+    """
+    width = k + 8
+    neighbours = np.empty((n, width), dtype=np.int64)
+    degree = np.zeros(n, dtype=np.int64)
+    bits = 0
+    while (1 << bits) <= n:
+        bits += 1  # n.bit_length(): choice() takes that many high bits of a word
+    at = 0
+    half = k // 2
+    for j in range(1, half + 1):
+        for u in range(n):
+            v = (u + j) % n
+            for a, b in ((u, v), (v, u)):
+                if degree[a] == neighbours.shape[1]:
+                    neighbours = _widened(neighbours)
+                neighbours[a, degree[a]] = b
+                degree[a] += 1
+    for j in range(1, half + 1):
+        for u in range(n):
+            if at + 2 > len(words):
+                return np.empty((0, 2), dtype=np.int64), -1
+            # random(): 53 bits from two words, as CPython's genrand_res53
+            x = ((words[at] >> 5) * 67108864.0 + (words[at + 1] >> 6)) * (1.0 / 9007199254740992.0)
+            at += 2
+            if x >= rewiring:
+                continue
+            v = (u + j) % n
+            w, at = _choice(words, at, n, bits)
+            rewired = True
+            while w == u or _knows(neighbours, degree, u, w):
+                w, at = _choice(words, at, n, bits)
+                if degree[u] >= n - 1:
+                    rewired = False  # no free firm: the edge stays
+                    break
+            if w < 0:
+                return np.empty((0, 2), dtype=np.int64), -1
+            if rewired:
+                _forget(neighbours, degree, u, v)
+                _forget(neighbours, degree, v, u)
+                for a, b in ((u, w), (w, u)):
+                    if degree[a] == neighbours.shape[1]:
+                        neighbours = _widened(neighbours)
+                    neighbours[a, degree[a]] = b
+                    degree[a] += 1
+    count = 0
+    for u in range(n):
+        for i in range(degree[u]):
+            if neighbours[u, i] > u:
+                count += 1
+    edges = np.empty((count, 2), dtype=np.int64)
+    e = 0
+    for u in range(n):
+        for i in range(degree[u]):
+            if neighbours[u, i] > u:
+                edges[e, 0] = u
+                edges[e, 1] = neighbours[u, i]
+                e += 1
+    return edges, at
+
+
+@register_jitable
+def _choice(words: np.ndarray, at: int, n: int, bits: int) -> tuple[int, int]:
+    """CPython's ``choice(range(n))``: the top ``bits`` bits of a word, drawn again while they
+    are ``n`` or more; ``-1`` if the words run out."""
+    while at < len(words):
+        r = words[at] >> (32 - bits)
+        at += 1
+        if r < n:
+            return r, at
+    return -1, at
+
+
+@register_jitable
+def _knows(neighbours: np.ndarray, degree: np.ndarray, u: int, w: int) -> bool:
+    if w < 0:
+        return False
+    for i in range(degree[u]):  # noqa: SIM110 (compiled code takes no generator expression)
+        if neighbours[u, i] == w:
+            return True
+    return False
+
+
+@register_jitable
+def _forget(neighbours: np.ndarray, degree: np.ndarray, u: int, v: int) -> None:
+    """Remove ``v`` from ``u``'s neighbours, keeping the others in order."""
+    d = degree[u]
+    for i in range(d):
+        if neighbours[u, i] == v:
+            for m in range(i, d - 1):
+                neighbours[u, m] = neighbours[u, m + 1]
+            degree[u] = d - 1
+            return
+
+
+@register_jitable
+def _widened(neighbours: np.ndarray) -> np.ndarray:
+    wider = np.empty((neighbours.shape[0], 2 * neighbours.shape[1]), dtype=np.int64)
+    wider[:, : neighbours.shape[1]] = neighbours
+    return wider
+
+
+def commitments(capacity: np.ndarray, load: np.ndarray, dilution: float) -> np.ndarray:
+    """The commitment (``sim.mechanisms.value.commitment``) of each partner, elementwise."""
+    out = np.empty_like(capacity)
+    flat_out, flat_capacity, flat_load = out.reshape(-1), capacity.reshape(-1), load.reshape(-1)
+    for i in range(flat_out.shape[0]):
+        flat_out[i] = committed(flat_capacity[i], flat_load[i], dilution)
+    return out
 
 
 def market_graph(n_firms: int, edges: np.ndarray, experience: np.ndarray) -> nx.Graph:
@@ -195,6 +300,8 @@ def form_alliances(
 
 def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortStart:
     """Draw the market and the cohort at signing from the replication's stream."""
+    from sim.engines.cohort import compiled
+
     shape = cohort_shape(config)
     m, d = config.market, config.dynamics
     f, n, p = shape.n_firms, shape.n_alliances, shape.n_partners
@@ -222,9 +329,7 @@ def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortSt
     measurement = config.dynamics.measurement_spread * rng.random(n)
 
     load = np.bincount(firm_of.ravel(), minlength=f)
-    commitment = np.vectorize(committed, otypes=[float])(
-        capacity[firm_of], load[firm_of].astype(float), d.load_dilution
-    )
+    commitment = compiled(commitments)(capacity[firm_of], load[firm_of].astype(float), d.load_dilution)
     a = config.alliance
     planned = (
         a.complementarity * d.value_per_partner * (d.trust_floor + (1.0 - d.trust_floor) * d.planning_trust)

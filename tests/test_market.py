@@ -64,6 +64,21 @@ def test_the_market_is_networkxs_small_world(n_firms, degree, rewiring, seed):
     np.testing.assert_array_equal(build_market(n_firms, degree, rewiring, seed), expected)
 
 
+def test_a_market_replayed_from_too_few_numbers_is_replayed_from_more():
+    """The compiled replay says when its block of numbers ran out; build_market then replays
+    from a longer block, so the graph is networkx's whatever the first guess."""
+    from sim.engines.cohort import compiled
+    from sim.market import random_words, small_world
+
+    replay = compiled(small_world)
+    edges, used = replay(random_words(4, 10), 30, 6, 0.5)
+    assert used == -1
+    edges, used = replay(random_words(4, 10_000), 30, 6, 0.5)
+    assert used > 0
+    expected = np.array(list(nx.watts_strogatz_graph(30, 6, 0.5, seed=4).edges()), dtype=np.int64)
+    np.testing.assert_array_equal(edges, expected)
+
+
 def test_the_market_graph_carries_the_experience_of_each_pair():
     edges = build_market(50, 4, 0.3, seed=8)
     experience = np.arange(len(edges))
