@@ -121,7 +121,7 @@ class EventLog:
                 "week": week,
                 "alliance_id": ids,
                 "kind": pd.Categorical.from_codes(kind, categories=[k.value for k in KINDS]),
-                "detail": detail.astype(str),
+                "detail": detail,  # every entry a str
             }
         )
 
