@@ -127,26 +127,83 @@ def draw_week(rng: np.random.Generator, shape: CohortShape, reuse: WeekDraws | N
     block: np.ndarray
     if reuse is None:
         block = rng.random(layout[-1][3])  # one block; the named arrays are views of it
-        arrays = {name: block[start:end].reshape(dims) for name, dims, start, end in layout}
-        draws = WeekDraws(**arrays)
+        draws = WeekDraws(**{name: block[start:end].reshape(dims) for name, dims, start, end in layout})
     else:
         draws = reuse
         block = cast(np.ndarray, draws.strategy_noise.base)  # the block every array views
         rng.random(out=block)
+    _transform(block.reshape(1, -1), layout)
+    return draws
+
+
+def draw_weeks(
+    rng: np.random.Generator, shape: CohortShape, weeks: int, reuse: WeekDraws | None = None
+) -> WeekDraws:
+    """The numbers of the next ``weeks`` weeks at once: every array has a leading axis of
+    weeks, and ``week_of(draws, w)`` is what ``draw_week`` would give for week ``w`` (the same
+    numbers, in the stream's order: week after week, each one block laid out as in
+    ``draw_week``). ``reuse`` as in ``draw_week``, for the same shape and number of weeks."""
+    layout = _layout(shape)
+    block: np.ndarray
+    if reuse is None or reuse.value_noise.shape[0] != weeks:
+        block = rng.random((weeks, layout[-1][3]))
+        draws = WeekDraws(
+            **{name: block[:, start:end].reshape((weeks, *dims)) for name, dims, start, end in layout}
+        )
+    else:
+        draws = reuse
+        block = cast(np.ndarray, draws.strategy_noise.base)
+        rng.random(out=block)
+    _transform(block, layout)
+    return draws
+
+
+def _transform(block: np.ndarray, layout: tuple[tuple[str, tuple[int, ...], int, int], ...]) -> None:
+    """Turn the uniforms of a (weeks, block) array into each array's distribution, in place:
+    noise to unit variance and shock directions to [-1, 1] in compiled code (which holds no
+    lock a second thread would wait for; the arithmetic of (2u - 1)·√3 and 2u - 1, step by
+    step), shock sizes by numpy's log1p."""
+    from sim.engines.cohort import compiled
+
     noise_end = layout[len(NOISE) - 1][3]
-    # the transforms run in place on views of the block (same arithmetic, no temporaries)
-    noise = block[:noise_end]
-    noise *= 2.0
-    noise -= 1.0
-    noise *= SQRT3
-    direction = draws.shock_direction
-    direction *= 2.0
-    direction -= 1.0
-    size = draws.shock_size
+    spans = {name: (start, end) for name, _, start, end in layout}
+    compiled(centre_uniforms)(block, noise_end, *spans["shock_direction"])
+    size = block[:, slice(*spans["shock_size"])]
     np.negative(size, out=size)
     np.log1p(size, out=size)
     np.negative(size, out=size)
-    return draws
+
+
+def centre_uniforms(block: np.ndarray, noise_end: int, start: int, end: int) -> None:
+    """Uniforms to unit-variance noise, ``(2u - 1)·√3``, up to column ``noise_end``, and to
+    shock directions, ``2u - 1``, from column ``start`` to ``end``, in every row."""
+    for w in range(block.shape[0]):
+        for i in range(noise_end):
+            block[w, i] = ((block[w, i] * 2.0) - 1.0) * SQRT3
+        for i in range(start, end):
+            block[w, i] = (block[w, i] * 2.0) - 1.0
+
+
+@mechanism
+def week_of(weeks: WeekDraws, w: int) -> WeekDraws:
+    """Week ``w`` of draws made by :func:`draw_weeks`."""
+    return WeekDraws(
+        weeks.strategy_noise[w],
+        weeks.culture_noise[w],
+        weeks.incentive_noise[w],
+        weeks.expectation_noise[w],
+        weeks.value_noise[w],
+        weeks.shock_direction[w],
+        weeks.shock_size[w],
+        weeks.shock_u[w],
+        weeks.shock_kind_u[w],
+        weeks.issue_u[w],
+        weeks.severity_u[w],
+        weeks.resolve_u[w],
+        weeks.contact_u[w],
+        weeks.opportunism_u[w],
+        weeks.walkaway_u[w],
+    )
 
 
 ALLIANCE_DRAWS = (

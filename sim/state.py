@@ -126,7 +126,7 @@ def params_record_of(config: SimulationConfig) -> Params:
         section = getattr(plain, name)
         kinds = ["?" if isinstance(v, bool) else ("i8" if isinstance(v, int) else "f8") for v in section]
         dtype = np.dtype(list(zip(section._fields, kinds, strict=True)), align=True)
-        sections[name] = np.array([tuple(section)], dtype=dtype).view(np.recarray)[0]
+        sections[name] = np.array([tuple(section)], dtype=dtype)[0]
     return Params(**sections)
 
 
@@ -167,6 +167,8 @@ class Context(NamedTuple):
         )
 
 
+# The context as compiled code gets it: one numpy record (passed as one pointer, where a
+# named tuple's fields would be passed one by one).
 CONTEXT_DTYPE = np.dtype(
     [
         (name, {int: "i8", bool: "?", float: "f8"}[kind])
@@ -174,14 +176,6 @@ CONTEXT_DTYPE = np.dtype(
     ],
     align=True,
 )
-
-
-def context_record(c: Context) -> Context:
-    """The same context as one numpy record: compiled code passes it to a mechanism as one
-    pointer, where it would pass a named tuple's fields one by one."""
-    if TYPE_CHECKING:
-        return c
-    return np.array([tuple(c)], dtype=CONTEXT_DTYPE).view(np.recarray)[0]
 
 
 def week_context(

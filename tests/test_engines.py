@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -373,6 +374,23 @@ def apply_mechanism(k, alliances, firms, draws, week, c, p, out):
         means = cohort_means(alliances, np.arange(alliances.shape[0]))
         for j in range(4):
             out[j] = means[j]
+
+
+@pytest.mark.parametrize("horizon", [40, 156])
+def test_stepping_week_by_week_gives_the_run_tables(horizon):
+    """A small cohort's ``run`` steps several weeks per compiled call, drawing them at once;
+    stepped one week at a time (as the stress test does, to record trajectories) it gives the
+    same tables and firms, bit for bit, for a horizon that the weeks per call divide or not."""
+    config = sim.load_config(["n_alliances=300", f"horizon_weeks={horizon}", "seed=9"])
+    whole = run_vectorized(config)
+    stepped = CohortRun(config)
+    while stepped.running:
+        stepped.step()
+    assert whole.alliances.tobytes() == stepped.state.alliances.tobytes()
+    assert whole.firms.tobytes() == stepped.state.firms.tobytes()
+    result = cohort_result(config, stepped.state.alliances, stepped.series, stepped.log[: stepped.logged])
+    for table in ("alliances", "events", "timeseries"):
+        pd.testing.assert_frame_equal(getattr(whole.result, table), getattr(result, table), check_exact=True)
 
 
 def test_apply_mechanism_calls_each_mechanism_at_its_index():

@@ -28,7 +28,16 @@ from typing import Any
 import numba
 import numpy as np
 
-from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week, draws_of, split_draws
+from sim.draws import (
+    WeekDraws,
+    alliance_draws_table,
+    cohort_stream,
+    draw_week,
+    draw_weeks,
+    draws_of,
+    split_draws,
+    week_of,
+)
 from sim.engines import threads
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.market import CohortStart, build_cohort
@@ -50,11 +59,11 @@ from sim.mechanisms.value import create_value
 from sim.params import SimulationConfig
 from sim.results import CohortResult
 from sim.state import (
+    CONTEXT_DTYPE,
     AllianceDraws,
     AllianceState,
     Context,
     Params,
-    context_record,
     events_per_week,
     new_state,
     params_record_of,
@@ -194,6 +203,7 @@ def end_cohort_week(
     return used, kept
 
 
+@mechanism
 def cohort_week(
     alliances: np.ndarray,
     firms: np.ndarray,
@@ -213,6 +223,42 @@ def cohort_week(
     start_cohort_week(alliances, firms, draws, running, p)
     run_alliances(alliances, firms, draws, by_alliance, running, c, p)
     return end_cohort_week(alliances, firms, running, draws, False, c, p, series, log, used, loads, sums)
+
+
+def run_weeks(
+    alliances: np.ndarray,
+    firms: np.ndarray,
+    weeks: WeekDraws,
+    by_alliance: np.ndarray,
+    running: np.ndarray,
+    n_running: int,
+    contexts: np.ndarray,
+    p: Params,
+    series: np.ndarray,
+    log: np.ndarray,
+    used: int,
+    loads: np.ndarray,
+    sums: np.ndarray,
+) -> tuple[int, int]:
+    """Several weeks in one compiled call, one ``cohort_week`` each: ``weeks`` holds their
+    draws (:func:`sim.draws.draw_weeks`), ``contexts`` their contexts. Returns the rows of
+    ``log`` used and how many alliances run on."""
+    for w in range(contexts.shape[0]):
+        used, n_running = cohort_week(
+            alliances,
+            firms,
+            week_of(weeks, w),
+            by_alliance,
+            running[:n_running],
+            contexts[w],
+            p,
+            series,
+            log,
+            used,
+            loads,
+            sums,
+        )
+    return used, n_running
 
 
 def close_cohort(alliances: np.ndarray, p: Params) -> None:
@@ -303,6 +349,10 @@ MIN_HELPED = 2000
 numbers a week ahead and steps a share of each week's alliances (:class:`Helper`). Smaller
 cohorts run on one thread and draw each week as it starts (the same numbers, in the same
 order)."""
+
+WEEKS_PER_CALL = 13
+"""Weeks a cohort too small for a helper runs per compiled call (each call costs some
+50 microseconds besides its work, a large share of a small cohort's week)."""
 
 MIN_MEASURED_SHARE = 100
 """Fewest alliances in the helper's share for its time to tell its speed."""
@@ -460,28 +510,43 @@ class CohortRun:
         self._run_alliances = compiled_for(run_alliances, layout)
         self._end_week = compiled_for(end_cohort_week, layout)
         self._whole_week = compiled_for(cohort_week, layout)
+        self._run_weeks = compiled_for(run_weeks, layout)
         self._close = compiled_for(close_cohort, layout)
         self._by_alliance = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
         self._helped = self.shape.n_alliances >= MIN_HELPED
         self._draws: WeekDraws | None = None  # this week's
+        self._weeks: WeekDraws | None = None  # several weeks', drawn at once
         self._helper: Helper | None = None
 
     @property
     def running(self) -> bool:
         return self.week_index < self.config.horizon_weeks
 
+    def _contexts(self, weeks: int) -> np.ndarray:
+        """The contexts of the next ``weeks`` weeks, as records; the market trends move on."""
+        t = self.week_index
+        contexts = np.empty(weeks, dtype=CONTEXT_DTYPE)
+        scenario = self.config.scenario
+        for w in range(weeks):
+            touch = touchpoints(t + w, self.config)
+            contexts[w] = self._context.for_week(t + w, touch, self.outside_factor, self.trend_level)
+            self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
+            self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
+        return contexts
+
+    def _make_room(self, weeks: int) -> None:
+        """Room in the log for what ``weeks`` more weeks can record."""
+        if self.logged + weeks * self._room > len(self.log):
+            grown = np.zeros(max(2 * len(self.log), self.logged + weeks * self._room), dtype=LOG_DTYPE)
+            grown[: self.logged] = self.log[: self.logged]
+            self.log = grown.view(np.recarray)
+
     def step(self) -> None:
         """One week of every running alliance."""
         t = self.week_index
         running = self._running[: self._n_running]
-        touch = touchpoints(t, self.config)
-        c = context_record(self._context.for_week(t, touch, self.outside_factor, self.trend_level))
-        if self.logged + self._room > len(self.log):
-            grown = np.zeros(max(2 * len(self.log), self.logged + self._room), dtype=LOG_DTYPE).view(
-                np.recarray
-            )
-            grown[: self.logged] = self.log[: self.logged]
-            self.log = grown
+        c = self._contexts(1)[0]
+        self._make_room(1)
         s, p = self.state, self.params
         if not self._helped:
             self._draws = draw_week(self.stream, self.shape, self._draws)
@@ -531,9 +596,6 @@ class CohortRun:
                 self._sums,
             )
             self._draws = upcoming
-        scenario = self.config.scenario
-        self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
-        self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
         self.week_index += 1
         if not self.running:
             self._close(s.alliances, p)
@@ -541,11 +603,42 @@ class CohortRun:
                 self._helper.jobs.put(None)
 
     def run(self, progress: ProgressHook | None = None) -> CohortRun:
+        """Step to the horizon: a small cohort several weeks per compiled call (the numbers
+        drawn for them at once, in the stream's order), a large one week by week."""
+        horizon = self.config.horizon_weeks
         while self.running:
-            self.step()
+            weeks = 1 if self._helped else min(WEEKS_PER_CALL, horizon - self.week_index)
+            if weeks == 1:
+                self.step()
+            else:
+                self._run_many(weeks)
             if progress is not None:
-                progress(self.week_index, self.config.horizon_weeks)
+                progress(self.week_index, horizon)
         return self
+
+    def _run_many(self, weeks: int) -> None:
+        s = self.state
+        contexts = self._contexts(weeks)
+        self._make_room(weeks)
+        self._weeks = draw_weeks(self.stream, self.shape, weeks, self._weeks)
+        self.logged, self._n_running = self._run_weeks(
+            s.alliances,
+            s.firms,
+            self._weeks,
+            self._by_alliance,
+            self._running,
+            self._n_running,
+            contexts,
+            self.params,
+            self.series,
+            self.log,
+            self.logged,
+            self._loads,
+            self._sums,
+        )
+        self.week_index += weeks
+        if not self.running:
+            self._close(s.alliances, self.params)
 
 
 def run_compiled(config: SimulationConfig, progress: ProgressHook | None = None) -> CohortResult:
