@@ -89,12 +89,23 @@ def build_market(n_firms: int, degree: int, rewiring: float, seed: int) -> np.nd
     replay = compiled(small_world)
     # two words per random(), and about two per choice() (one in two is rejected at worst)
     size = n * (k // 2) * (2 + 4 * rewiring) + 1024
+    width = k + 16  # neighbours a firm can hold; few gain more than a handful by rewiring
+    edges = np.empty((n * (k // 2), 2), dtype=np.int64)  # rewiring keeps the number of edges
     while True:
-        words = random_words(seed, int(size))
-        edges, used = replay(words, n, k, rewiring)
+        table = np.empty((n, width), dtype=np.int64)
+        used = replay(random_words(seed, int(size)), n, k, rewiring, table, edges)
         if used >= 0:
             return edges
-        size *= 2  # the block ran out: replay with a longer one
+        if used == RAN_OUT:
+            size *= 2  # replay from a longer block
+        else:
+            width *= 2  # a firm outgrew its row: replay with wider ones
+
+
+RAN_OUT = -1
+"""What :func:`small_world` returns when its block of numbers ran out."""
+FULL = -2
+"""What :func:`small_world` returns when a firm had more neighbours than its row holds."""
 
 
 def random_words(seed: int, count: int) -> np.ndarray:
@@ -104,33 +115,34 @@ def random_words(seed: int, count: int) -> np.ndarray:
     return np.frombuffer(block.to_bytes(4 * count, "little"), dtype="<u4").astype(np.int64)
 
 
-def small_world(words: np.ndarray, n: int, k: int, rewiring: float) -> tuple[np.ndarray, int]:
+def small_world(
+    words: np.ndarray, n: int, k: int, rewiring: float, neighbours: np.ndarray, edges: np.ndarray
+) -> int:
     """networkx's Watts-Strogatz generator, step for step, drawing from ``words``.
 
-    Each firm's neighbours are kept in the order they were added, as the graph's
-    dictionaries keep them. Returns the edges in ``Graph.edges()`` order and the words
-    used, or ``-1`` words if ``words`` ran out before the graph was done.
+    Each firm's neighbours are kept in its row of ``neighbours``, in the order they were
+    added, as the graph's dictionaries keep them; ``edges`` receives the edges in
+    ``Graph.edges()`` order. Returns the words used, or ``RAN_OUT`` if ``words`` ran out or
+    ``FULL`` if a firm's row was too short, before the graph was done.
     """
-    width = k + 8
-    neighbours = np.empty((n, width), dtype=np.int64)
     degree = np.zeros(n, dtype=np.int64)
+    width = neighbours.shape[1]
     bits = 0
     while (1 << bits) <= n:
         bits += 1  # n.bit_length(): choice() takes that many high bits of a word
-    at = 0
     half = k // 2
     for j in range(1, half + 1):
         for u in range(n):
             v = (u + j) % n
-            for a, b in ((u, v), (v, u)):
-                if degree[a] == neighbours.shape[1]:
-                    neighbours = _widened(neighbours)
-                neighbours[a, degree[a]] = b
-                degree[a] += 1
+            if degree[u] == width or degree[v] == width:
+                return FULL
+            _link(neighbours, degree, u, v)
+            _link(neighbours, degree, v, u)
+    at = 0
     for j in range(1, half + 1):
         for u in range(n):
             if at + 2 > len(words):
-                return np.empty((0, 2), dtype=np.int64), -1
+                return RAN_OUT
             # random(): 53 bits from two words, as CPython's genrand_res53
             x = ((words[at] >> 5) * 67108864.0 + (words[at + 1] >> 6)) * (1.0 / 9007199254740992.0)
             at += 2
@@ -145,21 +157,14 @@ def small_world(words: np.ndarray, n: int, k: int, rewiring: float) -> tuple[np.
                     rewired = False  # no free firm: the edge stays
                     break
             if w < 0:
-                return np.empty((0, 2), dtype=np.int64), -1
+                return RAN_OUT
             if rewired:
+                if degree[w] == width:
+                    return FULL
                 _forget(neighbours, degree, u, v)
                 _forget(neighbours, degree, v, u)
-                for a, b in ((u, w), (w, u)):
-                    if degree[a] == neighbours.shape[1]:
-                        neighbours = _widened(neighbours)
-                    neighbours[a, degree[a]] = b
-                    degree[a] += 1
-    count = 0
-    for u in range(n):
-        for i in range(degree[u]):
-            if neighbours[u, i] > u:
-                count += 1
-    edges = np.empty((count, 2), dtype=np.int64)
+                _link(neighbours, degree, u, w)
+                _link(neighbours, degree, w, u)
     e = 0
     for u in range(n):
         for i in range(degree[u]):
@@ -167,7 +172,7 @@ def small_world(words: np.ndarray, n: int, k: int, rewiring: float) -> tuple[np.
                 edges[e, 0] = u
                 edges[e, 1] = neighbours[u, i]
                 e += 1
-    return edges, at
+    return at
 
 
 @register_jitable
@@ -205,10 +210,10 @@ def _forget(neighbours: np.ndarray, degree: np.ndarray, u: int, v: int) -> None:
 
 
 @register_jitable
-def _widened(neighbours: np.ndarray) -> np.ndarray:
-    wider = np.empty((neighbours.shape[0], 2 * neighbours.shape[1]), dtype=np.int64)
-    wider[:, : neighbours.shape[1]] = neighbours
-    return wider
+def _link(neighbours: np.ndarray, degree: np.ndarray, a: int, b: int) -> None:
+    """Add ``b`` last among ``a``'s neighbours (the caller checked there is room)."""
+    neighbours[a, degree[a]] = b
+    degree[a] += 1
 
 
 def commitments(capacity: np.ndarray, load: np.ndarray, dilution: float) -> np.ndarray:

@@ -64,17 +64,18 @@ def test_the_market_is_networkxs_small_world(n_firms, degree, rewiring, seed):
     np.testing.assert_array_equal(build_market(n_firms, degree, rewiring, seed), expected)
 
 
-def test_a_market_replayed_from_too_few_numbers_is_replayed_from_more():
-    """The compiled replay says when its block of numbers ran out; build_market then replays
-    from a longer block, so the graph is networkx's whatever the first guess."""
+def test_a_market_replayed_from_too_few_numbers_or_too_short_rows_is_replayed():
+    """The compiled replay says when its block of numbers ran out, or a firm outgrew its row
+    of neighbours; build_market then replays with more, so the graph is networkx's whatever
+    the first guess."""
     from sim.engines.cohort import compiled
-    from sim.market import random_words, small_world
+    from sim.market import FULL, RAN_OUT, random_words, small_world
 
     replay = compiled(small_world)
-    edges, used = replay(random_words(4, 10), 30, 6, 0.5)
-    assert used == -1
-    edges, used = replay(random_words(4, 10_000), 30, 6, 0.5)
-    assert used > 0
+    edges = np.empty((30 * 3, 2), dtype=np.int64)
+    assert replay(random_words(4, 10), 30, 6, 0.5, np.empty((30, 22), dtype=np.int64), edges) == RAN_OUT
+    assert replay(random_words(4, 10_000), 30, 6, 0.5, np.empty((30, 7), dtype=np.int64), edges) == FULL
+    assert replay(random_words(4, 10_000), 30, 6, 0.5, np.empty((30, 22), dtype=np.int64), edges) > 0
     expected = np.array(list(nx.watts_strogatz_graph(30, 6, 0.5, seed=4).edges()), dtype=np.int64)
     np.testing.assert_array_equal(edges, expected)
 
