@@ -114,6 +114,16 @@ def params_of(config: SimulationConfig) -> Params:
     return Params(**values)
 
 
+def as_read(table: np.ndarray) -> np.ndarray:
+    """A table of records as the cohort engine hands it to the mechanisms: as it is, so that
+    a record is a plain structured scalar, which compiled code takes without running any
+    Python; with compilation switched off (``NUMBA_DISABLE_JIT``, the mechanisms then run as
+    plain Python), as a ``np.recarray``, whose records read their fields as attributes."""
+    import numba
+
+    return table.view(np.recarray) if numba.config.DISABLE_JIT else table
+
+
 def params_record_of(config: SimulationConfig) -> Params:
     """The same values as :func:`params_of`, each section a numpy record: compiled code
     passes a record as one pointer, where a named tuple of some 150 numbers would be
@@ -126,7 +136,7 @@ def params_record_of(config: SimulationConfig) -> Params:
         section = getattr(plain, name)
         kinds = ["?" if isinstance(v, bool) else ("i8" if isinstance(v, int) else "f8") for v in section]
         dtype = np.dtype(list(zip(section._fields, kinds, strict=True)), align=True)
-        sections[name] = np.array([tuple(section)], dtype=dtype)[0]
+        sections[name] = as_read(np.array([tuple(section)], dtype=dtype))[0]
     return Params(**sections)
 
 

@@ -64,6 +64,7 @@ from sim.state import (
     AllianceState,
     Context,
     Params,
+    as_read,
     events_per_week,
     new_state,
     params_record_of,
@@ -532,7 +533,7 @@ class CohortRun:
             contexts[w] = self._context.for_week(t + w, touch, self.outside_factor, self.trend_level)
             self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
             self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
-        return contexts
+        return as_read(contexts)
 
     def _make_room(self, weeks: int) -> None:
         """Room in the log for what ``weeks`` more weeks can record."""
