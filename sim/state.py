@@ -121,7 +121,8 @@ def as_read(table: np.ndarray) -> np.ndarray:
     plain Python), as a ``np.recarray``, whose records read their fields as attributes."""
     import numba
 
-    return table.view(np.recarray) if numba.config.DISABLE_JIT else table
+    config: Any = numba.config  # its settings are set at import, unknown to type checkers
+    return table.view(np.recarray) if config.DISABLE_JIT else table
 
 
 def params_record_of(config: SimulationConfig) -> Params:
