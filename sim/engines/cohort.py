@@ -389,7 +389,7 @@ class Helper:
     of week ``t + 1`` are ready before week ``t`` closes. Three sets of draws take turns:
     week ``t + 2`` refills those of week ``t - 1``, which nothing reads any more.
     Alliances read the firms but write only their own records, so the results are the same
-    whatever the share (``tests/test_engines.py``).
+    whatever the share (``tests/test_cell_worker.py`` checks it).
 
     The share is sized each week from measured times so that the helper, which is still
     drawing when the week's alliances are handed over, finishes its share just before the
@@ -597,11 +597,7 @@ class CohortRun:
                 self._sums,
             )
             self._draws = upcoming
-        self.week_index += 1
-        if not self.running:
-            self._close(s.alliances, p)
-            if self._helper is not None:
-                self._helper.jobs.put(None)
+        self._advance(1)
 
     def run(self, progress: ProgressHook | None = None) -> CohortRun:
         """Step to the horizon: a small cohort several weeks per compiled call (the numbers
@@ -637,9 +633,16 @@ class CohortRun:
             self._loads,
             self._sums,
         )
+        self._advance(weeks)
+
+    def _advance(self, weeks: int) -> None:
+        """Count ``weeks`` weeks done; at the horizon, judge the alliances still running and
+        let the helper go."""
         self.week_index += weeks
         if not self.running:
-            self._close(s.alliances, self.params)
+            self._close(self.state.alliances, self.params)
+            if self._helper is not None:
+                self._helper.jobs.put(None)
 
 
 def run_compiled(config: SimulationConfig, progress: ProgressHook | None = None) -> CohortResult:
