@@ -155,6 +155,20 @@ CASES: dict[str, list[str]] = {
         "horizon_weeks=78",
     ],
     "complementary-committee-n200": ["alliance=complementary", "governance=committee", "n_alliances=200"],
+    # beyond the fitted window: ten years, a 26-week project at its sunset, small partners
+    "complementary-handshake-520w": [
+        "alliance=complementary",
+        "governance=handshake",
+        "horizon_weeks=520",
+        "n_alliances=30",
+    ],
+    "complementary-light-project-26w": [
+        "alliance=complementary",
+        "governance=light",
+        "horizon_weeks=26",
+        "governance.sunset_week=26",
+        "alliance.team_scale=0.05",
+    ],
 }
 """Cohorts by name: overrides of the composed configuration (before the engine is chosen)."""
 

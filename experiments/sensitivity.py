@@ -78,6 +78,9 @@ PARAMETERS: dict[str, tuple[Any, ...]] = {
     "dynamics.trust_per_gap": RELATIVE,
     "dynamics.opportunism_rate": RELATIVE,
     "dynamics.collapse_trust": RELATIVE,
+    # maturity
+    "dynamics.routine_rate": RELATIVE,
+    "dynamics.strategy_anchoring": RELATIVE,
     # value and expectations
     "dynamics.effort_cost": RELATIVE,
     "dynamics.optimism": ("abs", -0.15, 0.15),

@@ -29,6 +29,7 @@ from sim.mechanisms.health import update_health
 from sim.mechanisms.issues import open_issues, raise_issues, resolve_issues
 from sim.mechanisms.key_contacts import lose_key_contacts
 from sim.mechanisms.lifecycle import advance_lifecycle
+from sim.mechanisms.maturity import build_routines
 from sim.mechanisms.partners import misalignment
 from sim.mechanisms.shocks import receive_shock
 from sim.mechanisms.touchpoints import hold_touchpoints
@@ -80,10 +81,15 @@ class Firm(mesa.Agent):
         return cast(FirmState, self)
 
     def drift(self) -> None:
-        """Strategy and culture take one step of their random walks."""
-        w = self.model.draws
+        """Strategy takes one step of its walk around the firm's core, culture one of its random walk."""
+        m = self.model
+        w = m.draws
         drift_firm(
-            self.state, w.strategy_noise[:, self.index], w.culture_noise[:, self.index], self.model.params
+            self.state,
+            w.strategy_noise[:, self.index],
+            w.culture_noise[:, self.index],
+            m.context.volatility,
+            m.params,
         )
 
     def settle_reputation(self) -> None:
@@ -144,6 +150,9 @@ class Alliance(mesa.Agent):
     def create_value(self) -> None:
         self.act(create_value)
 
+    def build_routines(self) -> None:
+        self.act(build_routines)
+
     def lose_key_contacts(self) -> None:
         self.act(lose_key_contacts)
 
@@ -160,7 +169,7 @@ class Alliance(mesa.Agent):
         report_to_firms(self.state, self.model.firms)
 
     def close_at_horizon(self) -> None:
-        close_at_horizon(self.state, self.model.params)
+        close_at_horizon(self.state, self.model.context)
 
     # --- what a reader (or the classroom) asks of an alliance
     def open_issues(self) -> int:

@@ -4,9 +4,15 @@ A governance design is a point in the space of these levers (the fields of
 :class:`sim.params.GovernanceParams`). Each lever has up to three roles beyond
 the mechanisms that read it:
 
+* **set-up effort**: one-off person-weeks per partner to put the lever in place when
+  the charter is agreed (``setup``: agreeing shared KPIs or a decision-rights matrix,
+  writing down expectations or a handover protocol, chartering a committee). These
+  are orders of magnitude read from practice (a few days to two weeks of a small
+  team per document or body), stated as assumptions;
 * **standing effort**: a lever in place costs ``lever_effort`` person-weeks per
-  partner every week (the upkeep of shared KPIs, an escalation path, a handover
-  protocol...);
+  partner every week (the upkeep of shared KPIs, an escalation path, mixed teams...);
+  a lever that is a document agreed once (decision rights, explicit expectations, a
+  handover protocol) has none beyond the touchpoints where it is used;
 * **structure**: structures that institutionalise the relationship beyond its
   key contacts (``institutionalisation_rate`` per point per week);
 * **intensity**: its part in how much structure the design imposes, from 0
@@ -34,6 +40,7 @@ class Lever:
     name: str  # field of GovernanceParams
     on: object  # a value that switches it on (for the lever tests and the classroom)
     standing: bool = False  # costs lever_effort every week it is in place
+    setup: float = 0.0  # one-off person-weeks per partner to put it in place, at the charter
     structure: int = 0  # points of structure while in place
     intensity: Callable[[GovernanceParams], float] = lambda g: 0.0  # its part of the intensity
     intensity_max: float = 0.0  # that part at the lever's most
@@ -60,6 +67,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "meeting_cadence",
         on="biweekly",
+        setup=0.25,
         structure=1,
         intensity=_cadence,
         intensity_max=1.0,
@@ -74,6 +82,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "steering_committee",
         on=True,
+        setup=1.0,
         structure=2,
         intensity=lambda g: float(g.steering_committee),
         intensity_max=1.0,
@@ -83,6 +92,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "escalation_path",
         on=True,
+        setup=0.5,
         standing=True,
         intensity=lambda g: 0.5 * g.escalation_path,
         intensity_max=0.5,
@@ -92,15 +102,16 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "decision_rights",
         on=True,
-        standing=True,
+        setup=1.0,
         intensity=lambda g: 0.25 * g.decision_rights,
         intensity_max=0.25,
         read_by=("issues.resolve_issues",),
-        moves=("issues_resolved", "effort_proactive"),
+        moves=("issues_resolved", "effort_setup"),
     ),
     Lever(
         "shared_kpis",
         on=True,
+        setup=2.0,
         standing=True,
         intensity=lambda g: 0.5 * g.shared_kpis,
         intensity_max=0.5,
@@ -110,6 +121,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "cultural_bridging",
         on=True,
+        setup=1.0,
         standing=True,
         intensity=lambda g: 0.5 * g.cultural_bridging,
         intensity_max=0.5,
@@ -119,15 +131,16 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "explicit_expectations",
         on=True,
-        standing=True,
+        setup=1.0,
         intensity=lambda g: 0.25 * g.explicit_expectations,
         intensity_max=0.25,
         read_by=("touchpoints.hold_touchpoints",),
-        moves=("final_trust", "effort_proactive"),
+        moves=("final_trust", "effort_setup"),
     ),
     Lever(
         "strategic_alignment",
         on=True,
+        setup=0.5,
         standing=True,
         intensity=lambda g: 0.5 * g.strategic_alignment,
         intensity_max=0.5,
@@ -137,15 +150,16 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "handover_protocol",
         on=True,
-        standing=True,
+        setup=0.5,
         intensity=lambda g: 0.25 * g.handover_protocol,
         intensity_max=0.25,
         read_by=("key_contacts.lose_key_contacts", "trust.trust_losses"),
-        moves=("final_trust", "effort_proactive"),
+        moves=("final_trust", "effort_setup"),
     ),
     Lever(
         "health_check_weeks",
         on=8,
+        setup=0.5,
         structure=1,
         intensity=_health_checks,
         intensity_max=1.0,
@@ -155,6 +169,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "orchestrator",
         on=True,
+        setup=2.0,
         standing=True,
         structure=1,
         intensity=lambda g: 0.5 * g.orchestrator,
@@ -166,6 +181,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "ip_guardrails",
         on=True,
+        setup=2.0,
         standing=True,
         intensity=lambda g: 0.5 * g.ip_guardrails,
         intensity_max=0.5,
@@ -204,6 +220,11 @@ def structure_levers(g: GovernanceParams, n_partners: int) -> int:
         for lever in LEVERS
         if lever.structure and lever.in_place(g) and _applies(lever, n_partners)
     )
+
+
+def setup_effort(g: GovernanceParams, n_partners: int) -> float:
+    """One-off person-weeks per partner to put the design's levers in place."""
+    return sum(lever.setup for lever in LEVERS if lever.in_place(g) and _applies(lever, n_partners))
 
 
 def governance_intensity(g: GovernanceParams) -> float:

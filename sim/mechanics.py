@@ -162,6 +162,36 @@ def launch_week(config: SimulationConfig) -> int:
     return d.discovery_weeks + d.alignment_weeks + d.design_weeks
 
 
+OBJECTIVE_REFERENCE_WEEKS = 156
+"""The planned length ``alliance.objective_value`` is stated for: three years, the horizon the
+practitioner figures (P1 to P8) speak of."""
+
+
+def planned_weeks(config: SimulationConfig) -> int:
+    """How long the alliance is planned to run: to its sunset, else to the horizon."""
+    sunset = config.governance.sunset_week
+    return sunset if sunset > 0 else config.horizon_weeks
+
+
+def objective(config: SimulationConfig) -> float:
+    """Value per partner that meets the alliance's objectives by the end of its planned length.
+
+    The project's own target where the charter sets one (``alliance.objective_target``);
+    else ``alliance.objective_value``, stated for a three-year alliance, in proportion to
+    the planned weeks of operation (value flows only after launch): a 26-week project is
+    asked for what it can deliver in its ten weeks of operation, a ten-year alliance for
+    ten years' worth.
+    """
+    a = config.alliance
+    if a.objective_target > 0.0:
+        return a.objective_target
+    launch = launch_week(config)
+    reference = OBJECTIVE_REFERENCE_WEEKS - launch
+    if reference <= 0:
+        return a.objective_value * planned_weeks(config) / OBJECTIVE_REFERENCE_WEEKS
+    return a.objective_value * max(planned_weeks(config) - launch, 0) / reference
+
+
 def touchpoints(week: int, config: SimulationConfig) -> Touchpoints:
     """The governance calendar: meetings, working groups, steering and health checks this week."""
     g = config.governance

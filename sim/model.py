@@ -17,6 +17,7 @@ import numpy as np
 from sim.agents import Alliance, Firm, fields_table
 from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week
 from sim.engines.phases import ALLIANCE_PHASES
+from sim.environment import MarketPath
 from sim.events import KINDS, EventLog
 from sim.market import build_cohort
 from sim.mechanics import OUTCOMES, Outcome, touchpoints
@@ -79,9 +80,10 @@ class AllianceModel(mesa.Model):
         self.market = self.start.market
         self.params = params_of(self.config)
         self.week_index = 0
-        self.outside_factor = 1.0
-        self.trend_level = 1.0  # value potential the market trend alone would leave
-        self.context = week_context(0, self.config, touchpoints(0, self.config), 1.0, 1.0)
+        self.environment = MarketPath(self.config.scenario)
+        self.context = week_context(
+            0, self.config, touchpoints(0, self.config), MarketPath(self.config.scenario).week(0)
+        )
         self.events = EventLog()
         self.draws: WeekDraws | None = None
         self.alliance_draws = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
@@ -124,7 +126,7 @@ class AllianceModel(mesa.Model):
         split_week_draws(self.draws, self.alliance_draws)
         self.before_phases(t)
         touch = touchpoints(t, self.config)
-        self.context = self.context.for_week(t, touch, self.outside_factor, self.trend_level)
+        self.context = self.context.for_week(t, touch, self.environment.week(t))
         self.firm_set.do(Firm.drift)
         count_alliances(self.alliances, self.firms, self.every_alliance)
         running = self.running_alliances
@@ -137,9 +139,6 @@ class AllianceModel(mesa.Model):
             alliance.report_to_firms()
             self._log_events(alliance)
         self.firm_set.do(Firm.settle_reputation)
-        scenario = self.config.scenario
-        self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
-        self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
         self.week_index += 1
         self.means = cohort_means(self.alliances, self.every_alliance)
         if self.week_index >= self.config.horizon_weeks:

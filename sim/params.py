@@ -203,7 +203,23 @@ class AllianceParams(Section):
     integration_complexity: float = knob(0.7, 0.0, 1.0, "friction of joining processes early on")
     ip_exposure: float = knob(0.1, 0.0, 1.0, "intellectual property at risk in joint work")
     coordination_load: float = knob(0.0, 0.0, 1.0, "friction added by each partner beyond two")
-    objective_value: float = knob(60.0, 0.0, None, "value per partner that counts as success")
+    objective_value: float = knob(
+        60.0,
+        0.0,
+        None,
+        "value per partner that counts as success for a three-year alliance (scaled to the "
+        "alliance's planned weeks of operation)",
+    )
+    team_scale: float = knob(
+        1.0,
+        0.01,
+        100.0,
+        "people the partners put on the alliance, relative to a typical partner's team (1: a "
+        "senior leader part-time and one or two full-time people); converts effort to person-weeks",
+    )
+    objective_target: float = knob(
+        0.0, 0.0, None, "the project's own target of value per partner (0: objective_value, scaled)"
+    )
 
     @property
     def n_partners(self) -> int:
@@ -264,8 +280,15 @@ class ScenarioParams(Section):
     regulatory_share: float = knob(0.4, 0.0, 1.0, "share of shocks that are regulatory")
     market_share_share: float = knob(0.3, 0.0, 1.0, "share of shocks that shift market share")
     volatility: float = knob(0.8, 0.0, 5.0, "multiplier on every drift")
-    value_trend: float = knob(0.0, -0.05, 0.05, "weekly relative change of value potential")
-    outside_option_trend: float = knob(0.0, -0.05, 0.05, "weekly change of outside options")
+    # an episode: a downturn, a regulatory crisis or a volatility spell (sim.environment)
+    episode_start_week: int = knob(0, 0, 5200, "week the episode sets in")
+    episode_weeks: int = knob(0, 0, 5200, "how long the episode lasts (0: no episode)")
+    recovery_weeks: int = knob(0, 0, 5200, "weeks over which conditions ease back after it")
+    episode_shock_rate: float = knob(0.0, 0.0, 1.0, "weekly probability of a shock during it")
+    episode_shock_scale: float = knob(0.0, 0.0, 2.0, "mean shock size during it")
+    episode_volatility: float = knob(0.0, 0.0, 5.0, "multiplier on every drift during it")
+    value_trend: float = knob(0.0, -0.05, 0.05, "weekly relative change of value potential during it")
+    outside_option_trend: float = knob(0.0, -0.05, 0.05, "weekly change of outside options during it")
 
     def validate(self) -> None:
         total = self.regulatory_share + self.market_share_share
@@ -273,6 +296,13 @@ class ScenarioParams(Section):
             raise ConfigError(
                 f"scenario.regulatory_share + scenario.market_share_share = {total}: must be at most 1 (the rest are technology shocks)"
             )
+        if self.episode_weeks == 0:
+            for key in ("value_trend", "outside_option_trend"):
+                if getattr(self, key) != 0.0:
+                    raise ConfigError(
+                        f"scenario.{key} = {getattr(self, key)}: a trend acts only during an episode; "
+                        "set scenario.episode_weeks (its length, at least 1) or the trend to 0"
+                    )
 
 
 @dataclass(frozen=True)
@@ -344,6 +374,9 @@ class Dynamics(Section):
     )
     # drift
     strategy_drift: float = knob(0.01, 0.0, 1.0, "weekly s.d. of firm strategy")
+    strategy_anchoring: float = knob(
+        0.02, 0.0, 1.0, "weekly pull of a firm's strategy back to its core business"
+    )
     culture_drift: float = knob(0.005, 0.0, 1.0, "weekly s.d. of firm culture")
     incentive_drift: float = knob(0.02, 0.0, 1.0, "weekly s.d. of a partner's incentives")
     incentive_reversion: float = knob(0.05, 0.0, 1.0, "weekly pull of incentives to strategy")
@@ -436,6 +469,10 @@ class Dynamics(Section):
     contact_gap_weeks: int = knob(12, 0, 104, "weeks without a champion after a departure")
     handover_gap_weeks: int = knob(2, 0, 104, "same, with a handover protocol")
     institutionalisation_rate: float = knob(0.01, 0.0, 1.0, "weekly growth per structure lever")
+    routine_rate: float = knob(
+        0.008, 0.0, 1.0, "weekly growth of joint routines per unit of trust, after launch"
+    )
+    routine_buffer: float = knob(0.8, 0.0, 1.0, "share of trust damage that full routines absorb")
     initial_institutionalisation: float = knob(0.1, 0.0, 1.0, "at signing")
     # reputation
     reputation_exit_loss: float = knob(0.1, 0.0, 1.0, "reputation a firm loses by exiting")

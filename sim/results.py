@@ -33,7 +33,8 @@ class AllianceColumns:
     issues_resolved: np.ndarray
     resolution_weeks_total: np.ndarray
     escalations: np.ndarray
-    effort_proactive: np.ndarray
+    effort_setup: np.ndarray  # one-off, person-weeks
+    effort_proactive: np.ndarray  # recurring, person-weeks
     effort_reactive: np.ndarray
     renegotiations: np.ndarray
     cumulative_value: np.ndarray
@@ -91,6 +92,7 @@ def alliance_table(cols: AllianceColumns, config: SimulationConfig) -> pd.DataFr
             "issues_resolved": cols.issues_resolved.astype(np.int64),
             "mean_resolution_weeks": mean_resolution,
             "escalations": cols.escalations.astype(np.int64),
+            "effort_setup": cols.effort_setup,
             "effort_proactive": cols.effort_proactive,
             "effort_reactive": cols.effort_reactive,
             "renegotiations": cols.renegotiations.astype(np.int64),
@@ -102,6 +104,7 @@ def alliance_table(cols: AllianceColumns, config: SimulationConfig) -> pd.DataFr
         }
     )
     frame.loc[cols.end_week < 0, "end_week"] = pd.NA
+    frame.attrs["horizon_weeks"] = config.horizon_weeks  # an alliance with no end_week ran to it
     return frame
 
 

@@ -55,6 +55,7 @@ from sim.params import (
 )
 
 if TYPE_CHECKING:
+    from sim.environment import WeekMarket
     from sim.market import CohortStart
 
     Params = SimulationConfig
@@ -160,11 +161,19 @@ class Context(NamedTuple):
     standing_levers: int
     structure_levers: int
     structure_slowdown: float  # multiplier of every resolution chance (heavy structure slows)
-    outside_factor: float  # market trend of outside options so far
-    trend_level: float  # value potential the market trend alone would leave
+    objective: float  # value per partner that meets the objectives (sim.mechanics.objective)
+    setup_effort: float  # one-off person-weeks per partner to put the design in place
+    # the environment of the week (sim.environment.WeekMarket)
+    shock_rate: float
+    shock_scale: float
+    volatility: float
+    next_volatility: float
+    value_change: float
+    outside_factor: float
+    trend_level: float
 
-    def for_week(self, t: int, touch: Touchpoints, outside_factor: float, trend_level: float) -> Context:
-        """The context of week ``t`` of the same run: its touchpoints and the market trends."""
+    def for_week(self, t: int, touch: Touchpoints, market: WeekMarket) -> Context:
+        """The context of week ``t`` of the same run: its touchpoints and its environment."""
         return self._replace(
             t=t,
             meeting=touch.meeting,
@@ -173,8 +182,7 @@ class Context(NamedTuple):
             health_check=touch.health_check,
             any_touchpoint=touch.any,
             review=touch.review,
-            outside_factor=outside_factor,
-            trend_level=trend_level,
+            **market._asdict(),
         )
 
 
@@ -193,12 +201,11 @@ def week_context(
     t: int,
     config: SimulationConfig,
     touch: Touchpoints,
-    outside_factor: float,
-    trend_level: float,
+    market: WeekMarket,
 ) -> Context:
     """The context of week ``t`` (see :mod:`sim.levers` for the design-only quantities)."""
     from sim import levers
-    from sim.mechanics import charter_week, launch_week
+    from sim.mechanics import charter_week, launch_week, objective
 
     g = config.governance
     n_partners = config.alliance.n_partners
@@ -218,8 +225,9 @@ def week_context(
         standing_levers=levers.standing_levers(g, n_partners),
         structure_levers=levers.structure_levers(g, n_partners),
         structure_slowdown=1.0 - config.dynamics.structure_drag * levers.governance_intensity(g) ** 2,
-        outside_factor=outside_factor,
-        trend_level=trend_level,
+        objective=objective(config),
+        setup_effort=levers.setup_effort(g, n_partners),
+        **market._asdict(),
     )
 
 
@@ -239,6 +247,7 @@ class AllianceState(Protocol):
     integration: Annotated[float, "f8"]
     potential: Annotated[float, "f8"]
     institutionalisation: Annotated[float, "f8"]
+    routines: Annotated[float, "f8"]  # joint routines and relationship-specific investment, in [0, 1]
     measurement: Annotated[float, "f8"]
     experience: Annotated[float, "f8"]
     communication: Annotated[float, "f8"]
@@ -249,6 +258,8 @@ class AllianceState(Protocol):
     cumulative_value: Annotated[float, "f8"]
     effort_proactive: Annotated[float, "f8"]
     effort_reactive: Annotated[float, "f8"]
+    effort_setup: Annotated[float, "f8"]  # one-off, in person-weeks (``alliance.team_scale``)
+    setup_effort: Annotated[float, "f8"]  # this week's one-off effort (the charter's week)
     resolution_weeks_total: Annotated[float, "f8"]
     phase: Annotated[int, "i8"]
     piloting: Annotated[bool, "?"]
@@ -310,6 +321,7 @@ class FirmState(Protocol):
     """One partner firm: a record of the cohort's firm table (``CohortState.firms``)."""
 
     strategy: Annotated[np.ndarray, "f8", "K"]
+    core: Annotated[np.ndarray, "f8", "K"]  # the strategy its core business anchors it to (at signing)
     culture: Annotated[np.ndarray, "f8", "T"]
     reputation: Annotated[float, "f8"]
     capacity: Annotated[float, "f8"]
@@ -410,6 +422,7 @@ def new_state(start: CohortStart, config: SimulationConfig) -> CohortState:
     a.active = True
     f = np.zeros(start.shape.n_firms, dtype=record_dtype(FirmState, p)).view(np.recarray)
     f.strategy = start.strategy
+    f.core = start.strategy
     f.culture = start.culture
     f.reputation = start.reputation
     f.capacity = start.capacity

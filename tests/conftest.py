@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from hypothesis import strategies as st
 
 from sim.agents import Alliance
 from sim.draws import WeekDraws
+from sim.environment import market_at
 from sim.events import KINDS
 from sim.mechanics import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAITS, Touchpoints, touchpoints
 from sim.mechanisms.firms import count_alliances
@@ -98,8 +100,28 @@ def at_week(model: AllianceModel, t: int | None = None, touch: Touchpoints | Non
         t = model.week_index
     if touch is None:
         touch = touchpoints(t, model.config)
-    model.context = model.context.for_week(t, touch, model.outside_factor, model.trend_level)
+    model.context = model.context.for_week(t, touch, market_at(model.config.scenario, t))
     return model.context
+
+
+@st.composite
+def episodes(draw: st.DrawFn, horizon: int) -> dict[str, Any]:
+    """A scenario's episode settings (sim.environment): none, or one that may start before,
+    within or after the horizon, with or without a recovery, and a trend only when it has a
+    length."""
+    weeks = draw(st.sampled_from([0, 0, 1, 5, 30]))
+    out: dict[str, Any] = {
+        "episode_start_week": draw(st.integers(0, horizon + 5)),
+        "episode_weeks": weeks,
+        "recovery_weeks": draw(st.sampled_from([0, 1, 8])),
+        "episode_shock_rate": draw(st.floats(0.0, 0.3)),
+        "episode_shock_scale": draw(st.floats(0.0, 1.0)),
+        "episode_volatility": draw(st.floats(0.0, 3.0)),
+    }
+    if weeks:
+        out["value_trend"] = draw(st.floats(-0.05, 0.05))
+        out["outside_option_trend"] = draw(st.floats(-0.05, 0.05))
+    return out
 
 
 def fresh(alliance: Alliance) -> Alliance:

@@ -93,7 +93,9 @@ DESIGN_VARIANTS = {
         }
     },
     "pilot_launch": {"launch": {"mode": "pilot"}},
-    "other_environment_drift": {"scenario": {"name": "drifty", "volatility": 2.0, "value_trend": -0.005}},
+    "other_environment_drift": {
+        "scenario": {"name": "drifty", "volatility": 2.0, "episode_weeks": 60, "value_trend": -0.005}
+    },
 }
 
 

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import episodes
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +55,7 @@ from sim.draws import alliance_draws_table, draw_week
 from sim.engines.cohort import CohortRun, cache_root, compiled_for, split_week_draws
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.engines.tables import cohort_result
+from sim.environment import MarketPath
 from sim.mechanics import ISSUE_CAPACITY, NO_RENEGOTIATION_YET, touchpoints
 from sim.mechanisms.drift import drift_firm, drift_incentives_and_expectations
 from sim.mechanisms.endings import check_endings, settle_reputation
@@ -62,6 +64,7 @@ from sim.mechanisms.health import update_health
 from sim.mechanisms.issues import raise_issues, resolve_issues
 from sim.mechanisms.key_contacts import lose_key_contacts
 from sim.mechanisms.lifecycle import advance_lifecycle
+from sim.mechanisms.maturity import build_routines
 from sim.mechanisms.observe import cohort_means
 from sim.mechanisms.shocks import receive_shock
 from sim.mechanisms.touchpoints import hold_touchpoints
@@ -247,8 +250,7 @@ def configs(draw: st.DrawFn, spokes: tuple[int, ...] = SPOKES) -> SimulationConf
         "regulatory_share": regulatory,
         "market_share_share": market_share,
         "volatility": draw(st.floats(0.0, 5.0)),
-        "value_trend": draw(st.floats(-0.05, 0.05)),
-        "outside_option_trend": draw(st.floats(-0.05, 0.05)),
+        **draw(episodes(horizon)),
     }
     launch = {
         "mode": draw(st.sampled_from([m.value for m in LaunchMode])),
@@ -325,7 +327,7 @@ def apply_mechanism(k, alliances, firms, draws, week, c, p, out):
     The same function runs compiled (``compiled_mechanism``) and in plain Python, where
     every mechanism it calls is plain Python too.
     """
-    if k < 12:
+    if k < 13:
         for i in range(alliances.shape[0]):
             a = alliances[i]
             if not a.alive:
@@ -348,27 +350,29 @@ def apply_mechanism(k, alliances, firms, draws, week, c, p, out):
             elif k == 7:
                 create_value(a, w, c, p)
             elif k == 8:
-                lose_key_contacts(a, w, c, p)
+                build_routines(a, w, c, p)
             elif k == 9:
-                update_trust(a, w, c, p)
+                lose_key_contacts(a, w, c, p)
             elif k == 10:
+                update_trust(a, w, c, p)
+            elif k == 11:
                 update_health(a, w, c, p)
             else:
                 check_endings(a, w, c, p)
-    elif k == 12:
-        for f in range(firms.shape[0]):
-            drift_firm(firms[f], week.strategy_noise[:, f], week.culture_noise[:, f], p)
     elif k == 13:
         for f in range(firms.shape[0]):
-            settle_reputation(firms[f], p)
+            drift_firm(firms[f], week.strategy_noise[:, f], week.culture_noise[:, f], c.volatility, p)
     elif k == 14:
+        for f in range(firms.shape[0]):
+            settle_reputation(firms[f], p)
+    elif k == 15:
         for i in range(alliances.shape[0]):
             if alliances[i].alive:
                 bring_partner_values(alliances[i], firms)
-    elif k == 15:
+    elif k == 16:
         for i in range(alliances.shape[0]):
             report_to_firms(alliances[i], firms)
-    elif k == 16:
+    elif k == 17:
         count_alliances(alliances, firms, np.arange(alliances.shape[0]))
     else:
         means = cohort_means(alliances, np.arange(alliances.shape[0]))
@@ -563,7 +567,12 @@ def random_week(config: SimulationConfig, seed: int) -> RandomWeek:
     for name in ("shock_u", "contact_u", "opportunism_u"):
         draws[name] = draws[name] * rng.choice([1.0, 0.2, 0.02])
     touch = touchpoints(t, config)
-    c = week_context(t, config, touch, rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.5))
+    market = (
+        MarketPath(config.scenario)
+        .week(t)
+        ._replace(outside_factor=rng.uniform(0.5, 1.5), trend_level=rng.uniform(0.5, 1.5))
+    )
+    c = week_context(t, config, touch, market)
     if rng.random() < 0.5:  # a random calendar
         meeting, working_group, steering, health_check = (bool(x) for x in rng.random(4) < 0.5)
         c = c._replace(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
-from conftest import CONFIG_DIR
+from conftest import CONFIG_DIR, episodes
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -70,8 +70,7 @@ def configs(draw) -> SimulationConfig:
         "regulatory_share": regulatory,
         "market_share_share": draw(st.floats(0.0, 1.0 - regulatory)),
         "volatility": draw(st.floats(0.0, 3.0)),
-        "value_trend": draw(st.floats(-0.02, 0.01)),
-        "outside_option_trend": draw(st.floats(-0.01, 0.02)),
+        **draw(episodes(horizon)),
     }
     alliance_type = draw(st.sampled_from([t.value for t in AllianceType]))
     alliance = {

@@ -19,7 +19,7 @@ import pytest
 
 import sim.mechanisms
 from sim.cli import load_config
-from sim.levers import LEVERS, Lever, governance_intensity, standing_levers, structure_levers
+from sim.levers import LEVERS, Lever, governance_intensity, setup_effort, standing_levers, structure_levers
 from sim.params import GovernanceParams, SimulationConfig
 from sim.runner import run_cohort
 
@@ -108,6 +108,11 @@ def test_the_roles_add_up_to_the_design_quantities():
         lever.standing and not lever.ecosystem_only for lever in LEVERS
     )
     assert structure_levers(everything, 5) == sum(lever.structure for lever in LEVERS)
+    assert setup_effort(nothing, 2) == 0.0
+    assert setup_effort(everything, 5) == pytest.approx(sum(lever.setup for lever in LEVERS))
+    assert setup_effort(everything, 2) == pytest.approx(
+        sum(lever.setup for lever in LEVERS if not lever.ecosystem_only)
+    )
 
 
 def baseline_for(lever: Lever) -> list[str]:

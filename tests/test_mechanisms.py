@@ -87,6 +87,7 @@ class TestFirmDrift:
         d = model.config.dynamics
         firm, other = model.firms[1], model.firms[0]
         firm.strategy[:] = [0.5, 0.2, 0.999, 0.0]
+        firm.core[:] = firm.strategy  # at its core: no pull back this week
         firm.culture[:] = [0.5, 0.5, 0.5]
         other_strategy, other_culture = other.strategy.tolist(), other.culture.tolist()
         quiet_week(model)
@@ -102,6 +103,23 @@ class TestFirmDrift:
         assert firm.culture == pytest.approx([0.5 + 0.5 * c, 0.5, 0.5 - c])
         assert other.strategy.tolist() == other_strategy
         assert other.culture.tolist() == other_culture
+
+    def test_strategy_is_pulled_back_toward_the_firms_core(self):
+        """Away from its core, a firm's strategy reverts by strategy_anchoring of the gap a week."""
+        model = tiny_model(scenario={"volatility": 0.0})
+        d = model.config.dynamics
+        firm = model.firms[1]
+        firm.core[:] = [0.5, 0.5, 0.5, 0.5]
+        firm.strategy[:] = [0.9, 0.1, 0.5, 0.7]
+        quiet_week(model)
+        firm.drift()
+        k = d.strategy_anchoring
+        assert firm.strategy == pytest.approx([0.9 - 0.4 * k, 0.1 + 0.4 * k, 0.5, 0.7 - 0.2 * k])
+
+    def test_a_firm_starts_at_its_core(self):
+        model = tiny_model()
+        start = model.firms[0].core.copy()
+        assert model.firms[0].strategy == pytest.approx(start)
 
     def test_calm_environment_without_volatility_freezes_strategy(self):
         """Volatility multiplies every drift: at zero volatility firms do not drift at all."""
@@ -541,7 +559,7 @@ class TestTouchpoints:
 
         hold_touchpoints(a, 20, ALL_TOUCHPOINTS)
 
-        standing = 3  # decision rights, explicit expectations, strategic alignment
+        standing = 1  # strategic alignment (decision rights and explicit expectations are set up once)
         per_partner = (
             d.meeting_effort
             + d.working_group_effort
@@ -576,7 +594,7 @@ class TestTouchpoints:
         set_incentives(a, [1.0, 0.0, 0.5, 0.5], [0.0, 1.0, 0.5, 0.5])
         expectation = a.expectation[0]
         hold_touchpoints(a, 21, NO_TOUCHPOINT)
-        assert a.proactive_effort == pytest.approx(2 * d.lever_effort * 3)
+        assert a.proactive_effort == pytest.approx(2 * d.lever_effort * 1)
         assert a.expectation[0] == expectation
         assert a.incentives[0].tolist() == [1.0, 0.0, 0.5, 0.5]
 
@@ -1077,7 +1095,7 @@ class TestCreateValue:
         share x trust share x commitment x scale x renegotiation x (1 + noise); each partner
         receives its share of it and perceives an EMA of its share of value net of effort cost
         and contribution cost; progress toward the objectives counts joint value net of effort."""
-        model = tiny_model(scenario={"value_trend": -0.01})
+        model = tiny_model(scenario={"value_trend": -0.01, "episode_weeks": 500})
         d = model.config.dynamics
         t = model.context.launch_week + 5
         a = producing(model)
@@ -1674,9 +1692,10 @@ class TestEndings:
         assert a.alive is not wound_down
         assert all(a.active)
 
-    @pytest.mark.parametrize(("value", "outcome"), [(70.0, Outcome.SUCCESS), (10.0, Outcome.TERMINATED)])
+    @pytest.mark.parametrize(("value", "outcome"), [(70.0, Outcome.SUCCESS), (1.0, Outcome.UNDERPERFORMING)])
     def test_sunset_clause_ends_a_time_boxed_alliance(self, value, outcome):
-        """At the sunset week the alliance ends: a success if its objectives are met, else terminated."""
+        """At the sunset week the project is complete as planned: a success if its objectives
+        (scaled to its 14 weeks of operation) are met, else underperforming; never terminated."""
         model = tiny_model(governance={"sunset_week": 30})
         a = fresh(model.alliances[0])
         a.trust = 0.6

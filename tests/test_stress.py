@@ -200,6 +200,9 @@ def test_every_example_produces_a_report(tmp_path: Path, path: Path) -> None:
     for c in report["clauses"]:
         assert set(c["delta_failure"]) == {"estimate", "low", "high"}
         assert isinstance(c["effort_person_weeks"], float)
+        assert c["effort_person_weeks"] == pytest.approx(
+            c["effort_setup_person_weeks"] + c["effort_recurring_person_weeks"]
+        )
     html = (tmp_path / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') == 6
     assert "About" in html or "about" in html
@@ -247,6 +250,38 @@ def test_adaptive_clause_helps_under_the_subsidy_shocks() -> None:
     assert "add adaptation triggers" in helpful, (
         f"the clause should rank among the helpful changes: {helpful}"
     )
+
+
+EVENT = REPO_ROOT / "examples" / "charters" / "event_cohost.yaml"
+
+
+@pytest.mark.slow
+def test_a_short_project_between_small_firms_completes_and_costs_days_not_months() -> None:
+    """Two one-person practices on a 26-week project: most alliances reach the sunset (a
+    success or underperforming), the termination criteria end almost none, and no clause
+    change costs ten person-weeks or more, one-off or recurring."""
+    from sim.stress.report import build
+
+    report = build(stress(parse_charter(EVENT.read_text()), SANITY))
+    outcomes = report["outcomes"]
+    assert outcomes["success"]["estimate"] + outcomes["underperforming"]["estimate"] > 0.5, outcomes
+    assert outcomes["terminated"]["high"] < 0.05, outcomes
+    for c in report["clauses"]:
+        assert abs(c["effort_setup_person_weeks"]) < 10, c
+        assert abs(c["effort_recurring_person_weeks"]) < 10, c
+
+
+def test_a_stressor_the_charter_already_meets_is_said_so_in_every_format(tmp_path: Path) -> None:
+    """The subsidy example expects a regulatory crisis as harsh and long as the moderate
+    regulatory stressor: the tables say so in words instead of a change of zero."""
+    from sim.stress.report import write_report
+
+    report = write_report(stress(parse_charter(SUBSIDY.read_text()), TINY), tmp_path, SUBSIDY)
+    notes = {s["name"]: s["note"] for s in report["stressors"]}
+    assert notes["regulatory_shock"] == "already at this level or harsher in the charter"
+    assert notes["key_contact_loss"] == ""
+    for name in ("report.html", "report.md", "stressors.csv"):
+        assert "already at this level or harsher" in (tmp_path / name).read_text(), name
 
 
 # ------------------------------------------------------------------ calibrated ensemble

@@ -53,6 +53,7 @@ def summarize(alliances: pd.DataFrame) -> dict[str, Any]:
             "mean_resolution_weeks": float(resolution.mean()) if len(resolution) else None,
             "mean_resolution_weeks_ci": list(resolution_ci),
             "failure_causes": {str(k): int(v) for k, v in causes.items() if v > 0},
+            "mean_effort_setup": float(alliances["effort_setup"].mean()),
             "mean_effort_proactive": float(alliances["effort_proactive"].mean()),
             "mean_effort_reactive": float(alliances["effort_reactive"].mean()),
         }

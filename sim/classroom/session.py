@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.agents import Alliance
+from sim.environment import market_at
 from sim.mechanics import OUTCOMES, Cause, EventKind, FailureMode, Outcome, ShockKind
 from sim.model import AllianceModel
 from sim.params import ConfigError, Engine, SimulationConfig
@@ -154,6 +155,7 @@ class ClassroomModel(AllianceModel):
 
     def _strike(self, injection: Injection) -> None:
         scenario = self.config.scenario
+        shock_scale = market_at(scenario, injection.week).shock_scale  # the week's mean shock
         pivoted: set[int] = set()
         for alliance in self.struck(injection):
             draws = self.alliance_draws[alliance.index]
@@ -164,15 +166,17 @@ class ClassroomModel(AllianceModel):
                 draws.shock_kind_u = (
                     -1.0 if injection.kind is InjectionKind.SUBSIDY else scenario.regulatory_share
                 )
-                draws.shock_size = injection.size / scenario.shock_scale
+                draws.shock_size = injection.size / shock_scale
             elif injection.kind is InjectionKind.KEY_CONTACT:
                 draws.contact_u[LEAD] = -1.0  # the lead firm's champion leaves this week
             else:
                 firm = int(alliance.firm[PARTNER])
                 if firm not in pivoted:
                     pivoted.add(firm)
+                    # a pivot changes the firm's core business: its strategy moves and stays
                     strategy = self.firms[firm].strategy
                     strategy += injection.size * (1.0 - 2.0 * strategy)
+                    self.firms[firm].core[:] = strategy
 
 
 # ------------------------------------------------------------------ what the class sees

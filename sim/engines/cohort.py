@@ -40,6 +40,7 @@ from sim.draws import (
 )
 from sim.engines import threads
 from sim.engines.phases import ALLIANCE_PHASES
+from sim.environment import MarketPath
 from sim.market import CohortStart, build_cohort
 from sim.mechanics import touchpoints
 from sim.mechanisms import mechanism
@@ -50,6 +51,7 @@ from sim.mechanisms.health import update_health
 from sim.mechanisms.issues import raise_issues, resolve_issues
 from sim.mechanisms.key_contacts import lose_key_contacts
 from sim.mechanisms.lifecycle import advance_lifecycle
+from sim.mechanisms.maturity import build_routines
 from sim.mechanisms.observe import add_to_means, means_of
 from sim.mechanisms.shocks import receive_shock
 from sim.mechanisms.touchpoints import hold_touchpoints
@@ -101,6 +103,7 @@ def alliance_week(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> 
     raise_issues(a, w, c, p)
     resolve_issues(a, w, c, p)
     create_value(a, w, c, p)
+    build_routines(a, w, c, p)
     lose_key_contacts(a, w, c, p)
     update_trust(a, w, c, p)
     update_health(a, w, c, p)
@@ -124,11 +127,11 @@ def log_events(a: AllianceState, week: int, log: np.ndarray, used: int) -> int:
 
 @mechanism
 def start_cohort_week(
-    alliances: np.ndarray, firms: np.ndarray, draws: WeekDraws, running: np.ndarray, p: Params
+    alliances: np.ndarray, firms: np.ndarray, draws: WeekDraws, running: np.ndarray, c: Context, p: Params
 ) -> None:
     """Before the alliances act: firms drift, and each firm's running alliances are counted."""
     for f in range(firms.shape[0]):
-        drift_firm(firms[f], draws.strategy_noise[:, f], draws.culture_noise[:, f], p)
+        drift_firm(firms[f], draws.strategy_noise[:, f], draws.culture_noise[:, f], c.volatility, p)
     count_alliances(alliances, firms, running)
 
 
@@ -196,7 +199,9 @@ def end_cohort_week(
         firm = firms[f]
         settle_reputation(firm, p)
         if prepare:
-            drift_firm(firm, upcoming.strategy_noise[:, f], upcoming.culture_noise[:, f], p)
+            drift_firm(
+                firm, upcoming.strategy_noise[:, f], upcoming.culture_noise[:, f], c.next_volatility, p
+            )
             firm.load = loads[f]
     means = means_of(sums, alliances.shape[0])
     for k in range(4):
@@ -221,7 +226,7 @@ def cohort_week(
 ) -> tuple[int, int]:
     """A whole week of a cohort stepped on one thread, in one compiled call (the three calls
     it makes, in their order, each cost a dispatch that outweighs a small cohort's week)."""
-    start_cohort_week(alliances, firms, draws, running, p)
+    start_cohort_week(alliances, firms, draws, running, c, p)
     run_alliances(alliances, firms, draws, by_alliance, running, c, p)
     return end_cohort_week(alliances, firms, running, draws, False, c, p, series, log, used, loads, sums)
 
@@ -262,10 +267,10 @@ def run_weeks(
     return used, n_running
 
 
-def close_cohort(alliances: np.ndarray, p: Params) -> None:
+def close_cohort(alliances: np.ndarray, c: Context) -> None:
     for i in range(alliances.shape[0]):
         if alliances[i].alive:
-            close_at_horizon(alliances[i], p)
+            close_at_horizon(alliances[i], c)
 
 
 @functools.cache
@@ -496,8 +501,6 @@ class CohortRun:
         self.log = np.zeros(max(64, 4 * self.shape.n_alliances), dtype=LOG_DTYPE).view(np.recarray)
         self.logged = 0
         self.week_index = 0
-        self.outside_factor = 1.0
-        self.trend_level = 1.0
         # alliances running when the week starts, in ascending order: those that ended are
         # never visited again
         self._running = np.arange(self.shape.n_alliances)
@@ -505,7 +508,8 @@ class CohortRun:
         self._loads = np.zeros(self.shape.n_firms, dtype=np.int64)
         self._sums = np.zeros(4)
         self._room = self.shape.n_alliances * events_per_week(self.shape.n_partners)
-        self._context = week_context(0, config, touchpoints(0, config), 1.0, 1.0)
+        self.environment = MarketPath(config.scenario)
+        self._context = week_context(0, config, touchpoints(0, config), MarketPath(config.scenario).week(0))
         layout = self.state.alliances.dtype
         self._start_week = compiled_for(start_cohort_week, layout)
         self._run_alliances = compiled_for(run_alliances, layout)
@@ -527,12 +531,9 @@ class CohortRun:
         """The contexts of the next ``weeks`` weeks, as records; the market trends move on."""
         t = self.week_index
         contexts = np.empty(weeks, dtype=CONTEXT_DTYPE)
-        scenario = self.config.scenario
         for w in range(weeks):
             touch = touchpoints(t + w, self.config)
-            contexts[w] = self._context.for_week(t + w, touch, self.outside_factor, self.trend_level)
-            self.outside_factor = self.outside_factor * (1.0 + scenario.outside_option_trend)
-            self.trend_level = self.trend_level * (1.0 + scenario.value_trend)
+            contexts[w] = self._context.for_week(t + w, touch, self.environment.week(t + w))
         return as_read(contexts)
 
     def _make_room(self, weeks: int) -> None:
@@ -568,7 +569,7 @@ class CohortRun:
         else:
             if self._helper is None:
                 self._draws = draw_week(self.stream, self.shape)
-                self._start_week(s.alliances, s.firms, self._draws, running, p)
+                self._start_week(s.alliances, s.firms, self._draws, running, c, p)
                 self._helper = Helper(self, self._draws)
             draws = self._draws
             assert draws is not None
@@ -640,7 +641,9 @@ class CohortRun:
         let the helper go."""
         self.week_index += weeks
         if not self.running:
-            self._close(self.state.alliances, self.params)
+            # the objectives are the run's, whatever the week's calendar
+            closing = as_read(np.array([tuple(self._context)], dtype=CONTEXT_DTYPE))[0]
+            self._close(self.state.alliances, closing)
             if self._helper is not None:
                 self._helper.jobs.put(None)
 

@@ -18,6 +18,7 @@ from sim.mechanisms.health import update_health
 from sim.mechanisms.issues import raise_issues, resolve_issues
 from sim.mechanisms.key_contacts import lose_key_contacts
 from sim.mechanisms.lifecycle import advance_lifecycle
+from sim.mechanisms.maturity import build_routines
 from sim.mechanisms.shocks import receive_shock
 from sim.mechanisms.touchpoints import hold_touchpoints
 from sim.mechanisms.triggers import apply_triggers
@@ -41,6 +42,7 @@ ALLIANCE_PHASES: tuple[Phase, ...] = (
     raise_issues,
     resolve_issues,
     create_value,
+    build_routines,
     lose_key_contacts,
     update_trust,
     update_health,

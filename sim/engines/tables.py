@@ -31,6 +31,7 @@ def cohort_result(
         issues_resolved=np.array(a.resolved_count),
         resolution_weeks_total=np.array(a.resolution_weeks_total),
         escalations=np.array(a.escalations),
+        effort_setup=np.array(a.effort_setup),
         effort_proactive=np.array(a.effort_proactive),
         effort_reactive=np.array(a.effort_reactive),
         renegotiations=np.array(a.renegotiations),

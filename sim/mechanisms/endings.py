@@ -1,5 +1,6 @@
 """How alliances end: failure (trust collapse, a partner's exit), a deliberate, graceful
-termination, a sunset, or, alive at the horizon, success or underperformance.
+termination, a sunset (the project completed as planned: a success if its objectives
+are met, else underperforming), or, alive at the horizon, success or underperformance.
 
 A partner walks out after ``exit_patience`` weeks in which the value it perceives
 falls short of its outside option; before results are due, while it still tests the
@@ -57,9 +58,10 @@ def fail(a: AllianceState, t: int, mode: int) -> None:
 
 
 @mechanism
-def objectives_met(a: AllianceState, p: Params) -> bool:
-    """The objectives are met once cumulative value per partner reaches the target."""
-    return a.cumulative_value >= p.alliance.objective_value
+def objectives_met(a: AllianceState, c: Context) -> bool:
+    """The objectives are met once cumulative value per partner reaches the target set for the
+    alliance's planned length (:func:`sim.mechanics.objective`)."""
+    return a.cumulative_value >= c.objective
 
 
 @mechanism
@@ -198,13 +200,15 @@ def check_endings(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> 
         end(a, t, TERMINATED)
         return
     if t + 1 == p.governance.sunset_week:
-        end(a, t, SUCCESS if objectives_met(a, p) else TERMINATED)
+        # a project completed as planned: a success if it delivered, else underperforming;
+        # "terminated" is kept for endings by the termination criteria
+        end(a, t, SUCCESS if objectives_met(a, c) else UNDERPERFORMING)
 
 
 @mechanism
-def close_at_horizon(a: AllianceState, p: Params) -> None:
+def close_at_horizon(a: AllianceState, c: Context) -> None:
     """Still running at the horizon: a success if the objectives are met, else underperforming."""
-    a.outcome = SUCCESS if objectives_met(a, p) else UNDERPERFORMING
+    a.outcome = SUCCESS if objectives_met(a, c) else UNDERPERFORMING
 
 
 @mechanism

@@ -20,6 +20,7 @@ def start_week(a: AllianceState) -> None:
     """Clear what the previous week recorded for later phases of its own week."""
     a.shock_size = 0.0
     a.proactive_effort = 0.0
+    a.setup_effort = 0.0
     a.reactive_effort = 0.0
     for c in range(a.friction_mix.shape[0]):
         a.friction_mix[c] = 0.0

@@ -1,7 +1,8 @@
 """Environmental shocks: subsidy or regulation changes, market-share shifts, technology shifts.
 
-A shock arrives with the scenario's weekly probability and an exponentially
-distributed size. It pushes each partner's incentives its own way and, by kind,
+A shock arrives with the week's probability and an exponentially distributed size
+of the week's mean (the scenario's standing conditions, or its episode:
+:mod:`sim.environment`). It pushes each partner's incentives its own way and, by kind,
 destroys value potential (regulatory), shifts the split of value between the hub
 and the others (market share) or sets integration back (technology).
 """
@@ -40,9 +41,9 @@ def receive_shock(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> 
     """A shock may arrive this week; it is booked against the alliance as external damage."""
     sc = p.scenario
     d = p.dynamics
-    if not w.shock_u < sc.shock_rate:
+    if not w.shock_u < c.shock_rate:
         return
-    size = sc.shock_scale * w.shock_size
+    size = c.shock_scale * w.shock_size
     kind_u = w.shock_kind_u
     if kind_u < sc.regulatory_share:
         kind = REGULATORY

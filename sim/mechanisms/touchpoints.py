@@ -1,6 +1,7 @@
 """Governance touchpoints: meetings, working groups, the steering committee, health checks.
 
-They cost effort every time; standing levers cost a little every week.
+They cost effort every time; standing levers cost a little every week; putting the
+levers in place costs a one-off effort in the week the charter is agreed.
 Touchpoints are where expectations are made explicit and where strategic reviews
 realign incentives; restoring a shared purpose builds trust in proportion to the
 misalignment removed (see :mod:`sim.mechanisms.trust`). Structure
@@ -33,6 +34,8 @@ def hold_touchpoints(a: AllianceState, w: AllianceDraws, c: Context, p: Params) 
         effort = effort + d.health_check_effort
     effort = effort + d.lever_effort * c.standing_levers
     a.proactive_effort = effort * n_active(a)
+    if c.t == c.charter_week:
+        a.setup_effort = c.setup_effort * n_active(a)
     if g.explicit_expectations and c.any_touchpoint:
         reset_expectations(a, d.explicit_expectation_rate, p)
     if g.strategic_alignment and c.review:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from sim.mechanics import N_FRICTION_DRIVERS, Cause
 from sim.mechanisms import mechanism
+from sim.mechanisms.maturity import routine_cushion
 from sim.mechanisms.partners import expectation_gap, inequity, misalignment, n_active, value_ratio
 from sim.state import AllianceDraws, AllianceState, Context, Params
 
@@ -98,19 +99,21 @@ def update_trust(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> N
     total = 0.0
     for x in losses:
         total = total + x
-    loss = min(1.0, total)
+    # routines absorb part of the damage; the ledger books what still bites
+    cushion = routine_cushion(a, p)
+    loss = min(1.0, total * cushion)
     gain = min(1.0, gain)
-    before = a.trust
-    a.trust = before + gain * (1.0 - before) - loss * before
+    bite = a.trust * cushion  # the weight of each loss booked in the ledger
+    a.trust = a.trust + gain * (1.0 - a.trust) - loss * a.trust
     # aging and new issues are booked against the frictions that raised them, by their mix
-    aging_damage = losses[0] * before
+    aging_damage = losses[0] * bite
     for k in range(N_FRICTION_DRIVERS):
         a.ledger[k] += aging_damage * a.friction_mix[k]
-    arrival_damage = losses[6] * before
+    arrival_damage = losses[6] * bite
     for k in range(N_FRICTION_DRIVERS):
         a.ledger[k] += arrival_damage * a.friction_mix[k]
-    a.ledger[OPPORTUNISM] += losses[1] * before
-    a.ledger[EXPECTATION_GAP] += losses[2] * before
-    a.ledger[KEY_CONTACT_LOSS] += losses[3] * before
-    a.ledger[PARTNER_REPUTATION] += losses[4] * before
-    a.ledger[INEQUITY] += losses[5] * before
+    a.ledger[OPPORTUNISM] += losses[1] * bite
+    a.ledger[EXPECTATION_GAP] += losses[2] * bite
+    a.ledger[KEY_CONTACT_LOSS] += losses[3] * bite
+    a.ledger[PARTNER_REPUTATION] += losses[4] * bite
+    a.ledger[INEQUITY] += losses[5] * bite

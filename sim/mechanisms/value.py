@@ -69,9 +69,12 @@ def create_value(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> N
         * (1.0 + d.value_noise * w.value_noise)
     )
     value = max(0.0, value)
-    effort = a.proactive_effort + a.reactive_effort
-    a.effort_proactive += a.proactive_effort
-    a.effort_reactive += a.reactive_effort
+    effort = a.setup_effort + a.proactive_effort + a.reactive_effort
+    # the model's effort is in units of a typical partner's team; the records in person-weeks
+    team = p.alliance.team_scale
+    a.effort_setup += a.setup_effort * team
+    a.effort_proactive += a.proactive_effort * team
+    a.effort_reactive += a.reactive_effort * team
     joint_net = value - d.effort_cost * effort
     for slot in range(slots):
         if a.active[slot]:
@@ -82,4 +85,4 @@ def create_value(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> N
             )
             a.value_received[slot] += share * value
     a.cumulative_value += joint_net / slots
-    a.potential = a.potential * (1.0 + p.scenario.value_trend)
+    a.potential = a.potential * c.value_change

@@ -142,6 +142,14 @@ class Partner(Strict):
         description="what it earns a week without the alliance, in units of the alliance's weekly "
         "value per partner at full scale",
     )
+    people: float | None = Field(
+        None,
+        gt=0,
+        le=1_000_000,
+        description="people in the partner's business concerned (1 for a one-person practice); "
+        "sets the scale of every effort in person-weeks (default: a typical partner, "
+        "20 people, on which the effort figures are calibrated)",
+    )
 
 
 class Scope(enum.StrEnum):
@@ -179,6 +187,14 @@ class Alliance(Strict):
     horizon_years: float = Field(3.0, ge=0.5, le=10.0, description="time horizon the partners judge it on")
     launch: Launch = Launch.FULL
     prelude_to_larger: bool = Field(False, description="a likely prelude to a larger arrangement")
+    project_target: float | None = Field(
+        None,
+        gt=0,
+        le=10_000,
+        description="value each partner must get for the alliance to count as a success, in weeks "
+        "of its full-scale weekly value per partner (the unit of outside_option); default: the "
+        "type's three-year objective in proportion to the planned weeks of operation",
+    )
     ip_sharing: IPSharing = IPSharing.LAYERED
     complementarity: Unit | None = Field(
         None, description="how much the capabilities add up (default: the type's calibrated value)"

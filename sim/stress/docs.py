@@ -12,7 +12,7 @@ from pathlib import Path
 from sim.stress.charter import json_schema
 from sim.stress.mapping import checklist_table, mapping_table
 from sim.stress.runner import Plan
-from sim.stress.stressors import FUTURES, SEVERITIES, STRESSORS
+from sim.stress.stressors import FUTURE_DOWNTURN, FUTURES, SEVERITIES, STRESSORS
 
 INTRO = """# The charter file
 
@@ -69,14 +69,18 @@ def stress_section() -> str:
     return (
         "\n\n## Stressors, clause changes and futures\n\n"
         f"Each stressor runs at the severities {', '.join(SEVERITIES)} (`--quick`: moderate only), "
-        "never calmer than the charter's own environment:\n\n"
+        "never calmer than the charter's own environment. A volatility spell, a regulatory crisis and a "
+        "downturn are episodes: they start when the alliance goes live, their severity sets how deep and "
+        "how long they are, and conditions then ease back (`scenario.recovery_weeks`):\n\n"
         + "\n".join(rows)
         + "\n\nClause changes: every governance clause the charter lacks is added, every one it has is "
         "removed, and cadence, escalation age, health checks and trigger thresholds are tightened; the "
         "launch is switched between pilot and full scale, and a sunset removed. Benchmarks: the same "
         "partners on a handshake (no governance, no triggers) and under the full framework "
         "(`configs/governance/full.yaml` with the standard triggers). Scenario discovery adds futures in "
-        f"which these are drawn at once, uniformly: {futures}.\n"
+        f"which these are drawn at once, uniformly: {futures}; the value trend is a downturn of "
+        f"{FUTURE_DOWNTURN['scenario.episode_weeks']} weeks from signing, won back over the "
+        f"{FUTURE_DOWNTURN['scenario.recovery_weeks']} weeks after it.\n"
     )
 
 
@@ -93,8 +97,11 @@ seed, its calibrated parameter set and the values drawn for the charter's ranges
 `report.json` holds `failure_probability` (`estimate`, `low`, `high`), `outcomes` (success,
 underperforming, failed, terminated, each with `estimate`, `low`, `high`), `sentences`,
 `benchmarks`, `stressors` (each `name`, `label`, `severity`, `failure_probability`,
-`delta_failure`), `clauses` (each `rank`, `change`, `delta_failure` with `estimate`, `low`,
-`high`, `effort_person_weeks`, `verdict`), `causes`, `scenarios` (the tree's boxes and their
+`delta_failure`, and `note`, which says in words why a stressor cannot change the results:
+it cannot act within the horizon, or the charter is already at its level), `clauses` (each
+`rank`, `change`, `delta_failure` with `estimate`, `low`, `high`, the paired change in effort
+per alliance in person-weeks, `effort_setup_person_weeks` one-off and
+`effort_recurring_person_weeks` recurring, and their sum `effort_person_weeks`, `verdict`), `causes`, `scenarios` (the tree's boxes and their
 sentences), `early_warning`, `model` (whether the calibrated ensemble was used), `plan`
 and `seed`.
 

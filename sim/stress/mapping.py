@@ -21,6 +21,7 @@ from sim.stress.charter import (
     AllianceType,
     Charter,
     IPSharing,
+    Partner,
     Range,
     Signal,
 )
@@ -32,6 +33,9 @@ SAME_MEASURE_SPREAD = 0.2
 """Measurement misalignment left when partners name the same success measure (counted differently)."""
 OTHER_MEASURE_SPREAD = 1.0
 """When they name different ones: as in the revenue-against-profit situation (situation_measurement)."""
+
+TYPICAL_PEOPLE = 20.0
+"""People in a typical partner's business concerned: the effort figures (P8) are calibrated on it."""
 
 IP_EXPOSURE_FACTOR = {IPSharing.PROTECT: 0.5, IPSharing.LAYERED: 1.0, IPSharing.SHARE: 1.5}
 """Exposure of intellectual property relative to the alliance type's calibrated value."""
@@ -66,6 +70,9 @@ MAPPING: tuple[Rule, ...] = (
          "whose measure differs from the hub's"),
     Rule("partners[].institutionalisation", "dynamics.initial_institutionalisation", "mean over partners"),
     Rule("partners[].outside_option", "market.outside_option_mean", "mean over partners"),
+    Rule("partners[].people", "alliance.team_scale",
+         f"mean over partners of people / {TYPICAL_PEOPLE:g} (a partner that does not say counts as "
+         f"{TYPICAL_PEOPLE:g}); scales every effort in person-weeks"),
     Rule("partners (count)", "alliance.spokes", "partners minus the hub (ecosystems)"),
     Rule("alliance.type", "alliance (config group)", "the type's calibrated group: complementary, coopetition, ecosystem"),
     Rule("alliance.scope, alliance.sunset_weeks", "governance.sunset_week", "sunset_weeks for a project, 0 when open-ended"),
@@ -76,6 +83,8 @@ MAPPING: tuple[Rule, ...] = (
     Rule("alliance.complementarity", "alliance.complementarity", "as given (default: the type's)"),
     Rule("alliance.capability_overlap", "alliance.capability_overlap", "as given (default: the type's)"),
     Rule("alliance.integration_complexity", "alliance.integration_complexity", "as given (default: the type's)"),
+    Rule("alliance.project_target", "alliance.objective_target",
+         "as given; when absent, the type's objective_value x planned weeks of operation / its three-year weeks"),
     Rule("alliance.prelude_to_larger", "(none)", "recorded in the report; the model does not value later options"),
     Rule("environment", "scenario (config group)", "calm, volatile, regulatory_shock or downturn"),
     Rule("governance.cadence", "governance.meeting_cadence", "as given"),
@@ -187,6 +196,12 @@ def config_groups(charter: Charter) -> list[str]:
     ]
 
 
+def team_scale(partners: list[Partner]) -> float:
+    """The partners' people against a typical partner's (``alliance.team_scale``)."""
+    people = [TYPICAL_PEOPLE if p.people is None else p.people for p in partners]
+    return float(np.clip(np.mean(people) / TYPICAL_PEOPLE, 0.01, 100.0))
+
+
 def model_overrides(charter: Charter, alliance_defaults: dict[str, Any]) -> dict[str, Any]:
     """Dotted model parameters a drawn charter sets (``alliance_defaults``: the type's group)."""
     partners = charter.partners
@@ -209,6 +224,7 @@ def model_overrides(charter: Charter, alliance_defaults: dict[str, Any]) -> dict
             np.mean([_number(p.institutionalisation) for p in partners])
         ),
         "market.outside_option_mean": float(np.mean([_number(p.outside_option) for p in partners])),
+        "alliance.team_scale": team_scale(partners),
         "alliance.ip_exposure": min(1.0, alliance_defaults["ip_exposure"] * IP_EXPOSURE_FACTOR[a.ip_sharing]),
         "governance.name": "charter",
         "governance.sunset_week": a.sunset_weeks or 0,
@@ -228,6 +244,8 @@ def model_overrides(charter: Charter, alliance_defaults: dict[str, Any]) -> dict
         "dynamics.termination_criteria": charter.termination.criteria_below,
         "dynamics.termination_reviews": charter.termination.consecutive_reviews,
     }
+    if a.project_target is not None:
+        out["alliance.objective_target"] = float(a.project_target)
     if a.type is AllianceType.ECOSYSTEM:
         out["alliance.spokes"] = len(partners) - 1
     for name in ("complementarity", "capability_overlap", "integration_complexity"):

@@ -190,6 +190,7 @@ def stressor_table(result: StressResult) -> list[dict[str, Any]]:
                 "severity": severity,
                 "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
                 "delta_failure": _paired(frame, charter, result=result),
+                "note": str(frame["note"].iloc[0]) if "note" in frame else "",
             }
         )
     return rows
@@ -201,13 +202,16 @@ def clause_table(result: StressResult) -> list[dict[str, Any]]:
     rows = []
     for change in dict.fromkeys(runs.loc[runs["kind"] == "clause", "name"]):
         frame = runs[(runs["kind"] == "clause") & (runs["name"] == change)]
-        effort = _paired(frame, charter, "effort_proactive")
+        setup = _paired(frame, charter, "effort_setup")
+        recurring = _paired(frame, charter, "effort_proactive")
         rows.append(
             {
                 "change": change,
                 "delta_failure": _paired(frame, charter, result=result),
-                "effort_person_weeks": effort["estimate"],
-                "effort_person_weeks_interval": effort,
+                "effort_person_weeks": setup["estimate"] + recurring["estimate"],
+                "effort_setup_person_weeks": setup["estimate"],
+                "effort_recurring_person_weeks": recurring["estimate"],
+                "effort_person_weeks_interval": recurring,
                 "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
             }
         )
@@ -235,6 +239,7 @@ def benchmark_table(result: StressResult) -> list[dict[str, Any]]:
                 "name": name,
                 "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
                 "delta_failure": _paired(frame, charter, result=result),
+                "note": str(frame["note"].iloc[0]) if "note" in frame else "",
             }
         )
     return rows
@@ -479,7 +484,8 @@ def figure_survival(curves: pd.DataFrame) -> str:
 def figure_tornado(stressors: list[dict[str, Any]]) -> str:
     import matplotlib.pyplot as plt
 
-    rows = [s for s in stressors if s["name"] != "calm_baseline"]
+    # a stressor that cannot act is said so in the table, not drawn as a bar of zero
+    rows = [s for s in stressors if s["name"] != "calm_baseline" and not s.get("note")]
     names = list(dict.fromkeys(s["label"] for s in rows))
     worst = {n: max(s["delta_failure"]["estimate"] for s in rows if s["label"] == n) for n in names}
     names.sort(key=lambda n: worst[n])
@@ -698,6 +704,7 @@ def _write_csvs(
                 "severity": s["severity"],
                 **_flat("failure", s["failure_probability"]),
                 **_flat("delta", s["delta_failure"]),
+                "note": s["note"],
             }
             for s in report["stressors"]
         ]
@@ -709,6 +716,8 @@ def _write_csvs(
                 "change": c["change"],
                 **_flat("delta", c["delta_failure"]),
                 "effort_person_weeks": c["effort_person_weeks"],
+                "effort_setup_person_weeks": c["effort_setup_person_weeks"],
+                "effort_recurring_person_weeks": c["effort_recurring_person_weeks"],
                 "verdict": c["verdict"],
             }
             for c in report["clauses"]

@@ -58,6 +58,7 @@ FEATURES = (
     "scenario.shock_rate",
     "scenario.volatility",
     "scenario.value_trend",
+    "scenario.episode_weeks",
     "dynamics.contact_hazard",
     "dynamics.strategy_drift",
     "market.culture_spread",
@@ -153,6 +154,7 @@ class RunSpec:
     name: str
     severity: str
     overrides: dict[str, Any]
+    note: str = ""  # why it cannot change the results, in words ('' when it can)
 
 
 @dataclass
@@ -215,7 +217,13 @@ def plan_runs(charter_config: SimulationConfig, full: SimulationConfig, plan: Pl
     for stressor in STRESSORS:
         for severity in plan.severities:
             specs.append(
-                RunSpec("stressor", stressor.name, severity, stressor.overrides(charter_config, severity))
+                RunSpec(
+                    "stressor",
+                    stressor.name,
+                    severity,
+                    stressor.overrides(charter_config, severity),
+                    stressor.note(charter_config, severity),
+                )
             )
     for change in clause_changes(charter_config):
         specs.append(RunSpec("clause", change.change, "", change.overrides))
@@ -255,7 +263,9 @@ def simulate(spec: RunSpec, config: SimulationConfig, draw: int) -> RunOutcome:
         "kind": spec.kind,
         "name": spec.name,
         "severity": spec.severity,
+        "note": spec.note,
         "n": len(outcome),
+        "effort_setup": float(np.mean(a["effort_setup"])),
         "effort_proactive": float(np.mean(a["effort_proactive"])),
         "effort_reactive": float(np.mean(a["effort_reactive"])),
     }

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.mechanics import launch_week
 from sim.params import MeetingCadence, SimulationConfig
 from sim.stress.mapping import NEVER_SHOCK
 
@@ -27,46 +28,71 @@ SEVERITIES = ("mild", "moderate", "severe")
 
 @dataclass(frozen=True)
 class Stressor:
-    """A named stress: dotted settings for each severity (larger = harsher)."""
+    """A named stress: dotted settings for each severity (larger = harsher; a trend is harsher
+    the more negative it is). An *episode* stressor (a volatility spell, a regulatory crisis, a
+    downturn) sets the scenario's episode (:mod:`sim.environment`): it starts when the
+    alliance goes live and its severity sets its depth and its length, so a long horizon does
+    not make it harsher by compounding."""
 
     name: str
     label: str
     levels: dict[str, tuple[float, float, float]]
     """parameter -> its value at mild, moderate, severe."""
-    harsher: str = "higher"  # or "lower" (trends)
+    episode: bool = False
+    recovery_weeks: int = 26
 
     def overrides(self, base: SimulationConfig, severity: str) -> dict[str, Any]:
         i = SEVERITIES.index(severity)
         out: dict[str, Any] = {}
         for key, values in self.levels.items():
             current = _get(base, key)
-            out[key] = max(current, values[i]) if self.harsher == "higher" else min(current, values[i])
+            out[key] = min(current, values[i]) if key.endswith("_trend") else max(current, values[i])
         if "scenario.regulatory_share" in out:
             # shocks of the stressor's kind: the rest of the shock mix shrinks to fit
             out["scenario.market_share_share"] = min(
                 _get(base, "scenario.market_share_share"), 1.0 - out["scenario.regulatory_share"]
             )
+        if self.episode:
+            s = base.scenario
+            if s.episode_weeks > 0:  # the charter's own episode, made no milder
+                out["scenario.episode_start_week"] = min(s.episode_start_week, launch_week(base))
+                out["scenario.recovery_weeks"] = max(s.recovery_weeks, self.recovery_weeks)
+            else:
+                out["scenario.episode_start_week"] = launch_week(base)
+                out["scenario.recovery_weeks"] = self.recovery_weeks
         return out
+
+    def note(self, base: SimulationConfig, severity: str) -> str:
+        """Why this stressor cannot change the charter's results, in words ('' when it can)."""
+        overrides = self.overrides(base, severity)
+        if self.episode and overrides["scenario.episode_start_week"] >= base.horizon_weeks:
+            return "cannot act within the horizon: the alliance goes live only at its end"
+        if all(_get(base, key) == value for key, value in overrides.items()):
+            return "already at this level or harsher in the charter"
+        return ""
 
 
 CALM: dict[str, float] = {
     "scenario.shock_rate": 0.01,
     "scenario.shock_scale": 0.08,
     "scenario.volatility": 0.8,
+    "scenario.episode_weeks": 0,
     "scenario.value_trend": 0.0,
     "scenario.outside_option_trend": 0.0,
 }
 """The calm scenario (configs/scenario/calm.yaml): the reference every stressor is read against."""
 
 STRESSORS: tuple[Stressor, ...] = (
-    Stressor("volatility", "market volatility", {
-        "scenario.volatility": (1.2, 1.6, 2.4), "scenario.shock_rate": (0.02, 0.04, 0.06)}),
-    Stressor("regulatory_shock", "regulatory or subsidy shock", {
-        "scenario.shock_rate": (0.015, 0.015, 0.02), "scenario.shock_scale": (0.15, 0.25, 0.4),
-        "scenario.regulatory_share": (0.8, 0.8, 0.8)}),
-    Stressor("downturn", "economic downturn", {
-        "scenario.value_trend": (-0.001, -0.002, -0.004),
-        "scenario.outside_option_trend": (-0.0005, -0.001, -0.002)}, harsher="lower"),
+    Stressor("volatility", "a spell of market volatility", {
+        "scenario.episode_volatility": (1.2, 1.6, 2.4), "scenario.episode_shock_rate": (0.02, 0.04, 0.06),
+        "scenario.episode_weeks": (26, 52, 104)}, episode=True),
+    Stressor("regulatory_shock", "a regulatory or subsidy crisis", {
+        "scenario.episode_shock_rate": (0.015, 0.015, 0.02), "scenario.episode_shock_scale": (0.15, 0.25, 0.4),
+        "scenario.regulatory_share": (0.8, 0.8, 0.8), "scenario.episode_weeks": (26, 52, 78)}, episode=True),
+    Stressor("downturn", "an economic downturn", {
+        "scenario.value_trend": (-0.002, -0.003, -0.004),
+        "scenario.outside_option_trend": (-0.001, -0.0015, -0.002),
+        "scenario.episode_weeks": (26, 52, 78)}, episode=True, recovery_weeks=52),
     Stressor("key_contact_loss", "a key contact leaving", {"dynamics.contact_hazard": (0.01, 0.02, 0.04)}),
     Stressor("strategic_drift", "strategic drift of the partners", {"dynamics.strategy_drift": (0.02, 0.03, 0.05)}),
     Stressor("culture_clash", "a culture clash", {"market.culture_spread": (0.35, 0.5, 0.7)}),
@@ -108,9 +134,16 @@ DESCRIBE: dict[str, str] = {
 """Scenario-discovery features in words (a feature not listed is named by its key)."""
 
 
+FUTURE_DOWNTURN: dict[str, int] = {"scenario.episode_weeks": 52, "scenario.recovery_weeks": 52}
+"""A future's value trend is a downturn of a year from signing, won back over the next year."""
+
+
 def sample_future(rng: np.random.Generator) -> dict[str, float]:
     """One future: every uncertainty of ``FUTURES`` drawn at once."""
-    return {key: float(lo + (hi - lo) * rng.random()) for key, (lo, hi) in FUTURES.items()}
+    future: dict[str, float] = {
+        key: float(lo + (hi - lo) * rng.random()) for key, (lo, hi) in FUTURES.items()
+    }
+    return {**future, **FUTURE_DOWNTURN}
 
 
 def _get(config: SimulationConfig, key: str) -> Any:
