@@ -41,7 +41,8 @@ from sim.analysis.calibration import (
     run_pattern_cohorts,
     yearly_hazard,
 )
-from sim.cli import ROOT, load_config
+from sim.cli import ROOT
+from sim.config import load_config
 
 # parameter, low, high, log scale, integer
 SPACE = [

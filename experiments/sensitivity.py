@@ -11,7 +11,7 @@ cohort of every evaluation is simulated from the same seed (common random
 numbers), so two evaluations differ only by their parameters.
 
 **Inputs.** Each uncertain parameter varies over a range around its current
-default, read at run time from ``sim.cli.load_config`` (so the ranges follow
+default, read at run time from ``sim.load_config`` (so the ranges follow
 the calibrated defaults): by default from 0.5x to 1.5x the default, clipped to
 the range the parameter's dataclass field allows; integer parameters are rounded
 when applied. Two exceptions: ``optimism``, which can sit near zero, by an
@@ -53,7 +53,8 @@ from SALib.sample import morris as morris_sample
 from tqdm import tqdm
 
 from sim.analysis.calibration import apply_overrides
-from sim.cli import ROOT, load_config
+from sim.cli import ROOT
+from sim.config import load_config
 from sim.params import SimulationConfig
 from sim.runner import run_cohort
 

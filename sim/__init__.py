@@ -6,7 +6,8 @@ the validated dataclasses of :mod:`sim.params`.
 
 The public names are imported on first use (PEP 562), so ``import sim`` (or
 ``import sim.params``) stays cheap: Mesa, pandas, Hydra and the analysis
-libraries load only when something that needs them is used.
+libraries load only when something that needs them is used. Nothing here uses Hydra,
+which belongs to the command line (:mod:`sim.cli`).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def __dir__() -> list[str]:
 
 
 def load_config(overrides: list[str] | None = None) -> SimulationConfig:
-    """Compose ``configs/`` with Hydra-style overrides and validate it (see sim.cli.load_config)."""
-    from sim.cli import load_config as compose
+    """Compose ``configs/`` with Hydra-style overrides and validate it, without Hydra and safely
+    from many threads at once (see :mod:`sim.config`)."""
+    from sim.config import load_config as compose
 
     return compose(overrides)

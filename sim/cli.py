@@ -52,14 +52,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
 from sim.analysis.summaries import format_summary
-from sim.defaults import data_dir
+from sim.defaults import CHECKOUT, data_dir
 from sim.engines import threads
 from sim.params import ConfigError, Section, SimulationConfig
 from sim.runner import provenance, run_cohort, write_results
 from sim.validation import available_memory, check_resources, check_study, memory_needed
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-ROOT = PACKAGE_DIR.parent
+ROOT = CHECKOUT
 """The checkout, when the package runs from one (the scripts in experiments/ write results/ there)."""
 
 CONFIG_DIR = data_dir("configs")
@@ -67,8 +67,26 @@ EXPERIMENT_DIR = data_dir("experiments")
 EXPERIMENT_GROUP = "experiment"
 CLI_KEYS = ("progress", "study", "ensemble")
 """Top-level keys that steer the command line, not the model."""
-ANALYSIS_MODULES = ("cli.py", "studies.py", "calibration.py", "directions.py", "validation.py")
-"""Modules of the package that are not the model: changing them never invalidates a finished cell."""
+NOT_THE_MODEL = (
+    "cli.py",
+    "cell_worker.py",
+    "validation.py",
+    "config.py",
+    "defaults.py",
+    "analysis/",
+    "classroom/",
+    "stress/",
+)
+"""Paths in the package (a file, or a folder ending in /) that are not the model: the command
+line, composition and checks of input (a cell is keyed by its validated configuration), the
+analysis, the classroom and the stress test. Changing them never invalidates a finished cell."""
+
+
+def is_model_source(relative: str) -> bool:
+    """Whether the package file at ``relative`` (a POSIX path inside ``sim/``) is model code."""
+    return not any(
+        relative.startswith(entry) if entry.endswith("/") else relative == entry for entry in NOT_THE_MODEL
+    )
 
 
 def _schema_type(annotation: Any) -> Any:
@@ -217,11 +235,11 @@ def to_simulation_config(cfg: DictConfig) -> SimulationConfig:
     return SimulationConfig.from_dict(data)
 
 
-def load_config(overrides: list[str] | None = None) -> SimulationConfig:
-    """Compose ``configs/`` with overrides, as the command line would, and validate it.
-
-    For scripts and notebooks: ``load_config(["governance=full", "n_alliances=500"])``.
-    """
+def hydra_compose(overrides: list[str] | None = None) -> SimulationConfig:
+    """Compose ``configs/`` with overrides through Hydra, as the command line does, and validate
+    it. It enters Hydra's process-wide state: one composition at a time, for the command line
+    and for the tests that check :func:`sim.config.load_config` gives the same configuration.
+    Everything else calls :func:`sim.config.load_config`."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
@@ -382,12 +400,12 @@ def main(cfg: DictConfig) -> dict:
 
 # ------------------------------------------------------------------ studies
 def model_fingerprint() -> str:
-    """Hash of the model's source (every module of the package, sub-packages included, but the
-    analysis): cells computed by other code are never reused."""
+    """Hash of the model's source (every module of the package, sub-packages included, but those
+    of ``NOT_THE_MODEL``): cells computed by other model code are never reused."""
     digest = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         name = path.relative_to(PACKAGE_DIR).as_posix()
-        if name not in ANALYSIS_MODULES:
+        if is_model_source(name):
             digest.update(name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -26,6 +26,8 @@ from typing import Any
 from sim.params import ConfigError, SimulationConfig
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKOUT = PACKAGE_DIR.parent
+"""The checkout, when the package runs from one (scripts write results/ there)."""
 PACKAGED_DATA = PACKAGE_DIR / "_data"
 """Where a built wheel carries its copies of configs/ and experiments/*.yaml."""
 

@@ -163,7 +163,7 @@ def _transform(block: np.ndarray, layout: tuple[tuple[str, tuple[int, ...], int,
     noise to unit variance and shock directions to [-1, 1] in compiled code (which holds no
     lock a second thread would wait for; the arithmetic of (2u - 1)·√3 and 2u - 1, step by
     step), shock sizes by numpy's log1p."""
-    from sim.engines.cohort import compiled
+    from sim.compiled import compiled
 
     noise_end = layout[len(NOISE) - 1][3]
     spans = {name: (start, end) for name, _, start, end in layout}

@@ -47,6 +47,9 @@ class Lever:
     ecosystem_only: bool = False  # roles only where there are spokes
     read_by: tuple[str, ...] = ()  # mechanisms (module.function) that read it
     moves: tuple[str, ...] = ()  # alliance-table columns that switching it on changes
+    charter: str = ""  # the charter's governance field that sets it as given (sim/stress), if any
+    adding: str = ""  # the stress report's words for adding it to a charter, if it is a clause...
+    removing: str = ""  # ... and for removing it
 
     def in_place(self, g: GovernanceParams) -> bool:
         value = getattr(g, self.name)
@@ -88,6 +91,8 @@ LEVERS: tuple[Lever, ...] = (
         intensity_max=1.0,
         read_by=("touchpoints.hold_touchpoints", "issues.resolve_issues", "endings.check_endings"),
         moves=("effort_proactive", "issues_resolved"),
+        adding="add a steering committee with working groups",
+        removing="remove the steering committee and working groups",
     ),
     Lever(
         "escalation_path",
@@ -98,6 +103,8 @@ LEVERS: tuple[Lever, ...] = (
         intensity_max=0.5,
         read_by=("issues.resolve_issues",),
         moves=("escalations", "effort_proactive"),
+        adding="add an escalation path",
+        removing="remove the escalation path",
     ),
     Lever(
         "decision_rights",
@@ -107,6 +114,9 @@ LEVERS: tuple[Lever, ...] = (
         intensity_max=0.25,
         read_by=("issues.resolve_issues",),
         moves=("issues_resolved", "effort_setup"),
+        charter="decision_rights",
+        adding="add clear decision rights",
+        removing="remove the decision rights",
     ),
     Lever(
         "shared_kpis",
@@ -117,6 +127,9 @@ LEVERS: tuple[Lever, ...] = (
         intensity_max=0.5,
         read_by=("issues.friction_drivers",),
         moves=("issues_raised", "effort_proactive"),
+        charter="shared_kpis",
+        adding="add shared KPIs",
+        removing="remove the shared KPIs",
     ),
     Lever(
         "cultural_bridging",
@@ -127,6 +140,9 @@ LEVERS: tuple[Lever, ...] = (
         intensity_max=0.5,
         read_by=("partners.effective_cultural_distance", "issues.resolve_issues"),
         moves=("issues_raised", "effort_proactive"),
+        charter="cultural_bridging",
+        adding="add cultural bridging",
+        removing="remove cultural bridging",
     ),
     Lever(
         "explicit_expectations",
@@ -136,6 +152,9 @@ LEVERS: tuple[Lever, ...] = (
         intensity_max=0.25,
         read_by=("touchpoints.hold_touchpoints",),
         moves=("final_trust", "effort_setup"),
+        charter="explicit_expectations",
+        adding="add explicit expectations",
+        removing="remove explicit expectations",
     ),
     Lever(
         "strategic_alignment",
@@ -146,6 +165,9 @@ LEVERS: tuple[Lever, ...] = (
         intensity_max=0.5,
         read_by=("touchpoints.hold_touchpoints", "endings.check_endings"),
         moves=("final_trust", "effort_proactive"),
+        charter="strategic_realignment",
+        adding="add strategic realignment at reviews",
+        removing="remove strategic realignment",
     ),
     Lever(
         "handover_protocol",
@@ -155,6 +177,9 @@ LEVERS: tuple[Lever, ...] = (
         intensity_max=0.25,
         read_by=("key_contacts.lose_key_contacts", "trust.trust_losses"),
         moves=("final_trust", "effort_setup"),
+        charter="handover_protocol",
+        adding="add a handover protocol for key contacts",
+        removing="remove the handover protocol",
     ),
     Lever(
         "health_check_weeks",
@@ -177,6 +202,7 @@ LEVERS: tuple[Lever, ...] = (
         ecosystem_only=True,
         read_by=("issues.friction_drivers",),
         moves=("issues_raised", "effort_proactive"),
+        charter="orchestration_role",
     ),
     Lever(
         "ip_guardrails",
@@ -187,6 +213,9 @@ LEVERS: tuple[Lever, ...] = (
         intensity_max=0.5,
         read_by=("issues.friction_drivers", "trust.ip_at_risk"),
         moves=("issues_raised", "effort_proactive"),
+        charter="ip_guardrails",
+        adding="add IP guardrails",
+        removing="remove the IP guardrails",
     ),
     Lever(
         "sunset_week",
@@ -202,6 +231,11 @@ LEVERS: tuple[Lever, ...] = (
     ),
 )
 """Every governance lever, in the order their parts of the intensity are summed."""
+
+
+def switches() -> tuple[Lever, ...]:
+    """The levers a design switches on or off (``on`` is True), in the order declared."""
+    return tuple(lever for lever in LEVERS if lever.on is True)
 
 
 def _applies(lever: Lever, n_partners: int) -> bool:

@@ -84,7 +84,7 @@ def build_market(n_firms: int, degree: int, rewiring: float, seed: int) -> np.nd
     k = min(degree, n - 1)
     if k < 2:
         return np.array(list(itertools.combinations(range(n), 2)), dtype=np.int64).reshape(-1, 2)
-    from sim.engines.cohort import compiled
+    from sim.compiled import compiled
 
     replay = compiled(small_world)
     # two words per random(), and about two per choice() (one in two is rejected at worst)
@@ -305,7 +305,7 @@ def form_alliances(
 
 def build_cohort(config: SimulationConfig, rng: np.random.Generator) -> CohortStart:
     """Draw the market and the cohort at signing from the replication's stream."""
-    from sim.engines.cohort import compiled
+    from sim.compiled import compiled
 
     shape = cohort_shape(config)
     m, d = config.market, config.dynamics

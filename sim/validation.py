@@ -23,7 +23,7 @@ import difflib
 import math
 import os
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,13 @@ SHOWN = 60
 """Characters of a user's key or value repeated in a message (a 5,000-character key is cut)."""
 
 
-def _show(text: Any) -> str:
+def show(text: Any) -> str:
+    """A user's key or value as a message repeats it: cut after ``SHOWN`` characters."""
     text = str(text)
     return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text)} characters)"
+
+
+_show = show
 
 
 def settings() -> dict[str, tuple[Any, Mapping[str, Any]]]:
@@ -147,7 +151,7 @@ def parse_overrides(overrides: list[str]) -> list[Any]:
 
 
 def check_overrides(overrides: list[str], studies: list[str] | None = None) -> None:
-    """Check command-line overrides before Hydra composes anything.
+    """Check command-line overrides (sweeps included) before Hydra composes anything.
 
     Hydra would reject an unknown key with advice to add it with ``+key``
     (which the schema forbids anyway) and list nothing; it would read
@@ -155,24 +159,37 @@ def check_overrides(overrides: list[str], studies: list[str] | None = None) -> N
     a config group, ``+experiment`` or a ``hydra.`` key, and every value
     passes the same check as the typed parameters.
     """
+    items = []
+    for override in parse_overrides(overrides):
+        key = override.get_key_element()
+        prefix = key[: len(key) - len(key.lstrip("+~"))]
+        values = [] if override.is_delete() else _values(override)
+        items.append((override.input_line or key, prefix, key.lstrip("+~"), values))
+    check_parsed(items, studies)
+
+
+def check_parsed(
+    overrides: Sequence[tuple[str, str, str, Sequence[Any]]], studies: list[str] | None = None
+) -> None:
+    """Check parsed overrides, each ``(text, prefix, key, values)``: the command line's (parsed
+    by Hydra, sweeps included) and :func:`sim.config.load_config`'s give the same errors."""
     known = settings()
     studies = study_names() if studies is None else studies
-    for override in parse_overrides(overrides):
-        key = override.get_key_element().lstrip("+~")
+    for _text, prefix, key, values in overrides:
         if key.startswith("hydra.") or key.startswith("hydra/") or key == "hydra":
             continue  # Hydra's own settings (launcher, run dir, ...), checked by Hydra
-        if override.is_delete():
+        if prefix == "~":
             raise ConfigError(f"~{_show(key)}: settings cannot be deleted, only changed (key=value)")
         if key.startswith("study."):
             continue  # checked with the whole study block (check_study)
         if key == "experiment":
-            for value in _values(override):
+            for value in values:
                 if str(value) not in studies:
                     raise ConfigError(f"+experiment = {_show(value)}: studies are {', '.join(studies)}")
             continue
         if key not in known and key not in GROUPS and key not in CLI_GROUPS and key not in CLI_SETTINGS:
             raise unknown_key(key)
-        for value in _values(override):
+        for value in values:
             check_value(key, value)
 
 

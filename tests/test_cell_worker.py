@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import DONE_FILE, compute_cell, config_hash, load_config
+from sim.cli import DONE_FILE, compute_cell, config_hash
+from sim.config import load_config
 from tests.test_studies import child_env, in_process_hydra, output, run, study_command  # noqa: F401 - a fixture
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,6 +13,7 @@ from conftest import CONFIG_DIR
 from hydra import compose, initialize_config_dir
 
 import sim.cli  # registers the structured-config schema the configs build on
+import sim.config
 from sim.params import Engine
 from sim.runner import run_cohort
 
@@ -66,7 +67,7 @@ def test_every_option_composes_validates_and_runs(group, option):
 def test_load_config_matches_compose():
     """sim.cli.load_config is the scripted equivalent of the command line's composition."""
     overrides = ["governance=full", "alliance=ecosystem", *SHRINK]
-    assert sim.cli.load_config(overrides) == compose_config(overrides)
+    assert sim.config.load_config(overrides) == compose_config(overrides)
 
 
 def test_default_config_is_the_documented_default_run():

@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportions_ztest
 
-from sim.cli import load_config
+from sim.config import load_config
 from sim.runner import run_cohort
 
 N = 300

@@ -51,11 +51,13 @@ from hypothesis import strategies as st
 import sim
 import sim.engines.cohort
 import sim.model
+from sim.compiled import cache_root, compiled_for
 from sim.draws import alliance_draws_table, draw_week
-from sim.engines.cohort import CohortRun, cache_root, compiled_for, split_week_draws
+from sim.engines.cohort import CohortRun, split_week_draws
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.engines.tables import cohort_result
 from sim.environment import MarketPath
+from sim.levers import switches
 from sim.mechanics import ISSUE_CAPACITY, NO_RENEGOTIATION_YET, touchpoints
 from sim.mechanisms.drift import drift_firm, drift_incentives_and_expectations
 from sim.mechanisms.endings import check_endings, settle_reputation
@@ -178,19 +180,8 @@ def differences(ref: EngineRun, vec: EngineRun) -> list[str]:
 SPOKES = (3, 4, 6)
 """Spokes of random ecosystems: each number of partner slots compiles the cohort engine once."""
 
-LEVERS = (
-    "decision_rights",
-    "steering_committee",
-    "escalation_path",
-    "shared_kpis",
-    "cultural_bridging",
-    "explicit_expectations",
-    "strategic_alignment",
-    "handover_protocol",
-    "orchestrator",
-    "ip_guardrails",
-    "adaptation_triggers",
-)
+LEVERS = tuple(lever.name for lever in switches())
+"""The on-off levers of the registry (sim.levers), each switched at random."""
 ALLIANCE_PROPERTIES = (
     "complementarity",
     "capability_overlap",

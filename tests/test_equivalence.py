@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import sim.engines.cohort
-from sim.cli import load_config
+from sim.config import load_config
 from sim.runner import run_cohort
 
 TYPES = ["complementary", "coopetition", "ecosystem"]
@@ -185,7 +185,7 @@ def test_cli_engines_write_identical_outcome_columns(tmp_path):
 UNCOMPILED = """
 import sys
 import pandas as pd
-from sim.cli import load_config
+from sim.config import load_config
 from sim.runner import run_cohort
 result = run_cohort(load_config(sys.argv[1:]))
 print(pd.util.hash_pandas_object(result.alliances.astype(str)).sum(), len(result.events))

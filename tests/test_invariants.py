@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from sim.agents import Alliance
 from sim.analysis.summaries import summarize
+from sim.levers import switches
 from sim.mechanics import OUTCOMES, Outcome
 from sim.model import AllianceModel, reference_result
 from sim.params import AllianceType, Engine, LaunchMode, MeetingCadence, SimulationConfig
@@ -38,19 +39,8 @@ PROPERTY_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 HEALTH_PARTS = ("communication", "decision_efficiency", "conflict_resolution", "value_perception", "health")
-LEVERS = (
-    "decision_rights",
-    "steering_committee",
-    "escalation_path",
-    "shared_kpis",
-    "cultural_bridging",
-    "explicit_expectations",
-    "strategic_alignment",
-    "handover_protocol",
-    "orchestrator",
-    "ip_guardrails",
-    "adaptation_triggers",
-)
+LEVERS = tuple(lever.name for lever in switches())
+"""The on-off levers of the registry (sim.levers), each switched at random."""
 
 
 @st.composite
@@ -253,7 +243,7 @@ def test_shipped_regulatory_shock_scenario_keeps_health_in_unit_interval():
     the regulatory-shock scenario (explicit expectations pull expectations down to what is
     realistic, then shocks and costs push perceived value below zero) must keep every health
     component in [0, 1]."""
-    from sim.cli import load_config
+    from sim.config import load_config
 
     overrides = ["scenario=regulatory_shock", "governance=full", "alliance=coopetition"]
     for override in overrides:

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import sim.mechanisms
-from sim.cli import load_config
+from sim.config import load_config
 from sim.levers import LEVERS, Lever, governance_intensity, setup_effort, standing_levers, structure_levers
 from sim.params import GovernanceParams, SimulationConfig
 from sim.runner import run_cohort
@@ -160,3 +160,17 @@ class TestEveryLever:
         assert not lever.in_place(config.governance)
         on = load_config(list(switched_on(lever)))
         assert lever.in_place(on.governance)
+
+
+def test_the_stress_test_reads_its_clauses_from_the_registry():
+    """Every lever a charter names is a field of the charter's governance; every on-off lever
+    with words for the report is a clause the stress test adds or removes."""
+    from sim.stress.charter import Governance
+    from sim.stress.stressors import SWITCHES
+
+    fields = set(Governance.model_fields)
+    for lever in LEVERS:
+        if lever.charter:
+            assert lever.charter in fields, lever.name
+    assert [key for key, _, _ in SWITCHES] == [f"governance.{lever.name}" for lever in LEVERS if lever.adding]
+    assert all(lever.on is True for lever in LEVERS if lever.adding)

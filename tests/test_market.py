@@ -68,7 +68,7 @@ def test_a_market_replayed_from_too_few_numbers_or_too_short_rows_is_replayed():
     """The compiled replay says when its block of numbers ran out, or a firm outgrew its row
     of neighbours; build_market then replays with more, so the graph is networkx's whatever
     the first guess."""
-    from sim.engines.cohort import compiled
+    from sim.compiled import compiled
     from sim.market import FULL, RAN_OUT, random_words, small_world
 
     replay = compiled(small_world)

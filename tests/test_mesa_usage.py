@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from sim.agents import Alliance
-from sim.cli import load_config
+from sim.config import load_config
 from sim.defaults import GROUPS, compose, default_config, options
 from sim.model import AllianceModel, reference_result
 from sim.params import ConfigError

@@ -78,9 +78,10 @@ def test_the_command_line_reads_no_study_file_until_one_is_used():
         "opened = []\n"
         "sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == 'open' else None)\n"
         "import sim.cli\n"
+        "import sim.config\n"
         "folder = str(sim.cli.EXPERIMENT_DIR)\n"
         "at_import = [p for p in opened if p.startswith(folder)]\n"
-        "sim.cli.load_config(['+experiment=pilot_vs_full'])\n"
+        "sim.config.load_config(['+experiment=pilot_vs_full'])\n"
         "studies = sorted({p for p in opened if p.startswith(folder) and p.endswith('.yaml')})\n"
         "print(at_import, [p.rsplit('/', 1)[1] for p in studies])\n"
     )
@@ -93,6 +94,7 @@ def test_the_command_line_reads_no_study_file_until_one_is_used():
 def studies_with_a_broken_one(tmp_path, monkeypatch):
     """The real study files plus ``broken.yaml``, which is not valid YAML."""
     import sim.cli
+    import sim.config
 
     folder = tmp_path / "experiments"
     folder.mkdir()
@@ -100,33 +102,38 @@ def studies_with_a_broken_one(tmp_path, monkeypatch):
         (folder / path.name).write_bytes(path.read_bytes())
     (folder / "broken.yaml").write_text("study: {name: broken\nn_alliances: [1, 2\n")
     monkeypatch.setattr(sim.cli, "EXPERIMENT_DIR", folder)
+    monkeypatch.setattr(sim.config, "EXPERIMENT_DIR", folder)
     return folder
 
 
 def test_a_broken_study_file_breaks_only_its_own_study(studies_with_a_broken_one):
     import sim.cli
+    import sim.config
 
     assert "broken" in sim.cli.study_names()
-    assert sim.cli.load_config(["n_alliances=7"]).n_alliances == 7
-    config = sim.cli.load_config(["+experiment=governance_vs_failure"])
+    assert "broken" in sim.config.study_names()
+    assert sim.config.load_config(["n_alliances=7"]).n_alliances == 7
+    config = sim.config.load_config(["+experiment=governance_vs_failure"])
     assert (config.n_alliances, config.seed) == (2000, 2026)
     with pytest.raises(Exception, match="broken"):
-        sim.cli.load_config(["+experiment=broken"])
+        sim.config.load_config(["+experiment=broken"])
 
 
 def test_an_unknown_study_lists_the_studies():
     import sim.cli
+    import sim.config
 
     with pytest.raises(Exception, match="governance_vs_failure") as error:
-        sim.cli.load_config(["+experiment=no_such_study"])
+        sim.config.load_config(["+experiment=no_such_study"])
     assert "no_such_study" in str(error.value)
 
 
 def test_study_files_keep_their_global_package():
     """A study changes top-level keys (n_alliances, hydra.sweeper...), not an ``experiment:`` node."""
     import sim.cli
+    import sim.config
 
-    config = sim.cli.load_config(["+experiment=situation_coopetition"])
+    config = sim.config.load_config(["+experiment=situation_coopetition"])
     assert config.alliance.type.value == "coopetition"  # its defaults-list override took effect
     assert config.alliance.ip_exposure == 0.9
 

@@ -19,7 +19,7 @@ from sim.analysis.calibration import (
     measure,
     run_pattern_cohorts,
 )
-from sim.cli import load_config
+from sim.config import load_config
 
 FRESH_SEEDS = (404, 9001)
 N = 4000

@@ -156,7 +156,7 @@ def test_docs_are_current() -> None:
 
 @functools.cache
 def configs(alliance_type: str, environment: str, launch: str, horizon: int):
-    from sim.cli import load_config
+    from sim.config import load_config
 
     base = load_config(
         [f"alliance={alliance_type}", f"scenario={environment}", f"launch={launch}", "governance=handshake",

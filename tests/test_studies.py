@@ -31,6 +31,8 @@ import pytest
 from omegaconf import OmegaConf
 from pandas.testing import assert_frame_equal
 
+import sim.cli
+
 REPO = Path(__file__).resolve().parent.parent
 EXPERIMENTS = sorted((REPO / "experiments").glob("*.yaml"))
 N_ALLIANCES = 40
@@ -150,14 +152,14 @@ def test_experiments_are_discovered():
 
 def smoke_shrink(experiment: str) -> list[str]:
     """SHRINK, or only its cohort size if some cell needs a longer horizon (a late sunset week)."""
-    import sim.cli
+    import sim.config
     from sim.params import ConfigError
 
     params = sweep_params(experiment)
     for combo in itertools.product(*params.values()):
         cell = [f"{k}={v}" for k, v in zip(params, combo, strict=True)]
         try:
-            sim.cli.load_config([f"+experiment={experiment}", *SHRINK, *cell])
+            sim.config.load_config([f"+experiment={experiment}", *SHRINK, *cell])
         except ConfigError as error:
             if "horizon_weeks" not in str(error):
                 raise
@@ -168,12 +170,12 @@ def smoke_shrink(experiment: str) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("experiment", [p.stem for p in EXPERIMENTS])
 def test_every_experiment_runs_and_writes_its_report(experiment, tmp_path):
-    import sim.cli
+    import sim.config
 
     params = sweep_params(experiment)
     n_cells = len(list(itertools.product(*params.values())))
     shrink = smoke_shrink(experiment)
-    horizon = sim.cli.load_config([f"+experiment={experiment}", *shrink]).horizon_weeks
+    horizon = sim.config.load_config([f"+experiment={experiment}", *shrink]).horizon_weeks
     sweep_dir = tmp_path / "results" / experiment / "smoke"
     proc = run(study_command(experiment, sweep_dir, *shrink, shrink=False), tmp_path)
     assert proc.returncode == 0, output(proc)
@@ -221,7 +223,7 @@ def test_every_experiment_runs_and_writes_its_report(experiment, tmp_path):
         assert (config.n_alliances, config.horizon_weeks) == (N_ALLIANCES, horizon)
         assert sim.cli.config_hash(config) == cell["config_hash"], name
         # ... the same config the command line composes for this cell's overrides
-        composed = sim.cli.load_config(
+        composed = sim.config.load_config(
             [f"+experiment={experiment}", *(f"{k}={v}" for k, v in cell["overrides"].items())]
         )
         assert composed == config, name
@@ -479,7 +481,6 @@ FAILING_SWEEP = ["governance=handshake,meetings", "alliance=complementary,ecosys
 
 def run_with_a_failing_cell(sweep_dir: Path, monkeypatch) -> None:
     """Run the 2 x 2 study in this process; run_cohort raises for meetings x ecosystem only."""
-    import sim.cli
 
     original = sim.cli.run_cohort
 
@@ -749,8 +750,6 @@ def test_a_study_composes_each_cell_once(tmp_path, monkeypatch, capsys, in_proce
     """Validating, checking and launching a cell share one Hydra composition (in this process)."""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
 
-    import sim.cli
-
     composed: list[list[str]] = []
     original = ConfigLoaderImpl.load_configuration
 
@@ -783,8 +782,6 @@ class StandInLoader:
 def test_reused_compositions_stay_in_their_process():
     """A loader pickled off to another process (joblib, Ray, submitit) composes afresh there."""
     import pickle
-
-    import sim.cli
 
     loader, master = StandInLoader(), OmegaConf.create({"master": True})
     cached = OmegaConf.create({"cached": True})

@@ -409,7 +409,7 @@ class Setup:
         ]
 
     def config(self, charter: str) -> SimulationConfig:
-        from sim.cli import load_config
+        from sim.config import load_config
 
         return load_config(self.overrides(charter))
 

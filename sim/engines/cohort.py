@@ -13,21 +13,16 @@ source tree, so an installation compiles once.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
 import queue
-import shutil
 import threading
 import time
 import weakref
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
+from sim.compiled import compiled_for
 from sim.draws import (
     WeekDraws,
     alliance_draws_table,
@@ -72,19 +67,6 @@ from sim.state import (
     params_record_of,
     week_context,
 )
-
-
-def cache_root() -> Path:
-    """Where compiled code is kept: ``$NUMBA_CACHE_DIR``, else the user's cache folder."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return Path(os.environ["NUMBA_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "alliance-sim" / "numba"
-
-
-CACHE_FORMAT = "records-by-layout-1"
-"""Part of every cache folder's name: compiled code from before record types were named by
-their layout (sim.mechanisms) is never loaded."""
-
 
 LOG_DTYPE = np.dtype(
     [("week", "i8"), ("alliance", "i8"), ("kind", "i8"), ("first", "i8"), ("second", "i8"), ("amount", "f8")]
@@ -271,78 +253,6 @@ def close_cohort(alliances: np.ndarray, c: Context) -> None:
     for i in range(alliances.shape[0]):
         if alliances[i].alive:
             close_at_horizon(alliances[i], c)
-
-
-@functools.cache
-def model_digest() -> str:
-    """A digest of the source of everything compiled code is built from. Numba checks a
-    cached entry only against the file of the function it compiled, not against the
-    mechanisms that function calls in other files; a cache folder per digest means an
-    edited mechanism is always compiled afresh."""
-    root = Path(__file__).resolve().parent.parent
-    digest = hashlib.sha256()
-    shared = [root / name for name in ("state.py", "draws.py", "mechanics.py", "events.py")]
-    for path in [*sorted([*root.glob("mechanisms/*.py"), *root.glob("engines/*.py")]), *shared]:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-CACHE_KEPT_DAYS = 7
-
-
-@functools.cache
-def prune_cache() -> None:
-    """Remove cache folders no run has used for a week (older sources, older layouts)."""
-    root = cache_root()
-    if not root.is_dir():
-        return
-    cutoff = time.time() - CACHE_KEPT_DAYS * 86400
-    for folder in root.iterdir():
-        try:
-            if folder.is_dir() and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            continue  # another process is using or removing it
-
-
-@functools.cache
-def compiled_for(function: Callable[..., Any], layout: np.dtype) -> Any:
-    """``function`` compiled for one layout of the record tables it is given.
-
-    Every layout (one per number of partner slots) gets a dispatcher, and a cache
-    folder, of its own: a dispatcher tells arguments apart by a quick fingerprint that
-    does not see the fields of a record array, so one dispatcher fed two layouts would
-    run the first one's code. (Compiled symbols are named by layout, see
-    sim.mechanisms, so code loaded from the cache keeps apart too.)
-    """
-    dispatcher = numba.njit(nogil=True, error_model="numpy")(function)
-    if not hasattr(dispatcher, "enable_caching"):  # NUMBA_DISABLE_JIT: the plain function
-        return dispatcher
-    tag = hashlib.sha256(f"{CACHE_FORMAT} {model_digest()} {layout.descr!r}".encode()).hexdigest()[:16]
-    prune_cache()
-    folder = cache_root() / tag
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        os.utime(folder)  # in use: kept by prune_cache
-    except OSError:
-        pass  # numba falls back to a cache it can write, or to none
-    config: Any = numba.config  # read by enable_caching: where this dispatcher caches
-    default = config.CACHE_DIR
-    config.CACHE_DIR = str(folder)
-    try:
-        dispatcher.enable_caching()
-    finally:
-        config.CACHE_DIR = default
-    return dispatcher
-
-
-NO_LAYOUT = np.dtype([])
-
-
-def compiled(function: Callable[..., Any]) -> Any:
-    """``function``, which reads no record table, compiled and cached as the engine's code is."""
-    return compiled_for(function, NO_LAYOUT)
 
 
 def split_week_draws(draws: WeekDraws, by_alliance: np.ndarray) -> None:

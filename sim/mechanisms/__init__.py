@@ -29,26 +29,11 @@ The phases, in the order a week runs them, are declared once in
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
-from numba.core import types
 from numba.extending import register_jitable
 
-
-def _record_mangling_by_content(record: types.Record) -> tuple[str, tuple[str]]:
-    """Name compiled code for a record type by the record's layout.
-
-    Numba names a record type in compiled symbols by a number it hands out as types are
-    created, which differs from one process to the next; compiled code loaded from the
-    cache for one layout could then take the symbols of another layout already loaded.
-    Naming it by a digest of its layout keeps every layout's code apart in every process.
-    """
-    digest = hashlib.sha256(record.name.encode()).hexdigest()[:20]
-    return type(record).__name__, (f"layout{digest}",)
-
-
-types.Record.mangling_args = property(_record_mangling_by_content)  # type: ignore[assignment,method-assign]
+import sim.compiled  # noqa: F401  (names compiled record types by their layout; see there)
 
 
 def mechanism[F: Callable[..., object]](function: F) -> F:

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     from tqdm import tqdm
 
-    from sim.cli import load_config
+    from sim.config import load_config
     from sim.stress.mapping import config_groups
     from sim.stress.runner import (
         DEFAULT_PLAN,

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.levers import LEVERS
 from sim.stress.charter import (
     AllianceType,
     Charter,
@@ -88,19 +89,16 @@ MAPPING: tuple[Rule, ...] = (
     Rule("alliance.prelude_to_larger", "(none)", "recorded in the report; the model does not value later options"),
     Rule("environment", "scenario (config group)", "calm, volatile, regulatory_shock or downturn"),
     Rule("governance.cadence", "governance.meeting_cadence", "as given"),
-    Rule("governance.decision_rights", "governance.decision_rights", "as given"),
     Rule("governance.steering_committee, governance.working_groups", "governance.steering_committee",
          "either one: the model runs monthly working groups under the quarterly committee"),
     Rule("governance.escalation.path", "governance.escalation_path", "as given"),
     Rule("governance.escalation.age_weeks", "governance.escalation_age_weeks", "as given"),
-    Rule("governance.shared_kpis", "governance.shared_kpis", "as given"),
-    Rule("governance.cultural_bridging", "governance.cultural_bridging", "as given"),
-    Rule("governance.explicit_expectations", "governance.explicit_expectations", "as given"),
-    Rule("governance.strategic_realignment", "governance.strategic_alignment", "as given"),
-    Rule("governance.handover_protocol", "governance.handover_protocol", "as given"),
     Rule("governance.health_check_weeks", "governance.health_check_weeks", "as given"),
-    Rule("governance.orchestration_role", "governance.orchestrator", "as given (ecosystems)"),
-    Rule("governance.ip_guardrails", "governance.ip_guardrails", "as given"),
+    *(
+        Rule(f"governance.{lever.charter}", f"governance.{lever.name}",
+             "as given (ecosystems)" if lever.ecosystem_only else "as given")
+        for lever in LEVERS if lever.charter
+    ),
     Rule("triggers (any)", "governance.adaptation_triggers, triggers.enabled", "true when the charter lists a trigger"),
     Rule("triggers[].threshold (shock signals)", "triggers.shock_threshold",
          f"the smallest threshold of regulatory_change, subsidy_change, market_share_shift, technology_shift "
@@ -229,21 +227,16 @@ def model_overrides(charter: Charter, alliance_defaults: dict[str, Any]) -> dict
         "governance.name": "charter",
         "governance.sunset_week": a.sunset_weeks or 0,
         "governance.meeting_cadence": g.cadence.value,
-        "governance.decision_rights": g.decision_rights,
         "governance.steering_committee": g.steering_committee or g.working_groups,
         "governance.escalation_path": g.escalation.path,
         "governance.escalation_age_weeks": g.escalation.age_weeks,
-        "governance.shared_kpis": g.shared_kpis,
-        "governance.cultural_bridging": g.cultural_bridging,
-        "governance.explicit_expectations": g.explicit_expectations,
-        "governance.strategic_alignment": g.strategic_realignment,
-        "governance.handover_protocol": g.handover_protocol,
         "governance.health_check_weeks": g.health_check_weeks,
-        "governance.orchestrator": g.orchestration_role,
-        "governance.ip_guardrails": g.ip_guardrails,
         "dynamics.termination_criteria": charter.termination.criteria_below,
         "dynamics.termination_reviews": charter.termination.consecutive_reviews,
     }
+    for lever in LEVERS:  # the on-off clauses the charter names as the model does
+        if lever.charter:
+            out[f"governance.{lever.name}"] = getattr(g, lever.charter)
     if a.project_target is not None:
         out["alliance.objective_target"] = float(a.project_target)
     if a.type is AllianceType.ECOSYSTEM:

@@ -91,9 +91,9 @@ def find_ensemble(explicit: Path | None = None) -> Path | None:
     """The ensemble file: the one given, else the checkout's or the working folder's, if present."""
     if explicit is not None:
         return explicit
-    from sim.cli import ROOT
+    from sim.defaults import CHECKOUT
 
-    for candidate in (Path.cwd() / ENSEMBLE_FILE, ROOT / ENSEMBLE_FILE):
+    for candidate in (Path.cwd() / ENSEMBLE_FILE, CHECKOUT / ENSEMBLE_FILE):
         if candidate.is_file():
             return candidate
     return None

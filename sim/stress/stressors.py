@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.levers import switches
 from sim.mechanics import launch_week
 from sim.params import MeetingCadence, SimulationConfig
 from sim.stress.mapping import NEVER_SHOCK
@@ -167,25 +168,17 @@ class ClauseChange:
 Bool = tuple[str, str, str]
 """(model setting, what adding says, what removing says)"""
 
-SWITCHES: tuple[Bool, ...] = (
-    ("governance.decision_rights", "add clear decision rights", "remove the decision rights"),
-    ("governance.steering_committee", "add a steering committee with working groups",
-     "remove the steering committee and working groups"),
-    ("governance.escalation_path", "add an escalation path", "remove the escalation path"),
-    ("governance.shared_kpis", "add shared KPIs", "remove the shared KPIs"),
-    ("governance.cultural_bridging", "add cultural bridging", "remove cultural bridging"),
-    ("governance.explicit_expectations", "add explicit expectations", "remove explicit expectations"),
-    ("governance.strategic_alignment", "add strategic realignment at reviews", "remove strategic realignment"),
-    ("governance.handover_protocol", "add a handover protocol for key contacts", "remove the handover protocol"),
-    ("governance.ip_guardrails", "add IP guardrails", "remove the IP guardrails"),
-)  # fmt: skip
+SWITCHES: tuple[Bool, ...] = tuple(
+    (f"governance.{lever.name}", lever.adding, lever.removing) for lever in switches() if lever.adding
+)
+"""The on-off clauses a charter can add or remove, as the lever registry words them."""
 
 
 def config_file(group: str, option: str) -> dict[str, Any]:
     """One option of a config group as written in ``configs/`` (no composition needed)."""
     import yaml
 
-    from sim.cli import CONFIG_DIR
+    from sim.defaults import CONFIG_DIR
 
     return dict(yaml.safe_load((CONFIG_DIR / group / f"{option}.yaml").read_text()))
 
