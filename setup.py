@@ -3,7 +3,7 @@
 ``configs/`` and ``experiments/*.yaml`` stay where they are in the repository
 (the source of truth); building a wheel copies them into the package as
 ``sim/_data/configs/`` and ``sim/_data/experiments/``, where the installed
-command line finds them (see ``sim.cli.data_dir``). An editable install reads
+command line finds them (see ``sim.defaults.data_dir``). An editable install reads
 the checkout's folders directly, so nothing is copied for it.
 
 Everything else about the project is declared in ``pyproject.toml``.

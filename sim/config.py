@@ -242,7 +242,7 @@ def study_choices(path: Path) -> tuple[dict[str, str], dict[str, Any]]:
     """What ``+experiment=<name>`` composes: the option it chooses for each group, and the
     settings it sets (a group's as a mapping); its ``study``, ``hydra`` and command-line
     blocks steer only the command line. Read once per process."""
-    from sim.validation import load_study_file
+    from sim.studies.files import load_study_file
 
     data = load_study_file(path)
     chosen: dict[str, str] = {}
@@ -266,12 +266,13 @@ def load_config(overrides: Sequence[str] | None = None) -> SimulationConfig:
 
     Safe to call from many threads at once; the same overrides give the same (frozen)
     configuration, from a cache after the first time."""
-    parsed = tuple(parse_overrides([] if overrides is None else overrides))
-    return _compose(parsed, Path(EXPERIMENT_DIR))
+    texts = tuple(o.text for o in parse_overrides([] if overrides is None else overrides))
+    return _compose(texts, Path(EXPERIMENT_DIR))
 
 
 @functools.lru_cache(maxsize=4096)
-def _compose(overrides: tuple[Override, ...], studies: Path) -> SimulationConfig:
+def _compose(texts: tuple[str, ...], studies: Path) -> SimulationConfig:
+    overrides = [parse_override(text) for text in texts]
     from sim.validation import check_parsed
 
     names = sorted(p.stem for p in studies.glob("*.yaml"))

@@ -6,7 +6,7 @@ field and raises :class:`ConfigError` naming the key, the value and what is
 allowed, so a typo or an out-of-range value fails before any simulation runs.
 
 The Hydra command line builds its structured-config schema from these same
-classes (see :func:`sim.cli.mirror_schema`), so the two can never disagree.
+classes (see :func:`sim.cli.hydra_support.mirror_schema`), so the two can never disagree.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from test_studies import SUBSWEEP, cell_records, run_study
 
-from sim.cli import cell_is_intact, file_digest, install_cell
+from sim.studies.store import cell_is_intact, file_digest, install_cell
 
 STUDY = "governance_vs_failure"
 

@@ -1,4 +1,4 @@
-"""The second process of ``alliance-sim -m`` (sim.cell_worker): the cells it computes, and the
+"""The second process of ``alliance-sim -m`` (sim.studies.worker): the cells it computes, and the
 studies it takes part in, are those of the serial launcher, bit for bit.
 
 Run with: pytest tests/test_cell_worker.py
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import DONE_FILE, compute_cell, config_hash
 from sim.config import load_config
+from sim.studies.store import DONE_FILE, compute_cell, config_hash
 from tests.test_studies import child_env, in_process_hydra, output, run, study_command  # noqa: F401 - a fixture
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def test_the_worker_stores_a_cell_as_the_launcher_does_and_refuses_a_foreign_one
     compute_cell(config, None, here, key, overrides)
 
     worker = subprocess.Popen(
-        [sys.executable, "-m", "sim.cell_worker"],
+        [sys.executable, "-m", "sim.studies.worker"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -158,7 +158,7 @@ for line in sys.stdin:
 def test_a_cell_the_worker_fails_is_left_to_the_launcher(tmp_path):
     """The worker answers that it failed: the launcher is told to compute the cell itself,
     and to compute the cells the worker had not reached."""
-    from sim.cli import Cell, CellsAhead
+    from sim.studies.scheduler import Cell, CellsAhead
 
     config = load_config(["n_alliances=5", "horizon_weeks=3"])
     cells = [Cell(f"key{i}", config, None, tmp_path / f"key{i}", {}) for i in range(4)]
@@ -196,14 +196,14 @@ for line in sys.stdin:
 def test_the_worker_gets_no_cell_when_two_cells_would_not_fit_in_memory(memory, tmp_path, monkeypatch):
     """Cells run two at a time only if two fit in the memory available; the plentiful case
     shows the worker does get cells otherwise."""
-    import sim.cli
-    from sim.cli import CellsAhead
+    import sim.cli.study
+    from sim.studies.scheduler import CellsAhead
     from sim.validation import memory_needed
     from tests.test_studies import SHRINK, SUBSWEEP, cell_records
 
     one_cell = memory_needed(load_config(["alliance=ecosystem", *SHRINK]))
     available = 10 * one_cell if memory == "plenty" else one_cell + one_cell // 2
-    monkeypatch.setattr(sim.cli, "available_memory", lambda: available)
+    monkeypatch.setattr(sim.cli.study, "available_memory", lambda: available)
     log = tmp_path / "requests.log"
     log.touch()
     CellsAhead.worker = subprocess.Popen(

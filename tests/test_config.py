@@ -18,6 +18,7 @@ from conftest import REPO_ROOT
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import sim.config
+import sim.studies.store
 from sim.cli import hydra_compose
 from sim.config import load_config, parse_override
 from sim.defaults import GROUPS, options
@@ -158,12 +159,18 @@ def test_sixteen_threads_compose_at_once_and_get_the_command_lines_configuration
     assert results == expected
 
 
-def test_composing_imports_no_hydra() -> None:
+def test_no_module_outside_the_command_line_imports_hydra() -> None:
+    """Every module of the package but the command line's (sim/cli/) is imported, and a
+    configuration composed, a study's included: neither Hydra nor OmegaConf is loaded."""
     script = (
-        "import sys, sim\n"
-        "sim.load_config([])\n"
+        "import importlib, pathlib, sys, sim\n"
+        "root = pathlib.Path(sim.__file__).parent\n"
+        "for path in sorted(root.rglob('*.py')):\n"
+        "    parts = path.relative_to(root).with_suffix('').parts\n"
+        "    if parts[0] in ('cli', '_data') or parts[-1] == '__main__':\n"
+        "        continue\n"
+        "    importlib.import_module('.'.join(('sim', *parts)).removesuffix('.__init__'))\n"
         "sim.load_config(['governance=full', '+experiment=pilot_vs_full', 'seed=3'])\n"
-        "import sim.stress.runner, sim.stress.report, sim.classroom.session, sim.analysis.studies\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('hydra', 'omegaconf')))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT)
@@ -177,25 +184,25 @@ def package_copy(tmp_path, monkeypatch):
     """A copy of the package's sources that the model fingerprint reads instead."""
     import shutil
 
-    import sim.cli
+    import sim.studies.store
 
     copy = tmp_path / "sim"
-    shutil.copytree(sim.cli.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "_data"))
-    monkeypatch.setattr(sim.cli, "PACKAGE_DIR", copy)
+    shutil.copytree(
+        sim.studies.store.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "_data")
+    )
+    monkeypatch.setattr(sim.studies.store, "PACKAGE_DIR", copy)
     return copy
 
 
 @pytest.mark.parametrize(
     "path",
-    ["analysis/studies.py", "analysis/calibration.py", "stress/report.py", "classroom/app.py", "cli.py",
-     "config.py", "validation.py", "cell_worker.py"],
+    ["analysis/studies.py", "analysis/calibration.py", "stress/report.py", "classroom/app.py", "cli/__init__.py",
+     "cli/study.py", "config.py", "validation.py", "studies/worker.py", "studies/store.py"],
 )  # fmt: skip
 def test_an_edit_outside_the_model_keeps_finished_cells(package_copy, path: str) -> None:
-    import sim.cli
-
-    before = sim.cli.model_fingerprint()
+    before = sim.studies.store.model_fingerprint()
     (package_copy / path).write_text((package_copy / path).read_text() + "\n# an edit\n")
-    assert sim.cli.model_fingerprint() == before
+    assert sim.studies.store.model_fingerprint() == before
 
 
 @pytest.mark.parametrize(
@@ -203,8 +210,6 @@ def test_an_edit_outside_the_model_keeps_finished_cells(package_copy, path: str)
     ["mechanisms/trust.py", "engines/cohort.py", "params.py", "environment.py", "market.py", "draws.py"],
 )
 def test_an_edit_to_the_model_invalidates_finished_cells(package_copy, path: str) -> None:
-    import sim.cli
-
-    before = sim.cli.model_fingerprint()
+    before = sim.studies.store.model_fingerprint()
     (package_copy / path).write_text((package_copy / path).read_text() + "\n# an edit\n")
-    assert sim.cli.model_fingerprint() != before
+    assert sim.studies.store.model_fingerprint() != before

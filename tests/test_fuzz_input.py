@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 import sim
 from sim.defaults import GROUPS, options
 from sim.params import ConfigError
-from sim.validation import EXPERIMENT_DIR, check_study_file, load_study_file
+from sim.studies.files import check_study_file, load_study_file
+from sim.validation import EXPERIMENT_DIR
 from sim.validation import settings as all_settings
 
 KEYS = sorted([*all_settings(), *GROUPS, "progress", "+experiment"])

@@ -32,6 +32,8 @@ from omegaconf import OmegaConf
 from pandas.testing import assert_frame_equal
 
 import sim.cli
+import sim.cli.hydra_support
+import sim.studies.store
 
 REPO = Path(__file__).resolve().parent.parent
 EXPERIMENTS = sorted((REPO / "experiments").glob("*.yaml"))
@@ -196,7 +198,7 @@ def test_every_experiment_runs_and_writes_its_report(experiment, tmp_path):
     assert study["cells"] == n_cells
     assert (study["n_alliances"], study["horizon_weeks"]) == (N_ALLIANCES, horizon)
     provenance = json.loads((sweep_dir / "provenance.json").read_text())
-    assert provenance["model"] == sim.cli.model_fingerprint()
+    assert provenance["model"] == sim.studies.store.model_fingerprint()
     assert HEADER in (sweep_dir / "summary.md").read_text()
 
     figures = sweep_dir / "figures"
@@ -221,7 +223,7 @@ def test_every_experiment_runs_and_writes_its_report(experiment, tmp_path):
         assert resolved.is_file(), f"{resolved} missing"
         config = sim.cli.to_simulation_config(OmegaConf.load(resolved))
         assert (config.n_alliances, config.horizon_weeks) == (N_ALLIANCES, horizon)
-        assert sim.cli.config_hash(config) == cell["config_hash"], name
+        assert sim.studies.store.config_hash(config) == cell["config_hash"], name
         # ... the same config the command line composes for this cell's overrides
         composed = sim.config.load_config(
             [f"+experiment={experiment}", *(f"{k}={v}" for k, v in cell["overrides"].items())]
@@ -482,7 +484,7 @@ FAILING_SWEEP = ["governance=handshake,meetings", "alliance=complementary,ecosys
 def run_with_a_failing_cell(sweep_dir: Path, monkeypatch) -> None:
     """Run the 2 x 2 study in this process; run_cohort raises for meetings x ecosystem only."""
 
-    original = sim.cli.run_cohort
+    original = sim.studies.store.run_cohort
 
     def flaky_run_cohort(config, *args, **kwargs):
         if (config.governance.name, config.alliance.type.value) == DOOMED:
@@ -490,7 +492,7 @@ def run_with_a_failing_cell(sweep_dir: Path, monkeypatch) -> None:
         return original(config, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(sim.cli, "run_cohort", flaky_run_cohort)
+        patch.setattr(sim.studies.store, "run_cohort", flaky_run_cohort)
         argv = ["alliance-sim", "-m", "+experiment=governance_vs_failure", *SHRINK, *FAILING_SWEEP]
         patch.setattr(sys, "argv", [*argv, f"hydra.sweep.dir={sweep_dir}"])
         with pytest.raises(SystemExit) as stop:  # a study with a failed cell must not exit 0
@@ -658,18 +660,19 @@ def test_report_rebuilds_summary_and_figures_from_a_finished_study(finished_stud
 @pytest.mark.slow
 def test_report_never_runs_the_model(finished_study, tmp_path, monkeypatch, capsys):
     import sim.analysis.studies
-    import sim.cli
+    import sim.cli.study
     import sim.engines.cohort
     import sim.runner
+    import sim.studies.store
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the report ran the model")
 
     for module, name in [
         (sim.runner, "run_cohort"),
-        (sim.cli, "run_cohort"),
+        (sim.studies.store, "run_cohort"),
         (sim.engines.cohort, "run_compiled"),
-        (sim.cli, "run_cell"),
+        (sim.cli.study, "run_cell"),
     ]:
         monkeypatch.setattr(module, name, forbidden)
     folder = copy_study(finished_study, tmp_path)
@@ -729,9 +732,10 @@ def test_a_failing_report_exits_non_zero_and_keeps_the_cells(tmp_path):
     script.write_text(
         "import sys\n"
         "import sim.cli as cli\n"
+        "import sim.cli.study as study\n"
         "def broken(run_dir, *args):\n"
         "    raise ValueError('forced report failure')\n"
-        "cli.build_report = broken\n"
+        "study.build_report = broken\n"
         f"sys.argv = ['alliance-sim', '-m', '+experiment=pilot_vs_full', 'n_alliances=20', "
         f"'horizon_weeks=20', 'hydra.sweep.dir={sweep_dir}']\n"
         "cli.main()\n"
@@ -785,7 +789,7 @@ def test_reused_compositions_stay_in_their_process():
 
     loader, master = StandInLoader(), OmegaConf.create({"master": True})
     cached = OmegaConf.create({"cached": True})
-    sim.cli.ReusedCompositions.install(loader, master, {("a=1",): cached})
+    sim.cli.hydra_support.ReusedCompositions.install(loader, master, {("a=1",): cached})
     assert loader.load_sweep_config(master, ["a=1"]) == cached
     assert loader.load_sweep_config(master, ["a=1"]) is not cached  # a copy each time
     assert loader.load_sweep_config(master, ["a=2"]) == {"composed_for": ["a=2"]}
@@ -793,7 +797,7 @@ def test_reused_compositions_stay_in_their_process():
 
     elsewhere = pickle.loads(pickle.dumps(loader))
     assert elsewhere.load_sweep_config(master, ["a=1"]) == {"composed_for": ["a=1"]}
-    sim.cli.ReusedCompositions.remove(loader)
+    sim.cli.hydra_support.ReusedCompositions.remove(loader)
     assert loader.load_sweep_config(master, ["a=1"]) == {"composed_for": ["a=1"]}
 
 

@@ -21,7 +21,8 @@ from test_studies import SHRINK, child_env, output, run, study_command
 
 import sim
 from sim.params import ConfigError
-from sim.validation import check_overrides, check_resources, check_study
+from sim.studies.files import check_study
+from sim.validation import check_overrides, check_resources
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -163,7 +164,8 @@ def test_every_part_of_a_study_block_is_checked(change, needle):
 
 
 def test_every_shipped_study_block_is_valid():
-    from sim.validation import EXPERIMENT_DIR, load_study_file
+    from sim.studies.files import load_study_file
+    from sim.validation import EXPERIMENT_DIR
 
     for path in sorted(EXPERIMENT_DIR.glob("*.yaml")):
         data = load_study_file(path)
@@ -333,7 +335,7 @@ def test_killing_a_parallel_study_leaves_no_worker_running(tmp_path):
 
 
 def test_a_cell_folder_name_stays_within_the_file_systems_limit():
-    from sim.cli import cell_dir_name
+    from sim.cli.hydra_support import cell_dir_name
 
     short = "governance=full,alliance=ecosystem"
     assert cell_dir_name(short) == short

@@ -1,5 +1,5 @@
 """A second process that computes cells of a study for ``alliance-sim -m`` (see
-:class:`sim.cli.CellsAhead`).
+:class:`sim.studies.scheduler.CellsAhead`).
 
 Hydra's serial launcher runs a study's cells one after the other in one
 process. ``alliance-sim`` starts this worker beside it, before the study is
@@ -33,8 +33,8 @@ def answer(message: dict[str, Any]) -> None:
 
 
 def compute(request: dict[str, Any]) -> dict[str, Any]:
-    from sim.cli import cell_is_intact, compute_cell, config_hash
     from sim.params import SimulationConfig
+    from sim.studies.store import cell_is_intact, compute_cell, config_hash
 
     key = request["key"]
     started = time.perf_counter()
@@ -60,8 +60,8 @@ def main() -> None:
     import pyarrow.parquet  # noqa: F401 - written by pandas, imported on first use
 
     import sim.analysis.studies
-    import sim.cli
-    import sim.engines.cohort  # noqa: F401
+    import sim.engines.cohort
+    import sim.studies.store  # noqa: F401
 
     answer({"ready": True})
     for line in sys.stdin:

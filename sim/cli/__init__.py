@@ -1,0 +1,261 @@
+"""The ``alliance-sim`` command line: the project's Hydra code lives in this package alone.
+
+``alliance-sim [overrides]`` composes ``configs/`` with Hydra, validates it into a
+:class:`~sim.params.SimulationConfig`, simulates one cohort, prints a summary and writes the
+result tables into the Hydra run directory; ``alliance-sim -m +experiment=<study>`` runs a
+study (:mod:`sim.cli.study`). Hydra's structured-config schema is generated from the frozen
+dataclasses in :mod:`sim.params` and the studies are a config group
+(:mod:`sim.cli.hydra_support`, where every adaptation of Hydra is), so a misspelt key or a
+value of the wrong type is rejected while composing, before anything runs.
+
+``configs/`` and the studies in ``experiments/`` are read from the installed package (a
+built wheel carries copies of both, see ``setup.py``) or, when the package runs from a
+checkout, from the checkout's own folders.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from sim.analysis.summaries import format_summary
+from sim.cli.hydra_support import EXPERIMENT_GROUP, mirror_schema
+from sim.defaults import CHECKOUT, data_dir
+from sim.params import ConfigError, SimulationConfig
+from sim.runner import write_results
+from sim.studies.files import check_study_file
+from sim.studies.scheduler import CellsAhead
+from sim.studies.store import simulate
+from sim.validation import check_resources
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+ROOT = CHECKOUT
+"""The checkout, when the package runs from one (the scripts in experiments/ write results/ there)."""
+
+CONFIG_DIR = data_dir("configs")
+EXPERIMENT_DIR = data_dir("experiments")
+"""The studies (``+experiment=<name>``); Hydra's search path reads it when it composes."""
+CLI_KEYS = ("progress", "study", "ensemble")
+"""Top-level keys that steer the command line, not the model."""
+
+__all__ = ["CONFIG_DIR", "EXPERIMENT_DIR", "ROOT", "console_main", "hydra_compose", "main", "mirror_schema"]
+
+
+def study_names() -> list[str]:
+    """The studies that ``+experiment=<name>`` selects (file names only; nothing is parsed)."""
+    return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
+
+
+def to_simulation_config(cfg: DictConfig) -> SimulationConfig:
+    """Validate a composed Hydra config into the model's typed parameters."""
+    skip = {*CLI_KEYS, "hydra", EXPERIMENT_GROUP}
+    data: dict[str, Any] = {
+        str(key): OmegaConf.to_container(cfg[key], resolve=True)
+        if OmegaConf.is_config(cfg[key])
+        else cfg[key]
+        for key in cfg
+        if key not in skip
+    }
+    return SimulationConfig.from_dict(data)
+
+
+def hydra_compose(overrides: list[str] | None = None) -> SimulationConfig:
+    """Compose ``configs/`` with overrides through Hydra, as the command line does, and validate
+    it. It enters Hydra's process-wide state: one composition at a time, for the command line
+    and for the tests that check :func:`sim.config.load_config` gives the same configuration.
+    Everything else calls :func:`sim.config.load_config`."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from sim.validation import check_overrides
+
+    check_overrides(list(overrides or []), studies=study_names())
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides or [])
+    except (HydraException, OmegaConfBaseException) as error:  # what the checks above did not foresee
+        raise ConfigError(f"overrides {' '.join(overrides or [])}: {error}") from None
+    return to_simulation_config(cfg)
+
+
+def ensemble_sets(cfg: DictConfig) -> list[dict[str, Any]] | None:
+    """The parameter sets ``ensemble=calibrated`` names (None for ``ensemble=none``)."""
+    node = cfg.get("ensemble")
+    if node is None or node.get("name", "none") == "none":
+        return None
+    from sim.analysis.ensemble import load_ensemble, parameter_sets
+
+    if not node.get("file"):
+        raise ConfigError(f"ensemble.file = {node.get('file')!r}: must name an ensemble CSV file")
+    path = Path(str(node.get("file")))
+    return parameter_sets(load_ensemble(path if path.is_absolute() else ROOT / path))
+
+
+def ensemble_cohort(cfg: DictConfig, config: SimulationConfig) -> SimulationConfig:
+    """Under an ensemble, the cohort each parameter set simulates: at most
+    ``ensemble.alliances_per_set`` alliances (the sets' spread, not the cohort's size, is then
+    most of what is uncertain; see the summary's variance shares)."""
+    node = cfg.get("ensemble")
+    limit = None if node is None or node.get("name", "none") == "none" else node.get("alliances_per_set")
+    if limit is None:
+        return config
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"ensemble.alliances_per_set = {limit!r}: must be an integer >= 1 (or null: all)")
+    return config.replace(n_alliances=min(config.n_alliances, limit))
+
+
+def fail(message: str, code: int = 2) -> typing.NoReturn:
+    print(f"alliance-sim: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def check_writable(folder: Path) -> None:
+    """Stop, naming the folder, unless results can be written into it (before any work).
+
+    A folder that does not exist yet is checked at its nearest existing parent,
+    and not created: nothing is left behind by a command that stops."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        fail(f"cannot write results into {folder}: {existing} is a file, not a folder")
+    probe = existing / f".write-test.{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        fail(f"cannot write results into {folder}: {error.strerror or error} ({existing})")
+
+
+def save_results(result: Any, out_dir: Path, extra: dict[str, Any]) -> dict:
+    """Write a run's results; if that fails (a full disk, a folder made read-only meanwhile),
+    keep the computed cohort in a temporary folder and stop, naming both."""
+    import tempfile
+
+    try:
+        return write_results(result, out_dir, extra)
+    except OSError as error:
+        where = error.filename or out_dir
+        try:
+            rescue = Path(tempfile.mkdtemp(prefix="alliance-sim-results-"))
+            write_results(result, rescue, extra)
+            kept = f"the computed results are kept in {rescue}"
+        except OSError:
+            kept = "no other folder could take the computed results either"
+        fail(f"cannot write {where}: {error.strerror or error}; {kept}", code=1)
+
+
+class WeekProgress:
+    """A progress bar over simulated weeks (quiet when disabled or not on a terminal)."""
+
+    def __init__(self, enabled: bool, horizon: int, label: str, unit: str = "wk") -> None:
+        from tqdm import tqdm
+
+        on_terminal = sys.stderr.isatty()  # a log file or a pipe gets no bar redrawn in it
+        self.bar = tqdm(
+            total=horizon,
+            desc=label,
+            unit=unit,
+            disable=not (enabled and on_terminal),
+            leave=False,
+            file=sys.stderr,
+        )
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> dict:
+    """Simulate one cohort under one design and write its results (one cell of a study in a multirun)."""
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    if HydraConfig.get().mode is RunMode.MULTIRUN:
+        from sim.cli.study import run_cell
+
+        return run_cell(cfg)
+    study = cfg.get("study")
+    if study:  # a study file selected without -m would run one cell of it and stop
+        name = study.get("name") or "the study"
+        fail(
+            f"+experiment selects a study ({name}), which sweeps many cells: add -m to run it, "
+            f"e.g. alliance-sim -m {' '.join(HydraConfig.get().overrides.task)}"
+        )
+    try:
+        config = to_simulation_config(cfg)
+        sets = ensemble_sets(cfg)
+        config = ensemble_cohort(cfg, config)
+        note = check_resources(config)
+    except ConfigError as error:
+        fail(str(error))
+    if note:
+        print(note, flush=True)
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    check_writable(out_dir)
+    label = f"{config.governance.name}/{config.alliance.type.value}"
+    steps = config.horizon_weeks if sets is None else len(sets)
+    bar = WeekProgress(bool(cfg.get("progress", True)), steps, label, unit="wk" if sets is None else "set")
+    try:
+        result = simulate(config, sets, progress=bar)
+    finally:
+        bar.close()
+    overrides = list(HydraConfig.get().overrides.task)
+    summary = save_results(result, out_dir, {"overrides": overrides})
+    title = (
+        f"{config.n_alliances} {config.alliance.type.value} alliances, governance={config.governance.name}, "
+        f"scenario={config.scenario.name}, launch={config.launch.mode.value}, seed={config.seed}, "
+        f"{config.horizon_weeks} weeks"
+        + ("" if sets is None else f", under each of {len(sets)} calibrated parameter sets")
+    )
+    print(format_summary(summary, title))
+    print(f"results: {out_dir}")
+    return summary
+
+
+def console_main() -> None:
+    """The ``alliance-sim`` command: :func:`main`, then a quick exit.
+
+    The process ends right after the run, so whatever is still alive is
+    frozen out of the garbage collector first: the interpreter's exit then
+    skips a final scan of every object of the run (most of a second after a
+    study). Exit handlers (logging, launchers) run as usual.
+    """
+    from hydra._internal.utils import get_args_parser
+
+    from sim.validation import check_overrides, parse_overrides
+
+    try:
+        args, _ = get_args_parser().parse_known_args()
+        if not (args.help or args.hydra_help or args.info or args.shell_completion):
+            check_overrides(args.overrides, studies=study_names())
+            for override in parse_overrides(args.overrides):
+                if override.get_key_element().lstrip("+~") == "experiment":
+                    for name in [override.value()] if not override.is_sweep_override() else []:
+                        check_study_file(EXPERIMENT_DIR / f"{name}.yaml")
+            for override in args.overrides:
+                key, _, value = override.partition("=")
+                if key in ("hydra.run.dir", "hydra.sweep.dir"):
+                    check_writable(Path(value))
+            if args.multirun and not any(o.startswith("hydra/launcher=") for o in args.overrides):
+                CellsAhead.spawn()  # loads while Hydra composes the study
+        main()
+    except ConfigError as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        # A study's finished cells stay in its cell store; rerunning the command resumes it.
+        fail("interrupted; finished cells are kept, and running the same command again resumes", code=130)
+    finally:
+        gc.freeze()
