@@ -19,7 +19,8 @@ changed run is easy to diagnose.
 The runs cover every alliance type x governance design cell, every scenario,
 launch and trigger option, single governance levers, other seeds, shorter
 horizons and a larger cohort; each under ``engine=reference`` and
-``engine=vectorized``. Both engines give identical tables today, but each is
+``engine=vectorized`` (the engines' earlier names, kept as aliases of ``mesa`` and ``cohort``,
+so that runs keep their names in the baseline and the script runs on earlier commits too). Both engines give identical tables today, but each is
 compared with its own baseline, so a rewrite of either engine is checked
 before and after on its own.
 

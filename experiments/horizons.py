@@ -29,7 +29,7 @@ from sim import load_config, run_cohort
 from sim.analysis.calibration import yearly_hazard
 from sim.analysis.studies import _durations, design_colours, smoothed_hazard
 from sim.analysis.summaries import wilson
-from sim.mechanics import OUTCOMES
+from sim.vocabulary import OUTCOMES
 
 ROOT = Path(__file__).resolve().parent.parent
 DESIGNS = ("handshake", "committee", "full")

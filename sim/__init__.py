@@ -16,8 +16,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sim.agents import Alliance, Firm
-    from sim.model import AllianceModel
+    from sim.engines.mesa_agents import Alliance, Firm
+    from sim.engines.mesa_model import AllianceModel
     from sim.params import ConfigError, SimulationConfig
     from sim.runner import run_cohort
 
@@ -32,9 +32,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Alliance": "sim.agents",
-    "Firm": "sim.agents",
-    "AllianceModel": "sim.model",
+    "Alliance": "sim.engines.mesa_agents",
+    "Firm": "sim.engines.mesa_agents",
+    "AllianceModel": "sim.engines.mesa_model",
     "ConfigError": "sim.params",
     "SimulationConfig": "sim.params",
     "run_cohort": "sim.runner",

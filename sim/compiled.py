@@ -78,7 +78,7 @@ def model_digest() -> str:
     edited mechanism is always compiled afresh."""
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    shared = [root / name for name in ("state.py", "draws.py", "mechanics.py", "events.py")]
+    shared = [root / name for name in ("state.py", "draws.py", "vocabulary.py", "events.py")]
     for path in [*sorted([*root.glob("mechanisms/*.py"), *root.glob("engines/*.py")]), *shared]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.mechanics import OUTCOMES, Cause, EventKind, FailureMode, ShockKind
+from sim.vocabulary import OUTCOMES, Cause, EventKind, FailureMode, ShockKind
 
 KIND_CODES = {kind: i for i, kind in enumerate(EventKind)}
 KINDS = list(EventKind)

@@ -20,9 +20,9 @@ from numba.extending import register_jitable
 from scipy import special
 
 from sim.draws import CohortShape
-from sim.mechanics import EXPECTATION_FLOOR, N_OBJECTIVES, N_TRAITS
 from sim.mechanisms.value import commitment as committed
 from sim.params import SimulationConfig
+from sim.vocabulary import EXPECTATION_FLOOR, N_OBJECTIVES, N_TRAITS
 
 if TYPE_CHECKING:
     import networkx as nx

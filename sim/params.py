@@ -61,10 +61,17 @@ class LaunchMode(enum.StrEnum):
 
 
 class Engine(enum.StrEnum):
-    """Which implementation steps the cohort (both compute the same model)."""
+    """Which engine steps the cohort (both compute the same model, to the last bit): ``cohort``,
+    the mechanisms compiled in one loop over the cohort's alliances (for sweeps), or ``mesa``,
+    Mesa agents running the same mechanisms in plain Python (to step through). The names of
+    earlier releases, ``vectorized`` and ``reference``, are read as aliases."""
 
-    REFERENCE = "reference"
-    VECTORIZED = "vectorized"
+    MESA = "mesa"
+    COHORT = "cohort"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Engine | None:
+        return {"reference": cls.MESA, "vectorized": cls.COHORT}.get(str(value).lower())
 
 
 def knob(default: Any, lo: float | None = None, hi: float | None = None, doc: str = "") -> Any:
@@ -351,7 +358,7 @@ class MarketParams(Section):
 
 @dataclass(frozen=True)
 class Dynamics(Section):
-    """Coefficients of the mechanisms, each used where sim/agents.py (or sim/market.py at signing)
+    """Coefficients of the mechanisms, each used where sim/engines/mesa_agents.py (or sim/market.py at signing)
     says; docs/ODD.md lists them by submodel."""
 
     SECTION: ClassVar[str] = "dynamics"
@@ -522,7 +529,7 @@ class SimulationConfig(Section):
     n_alliances: int = knob(1000, 1, 10_000_000, "alliances in the cohort")
     horizon_weeks: int = knob(156, 1, 5200, "weeks simulated (156 = three years)")
     seed: int = knob(0, 0, 2**63 - 1, "replication seed")
-    engine: Engine = Engine.VECTORIZED
+    engine: Engine = Engine.COHORT
     alliance: AllianceParams = field(default_factory=AllianceParams)
     governance: GovernanceParams = field(default_factory=GovernanceParams)
     triggers: TriggerParams = field(default_factory=TriggerParams)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.mechanics import OUTCOMES, Cause, FailureMode
 from sim.params import SimulationConfig
+from sim.vocabulary import OUTCOMES, Cause, FailureMode
 
 OUTCOME_DTYPE = pd.CategoricalDtype([o.value for o in OUTCOMES])
 CAUSE_DTYPE = pd.CategoricalDtype([c.label for c in Cause])

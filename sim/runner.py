@@ -1,20 +1,13 @@
-"""Run one cohort with the engine its config names, and write its results.
+"""Run one cohort with the engine its config names.
 
 This is the model's front door for scripts, notebooks, the command line and
 sweeps alike: ``run_cohort(config)`` returns a :class:`~sim.results.CohortResult`.
+Writing it to disk, with its summary and provenance, is :mod:`sim.analysis.output`'s.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import platform
-import subprocess
-import sys
 from collections.abc import Callable
-from importlib import metadata
-from pathlib import Path
-from typing import Any
 
 from sim.params import Engine, SimulationConfig
 from sim.results import CohortResult
@@ -25,8 +18,8 @@ ProgressHook = Callable[[int, int], None]
 
 def run_cohort(config: SimulationConfig, progress: ProgressHook | None = None) -> CohortResult:
     """Simulate ``config.n_alliances`` alliances for ``config.horizon_weeks`` weeks."""
-    if config.engine is Engine.REFERENCE:
-        from sim.model import AllianceModel, reference_result
+    if config.engine is Engine.MESA:
+        from sim.engines.mesa_model import AllianceModel, reference_result
 
         model = AllianceModel(config)
         while model.running:
@@ -37,93 +30,3 @@ def run_cohort(config: SimulationConfig, progress: ProgressHook | None = None) -
     from sim.engines.cohort import run_compiled
 
     return run_compiled(config, progress=progress)
-
-
-PACKAGES = (
-    "mesa",
-    "numpy",
-    "networkx",
-    "pandas",
-    "pyarrow",
-    "scipy",
-    "statsmodels",
-    "hydra-core",
-    "omegaconf",
-)
-
-
-def provenance(config: SimulationConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Where a result came from: seed, engine, package versions, git revision, interpreter."""
-    return {
-        "seed": config.seed,
-        "engine": config.engine.value,
-        "n_alliances": config.n_alliances,
-        "horizon_weeks": config.horizon_weeks,
-        "git_revision": git_revision(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "packages": package_versions(),
-        **(extra or {}),
-    }
-
-
-@functools.cache
-def _package_versions() -> tuple[tuple[str, str | None], ...]:
-    versions: list[tuple[str, str | None]] = []
-    for name in ("alliance-sim", *PACKAGES):
-        try:
-            versions.append((name, metadata.version(name)))
-        except metadata.PackageNotFoundError:
-            versions.append((name, None))
-    return tuple(versions)
-
-
-def package_versions() -> dict[str, str | None]:
-    """Installed versions of this package and the libraries its results depend on (read once)."""
-    return dict(_package_versions())
-
-
-@functools.cache
-def git_revision() -> str | None:
-    """The source tree's commit, with ``+dirty`` if it has uncommitted changes; None outside a checkout.
-
-    Read once per process: the revision of the code this process runs.
-    """
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "pyproject.toml").is_file():  # installed, not run from the source tree
-        return None
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{rev}+dirty" if dirty else rev
-
-
-def write_results(
-    result: CohortResult, out_dir: Path, extra_provenance: dict[str, Any] | None = None
-) -> dict:
-    """Write the tables, summary, validated config and provenance of one cohort into ``out_dir``."""
-    from sim.analysis.summaries import format_summary, summarize
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result.alliances.to_parquet(out_dir / "alliances.parquet", index=False)
-    result.timeseries.to_parquet(out_dir / "timeseries.parquet", index=False)
-    result.events.to_parquet(out_dir / "events.parquet", index=False)
-    summary = summarize(result.alliances)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (out_dir / "summary.txt").write_text(format_summary(summary) + "\n")
-    (out_dir / "config.json").write_text(json.dumps(result.config.to_dict(), indent=2) + "\n")
-    (out_dir / "provenance.json").write_text(
-        json.dumps(provenance(result.config, extra_provenance), indent=2) + "\n"
-    )
-    return summary

@@ -28,7 +28,18 @@ from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Protocol
 
 import numpy as np
 
-from sim.mechanics import (
+from sim.params import (
+    AllianceParams,
+    Dynamics,
+    GovernanceParams,
+    LaunchMode,
+    LaunchParams,
+    ScenarioParams,
+    Section,
+    SimulationConfig,
+    TriggerParams,
+)
+from sim.vocabulary import (
     INITIAL_COMMUNICATION,
     INITIAL_CONFLICT_RESOLUTION,
     INITIAL_DECISION_EFFICIENCY,
@@ -41,17 +52,6 @@ from sim.mechanics import (
     N_TRAITS,
     NO_RENEGOTIATION_YET,
     Touchpoints,
-)
-from sim.params import (
-    AllianceParams,
-    Dynamics,
-    GovernanceParams,
-    LaunchMode,
-    LaunchParams,
-    ScenarioParams,
-    Section,
-    SimulationConfig,
-    TriggerParams,
 )
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class Context(NamedTuple):
     standing_levers: int
     structure_levers: int
     structure_slowdown: float  # multiplier of every resolution chance (heavy structure slows)
-    objective: float  # value per partner that meets the objectives (sim.mechanics.objective)
+    objective: float  # value per partner that meets the objectives (sim.vocabulary.objective)
     setup_effort: float  # one-off person-weeks per partner to put the design in place
     # the environment of the week (sim.environment.WeekMarket)
     shock_rate: float
@@ -205,7 +205,7 @@ def week_context(
 ) -> Context:
     """The context of week ``t`` (see :mod:`sim.levers` for the design-only quantities)."""
     from sim import levers
-    from sim.mechanics import charter_week, launch_week, objective
+    from sim.vocabulary import charter_week, launch_week, objective
 
     g = config.governance
     n_partners = config.alliance.n_partners

@@ -4,15 +4,15 @@ Every function here raises :class:`~sim.params.ConfigError` with a message
 naming the key or file, the value and what is allowed; the command line turns
 it into one line on stderr and a non-zero exit. Covered:
 
-* command-line overrides (:func:`check_overrides`): unknown keys with the
-  closest valid ones, unknown options and studies, values of the wrong type
-  (``governance.shared_kpis=1`` is not a truth value), malformed syntax;
+* overrides (:func:`check_parsed`, fed by :mod:`sim.config`'s parser or, on the command
+  line, by Hydra's): unknown keys with the closest valid ones, unknown options and
+  studies, values of the wrong type (``governance.shared_kpis=1`` is not a truth value);
 * study files: see :mod:`sim.studies.files`;
 * resources (:func:`check_resources`): the memory a cohort needs against what
   the machine has, and a time estimate for long runs.
 
-Hydra is imported inside the functions that parse overrides: the model's
-modules import no front-end library at module level.
+Nothing here imports Hydra (the command line parses its overrides with Hydra and checks
+them here: :func:`sim.cli.hydra_support.check_overrides`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.defaults import GROUPS, data_dir, options
-from sim.params import ConfigError, SimulationConfig, _check_value
+from sim.params import ConfigError, Engine, SimulationConfig, _check_value
 
 EXPERIMENT_DIR = data_dir("experiments")
 CLI_SETTINGS: dict[str, Any] = {"progress": bool, "ensemble.file": str, "ensemble.alliances_per_set": int}
@@ -117,49 +117,6 @@ def check_value(key: str, value: Any) -> None:
     _check_value(key, value, annotation, meta)
 
 
-def _values(override: Any) -> list[Any]:
-    """The value(s) of a parsed Hydra override: each sweep value, or the one value."""
-    if override.is_sweep_override():
-        return list(override.sweep_iterator())
-    return [override.value()]
-
-
-def parse_overrides(overrides: list[str]) -> list[Any]:
-    """Hydra's parse of the overrides, its syntax errors as ConfigError."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
-
-    parsed = []
-    parser = OverridesParser.create()
-    for text in overrides:
-        try:
-            parsed.extend(parser.parse_overrides([text]))
-        except HydraException as error:
-            first = str(error).strip().splitlines()[0] if str(error).strip() else "cannot be parsed"
-            raise ConfigError(
-                f"override {_show(text)}: {first}; write key=value, e.g. governance=full or n_alliances=500"
-            ) from None
-    return parsed
-
-
-def check_overrides(overrides: list[str], studies: list[str] | None = None) -> None:
-    """Check command-line overrides (sweeps included) before Hydra composes anything.
-
-    Hydra would reject an unknown key with advice to add it with ``+key``
-    (which the schema forbids anyway) and list nothing; it would read
-    ``governance.shared_kpis=1`` as true. Here every key must be a setting,
-    a config group, ``+experiment`` or a ``hydra.`` key, and every value
-    passes the same check as the typed parameters.
-    """
-    items = []
-    for override in parse_overrides(overrides):
-        key = override.get_key_element()
-        prefix = key[: len(key) - len(key.lstrip("+~"))]
-        values = [] if override.is_delete() else _values(override)
-        items.append((override.input_line or key, prefix, key.lstrip("+~"), values))
-    check_parsed(items, studies)
-
-
 def check_parsed(
     overrides: Sequence[tuple[str, str, str, Sequence[Any]]], studies: list[str] | None = None
 ) -> None:
@@ -203,7 +160,7 @@ def check_resources(config: SimulationConfig, available: int | None = None) -> s
             "(a study can split them over seeds)"
         )
     seconds = n * weeks * partners / 2 * 1.5e-6 / max(1, min(os.cpu_count() or 1, 8)) * 2
-    if config.engine.value == "reference":
+    if config.engine is Engine.MESA:
         seconds *= 150
     if seconds > 60:
         return (
@@ -238,7 +195,6 @@ def available_memory() -> int | None:
 
 
 __all__ = [
-    "check_overrides",
     "check_parsed",
     "check_resources",
     "check_value",

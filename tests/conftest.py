@@ -18,16 +18,16 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from sim.agents import Alliance
 from sim.draws import WeekDraws
+from sim.engines.mesa_agents import Alliance
+from sim.engines.mesa_model import AllianceModel
 from sim.environment import market_at
 from sim.events import KINDS
-from sim.mechanics import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAITS, Touchpoints, touchpoints
 from sim.mechanisms.firms import count_alliances
 from sim.mechanisms.lifecycle import start_week
-from sim.model import AllianceModel
 from sim.params import Engine, SimulationConfig
 from sim.state import Context
+from sim.vocabulary import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAITS, Touchpoints, touchpoints
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "configs"
@@ -37,7 +37,7 @@ NO_TOUCHPOINT = Touchpoints(meeting=False, working_group=False, steering=False, 
 
 def small_config(**changes: Any) -> SimulationConfig:
     """A three-alliance reference config; ``changes`` are merged as in ``SimulationConfig.replace``."""
-    base = SimulationConfig(n_alliances=3, horizon_weeks=52, seed=11, engine=Engine.REFERENCE)
+    base = SimulationConfig(n_alliances=3, horizon_weeks=52, seed=11, engine=Engine.MESA)
     return base.replace(**changes) if changes else base
 
 

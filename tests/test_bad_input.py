@@ -25,7 +25,7 @@ from sim.params import (
     SimulationConfig,
 )
 
-CLI_BASE = ["engine=reference", "progress=false"]
+CLI_BASE = ["engine=mesa", "progress=false"]
 
 # override -> strings the error output must contain (the key, and the bad value where it is ours to say)
 BAD_OVERRIDES = {
@@ -132,10 +132,10 @@ def test_cli_happy_path_writes_documented_results(cli_runs):
     assert summary["n_alliances"] == 30
     assert sum(o["count"] for o in summary["outcomes"].values()) == 30
     config = json.loads((run_dir / "config.json").read_text())
-    assert (config["n_alliances"], config["horizon_weeks"], config["engine"]) == (30, 30, "reference")
+    assert (config["n_alliances"], config["horizon_weeks"], config["engine"]) == (30, 30, "mesa")
     provenance = json.loads((run_dir / "provenance.json").read_text())
     assert provenance["seed"] == 0
-    assert provenance["engine"] == "reference"
+    assert provenance["engine"] == "mesa"
     assert "n_alliances=30" in provenance["overrides"]
     assert provenance["packages"]["mesa"]
 
@@ -208,7 +208,7 @@ def test_wrong_types_are_rejected(data, needles):
             {"governance": {"meeting_cadence": "weekly"}},
             ["governance.meeting_cadence", "'weekly'", "none, biweekly"],
         ),
-        ({"engine": "turbo"}, ["engine", "'turbo'", "reference, vectorized"]),
+        ({"engine": "turbo"}, ["engine", "'turbo'", "mesa, cohort"]),
         (
             {"alliance": {"type": "merger"}},
             ["alliance.type", "'merger'", "complementary, coopetition, ecosystem"],

@@ -27,9 +27,9 @@ from sim.classroom.session import (
     weekly_row,
 )
 from sim.classroom.view import ClassroomView, setup_of
-from sim.mechanics import EventKind, ShockKind
-from sim.model import AllianceModel
+from sim.engines.mesa_model import AllianceModel
 from sim.params import ConfigError
+from sim.vocabulary import EventKind, ShockKind
 
 APP = Path(sys.executable).with_name("alliance-sim-app")
 KEY_CONTACT_SETUP = Setup(

@@ -30,7 +30,7 @@ OVERRIDES = [
     ["governance=committee", "governance.meeting_cadence=monthly", "governance.shared_kpis=true"],
     ["scenario=downturn", "scenario.value_trend=-0.003", "seed=0", "horizon_weeks=520"],
     ["launch=pilot", "launch.pilot_weeks=13", "triggers=standard", "triggers.shock_threshold=1e-1"],
-    ["dynamics.base_issue_rate=.05", "market.culture_spread=0.3", "engine=reference"],
+    ["dynamics.base_issue_rate=.05", "market.culture_spread=0.3", "engine=mesa"],
     ["governance.name='my-charter'", "alliance.spokes=6", "alliance=ecosystem"],
     ["+experiment=situation_coopetition"],
     ["+experiment=governance_vs_failure", "governance=full", "n_alliances=77"],

@@ -18,7 +18,7 @@ from sim.params import Engine
 from sim.runner import run_cohort
 
 GROUPS = ("alliance", "governance", "triggers", "scenario", "launch", "market", "dynamics")
-SHRINK = ["n_alliances=20", "horizon_weeks=20", "engine=reference", "seed=3"]
+SHRINK = ["n_alliances=20", "horizon_weeks=20", "engine=mesa", "seed=3"]
 
 
 def options(group: str) -> list[str]:
@@ -48,7 +48,7 @@ def test_the_test_and_the_cli_read_the_same_configs():
 @pytest.mark.parametrize(("group", "option"), GROUP_OPTIONS, ids=[f"{g}={o}" for g, o in GROUP_OPTIONS])
 def test_every_option_composes_validates_and_runs(group, option):
     config = compose_config([f"{group}={option}", *SHRINK])
-    assert config.engine is Engine.REFERENCE
+    assert config.engine is Engine.MESA
     assert (config.n_alliances, config.horizon_weeks) == (20, 20)
     # the option really was applied: its yaml's values are in the validated config
     written = yaml.safe_load((CONFIG_DIR / group / f"{option}.yaml").read_text()) or {}

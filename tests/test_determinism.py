@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 from conftest import small_config
 
+from sim.analysis.output import write_results
 from sim.market import build_cohort
 from sim.params import GovernanceParams, SimulationConfig
-from sim.runner import run_cohort, write_results
+from sim.runner import run_cohort
 
 # shocks frequent enough to produce every kind of event in a short run
 BUSY = {

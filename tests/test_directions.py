@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 @cache
 def alliances(design: str) -> pd.DataFrame:
-    config = load_config([f"governance={design}", f"n_alliances={N}", "engine=reference", "seed=0"])
+    config = load_config([f"governance={design}", f"n_alliances={N}", "engine=mesa", "seed=0"])
     assert config.horizon_weeks == 156
     return run_cohort(config).alliances
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import mechanics
-from sim.mechanics import EventKind
+from sim import vocabulary
+from sim.analysis.output import write_results
 from sim.params import (
     AllianceParams,
     Dynamics,
@@ -33,7 +33,8 @@ from sim.params import (
     SimulationConfig,
     TriggerParams,
 )
-from sim.runner import run_cohort, write_results
+from sim.runner import run_cohort
+from sim.vocabulary import EventKind
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 OUTPUTS = (DOCS / "outputs.md").read_text(encoding="utf-8")
@@ -171,7 +172,7 @@ def range_problem(cell: str, field: dataclasses.Field, annotation) -> str | None
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A small real run, written to disk as the command line would."""
-    config = SimulationConfig(n_alliances=20, horizon_weeks=20, engine="vectorized")
+    config = SimulationConfig(n_alliances=20, horizon_weeks=20, engine="cohort")
     out = tmp_path_factory.mktemp("run")
     write_results(run_cohort(config), out)
     return out
@@ -264,14 +265,14 @@ def test_parameter_tables_match_the_code(group, cls):
 
 
 def test_fixed_constants_match_the_code():
-    """Every constant of sim/mechanics.py named in the table has the documented value."""
+    """Every constant of sim/vocabulary.py named in the table has the documented value."""
     checked = 0
     for line in parameter_blocks()["fixed constants"].splitlines():
         if not line.startswith("|") or line.startswith("| ---") or line.startswith("| constant"):
             continue
         label, value = (c.strip() for c in line.strip().strip("|").split("|"))
         for name in re.findall(r"`([A-Z_]+)`", label):
-            code = getattr(mechanics, name)
+            code = getattr(vocabulary, name)
             numbers = [number(x) for x in re.findall(r"-?\d+(?:\.\d+)?", value.replace("−", "-"))]
             expected = list(code) if isinstance(code, tuple) else [code]
             assert numbers == expected, f"{name}: documented {value!r}, code has {code!r}"

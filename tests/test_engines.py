@@ -50,15 +50,15 @@ from hypothesis import strategies as st
 
 import sim
 import sim.engines.cohort
-import sim.model
+import sim.engines.mesa_model
 from sim.compiled import cache_root, compiled_for
 from sim.draws import alliance_draws_table, draw_week
 from sim.engines.cohort import CohortRun, split_week_draws
+from sim.engines.mesa_model import AllianceModel, reference_result
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.engines.tables import cohort_result
 from sim.environment import MarketPath
 from sim.levers import switches
-from sim.mechanics import ISSUE_CAPACITY, NO_RENEGOTIATION_YET, touchpoints
 from sim.mechanisms.drift import drift_firm, drift_incentives_and_expectations
 from sim.mechanisms.endings import check_endings, settle_reputation
 from sim.mechanisms.firms import bring_partner_values, count_alliances, report_to_firms
@@ -73,7 +73,6 @@ from sim.mechanisms.touchpoints import hold_touchpoints
 from sim.mechanisms.triggers import apply_triggers
 from sim.mechanisms.trust import update_trust
 from sim.mechanisms.value import create_value
-from sim.model import AllianceModel, reference_result
 from sim.params import (
     AllianceType,
     Dynamics,
@@ -83,6 +82,7 @@ from sim.params import (
 )
 from sim.results import CohortResult
 from sim.state import Context, params_of, params_record_of, week_context
+from sim.vocabulary import ISSUE_CAPACITY, NO_RENEGOTIATION_YET, touchpoints
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,16 +101,16 @@ class EngineRun:
 
 
 def run_reference(config: SimulationConfig) -> EngineRun:
-    """The Mesa engine, as ``run_cohort`` runs it for ``engine=reference``."""
-    model = AllianceModel(config.replace(engine="reference"))
+    """The Mesa engine, as ``run_cohort`` runs it for ``engine=mesa``."""
+    model = AllianceModel(config.replace(engine="mesa"))
     while model.running:
         model.step()
     return EngineRun(reference_result(model), model.alliance_table(), model.firm_table())
 
 
 def run_vectorized(config: SimulationConfig) -> EngineRun:
-    """The cohort engine, as ``run_cohort`` runs it for ``engine=vectorized``."""
-    config = config.replace(engine="vectorized")
+    """The cohort engine, as ``run_cohort`` runs it for ``engine=cohort``."""
+    config = config.replace(engine="cohort")
     run = CohortRun(config).run()
     result = cohort_result(config, run.state.alliances, run.series, run.log[: run.logged])
     return EngineRun(result, run.state.alliances, run.state.firms)
@@ -705,7 +705,7 @@ def test_alliance_week_calls_the_declared_phases_in_order():
 
 def test_mesa_step_iterates_the_declared_phases():
     """``AllianceModel.step`` runs ``ALLIANCE_PHASES`` in a loop and names no phase itself."""
-    assert sim.model.ALLIANCE_PHASES is ALLIANCE_PHASES
+    assert sim.engines.mesa_model.ALLIANCE_PHASES is ALLIANCE_PHASES
     tree = ast.parse(textwrap.dedent(inspect.getsource(AllianceModel.step)))
     loops = [
         node
@@ -762,7 +762,7 @@ def test_a_coefficient_perturbed_in_the_cohort_engine_only_is_detected(monkeypat
 
 def test_a_coefficient_perturbed_in_the_mesa_engine_only_is_detected(monkeypatch):
     vec = run_vectorized(PERTURBED_CONFIG)
-    params = sim.model.params_of
+    params = sim.engines.mesa_model.params_of
     monkeypatch.setattr(sim.model, "params_of", lambda c: params(with_trust_per_gap(c, 1.001)))
     ref = run_reference(PERTURBED_CONFIG)
     found = differences(ref, vec)
@@ -782,7 +782,7 @@ from sim.runner import run_cohort
 out = []
 for data in json.loads(sys.argv[2]):
     config = SimulationConfig.from_dict(data)
-    for engine in ("reference", "vectorized"):
+    for engine in ("mesa", "cohort"):
         r = run_cohort(config.replace(engine=engine))
         out.append((config.alliance.type.value, engine, r.alliances, r.events, r.timeseries))
 with open(sys.argv[1], "wb") as f:
@@ -840,8 +840,8 @@ def test_each_record_layout_runs_its_own_compiled_code(tmp_path):
     truth |= ecosystem_and_dyad_results(run_in_fresh_process([dyad], cache, tmp_path / "dyad.pkl"))
     assert len(truth) == 4
     for kind in ("ecosystem", "complementary"):
-        assert table_differences(truth[kind, "reference"], truth[kind, "vectorized"]) == [], kind
-    assert truth["ecosystem", "reference"].alliances["n_partners"].eq(6).all()
+        assert table_differences(truth[kind, "mesa"], truth[kind, "cohort"]) == [], kind
+    assert truth["ecosystem", "mesa"].alliances["n_partners"].eq(6).all()
     loaded = [
         ecosystem_and_dyad_results(run_in_fresh_process(order, cache, tmp_path / f"loaded{n}.pkl"))
         for n, order in enumerate([[dyad, ecosystem], [ecosystem, dyad]])

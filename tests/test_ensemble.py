@@ -85,7 +85,7 @@ class TestRun:
     def test_every_set_runs_the_same_alliances_and_the_default_set_is_the_plain_run(self):
         """Common random numbers: a set equal to the defaults reproduces run_cohort exactly, and
         only the parameters differ between sets."""
-        config = SimulationConfig(n_alliances=60, horizon_weeks=80, seed=5, engine=Engine.VECTORIZED)
+        config = SimulationConfig(n_alliances=60, horizon_weeks=80, seed=5, engine=Engine.COHORT)
         sets = [{}, {"dynamics.base_issue_rate": config.dynamics.base_issue_rate * 3}]
         result = run_ensemble(config, sets)
         table = result.alliances

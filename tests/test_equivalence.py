@@ -48,7 +48,7 @@ def differences(ref, vec) -> list[str]:
 
 def both_engines(overrides: list[str]):
     config = load_config([*overrides, "progress=false"])
-    return run_cohort(config.replace(engine="reference")), run_cohort(config.replace(engine="vectorized"))
+    return run_cohort(config.replace(engine="mesa")), run_cohort(config.replace(engine="cohort"))
 
 
 def cell(alliance: str, governance: str, launch: str, scenario: str, n: int = 40) -> list[str]:
@@ -151,17 +151,17 @@ def test_comparison_detects_one_perturbed_coefficient(monkeypatch):
         return params_of(config.replace(dynamics={"trust_per_gap": rate}))
 
     monkeypatch.setattr(sim.engines.cohort, "params_record_of", perturbed)
-    vec = run_cohort(load_config([*overrides, "engine=vectorized"]))
+    vec = run_cohort(load_config([*overrides, "engine=cohort"]))
     assert "alliances.final_trust" in differences(ref, vec)
 
 
 def test_cli_engines_write_identical_outcome_columns(tmp_path):
-    """alliance-sim engine=reference and engine=vectorized give the same outcome columns."""
+    """alliance-sim engine=mesa and engine=cohort give the same outcome columns."""
     import subprocess
     import sys
 
     tables = {}
-    for engine in ("reference", "vectorized"):
+    for engine in ("mesa", "cohort"):
         out = tmp_path / engine
         subprocess.run(
             [
@@ -179,7 +179,7 @@ def test_cli_engines_write_identical_outcome_columns(tmp_path):
         )
         tables[engine] = pd.read_parquet(out / "alliances.parquet")
     columns = ["alliance_id", "outcome", "end_week", "failure_mode", "failure_cause", "final_trust"]
-    pd.testing.assert_frame_equal(tables["reference"][columns], tables["vectorized"][columns])
+    pd.testing.assert_frame_equal(tables["mesa"][columns], tables["cohort"][columns])
 
 
 UNCOMPILED = """
@@ -199,7 +199,7 @@ def test_the_cohort_engine_gives_the_same_tables_uncompiled():
     overrides = [
         *cell("ecosystem", "full", "pilot", "volatile", n=12),
         "horizon_weeks=60",
-        "engine=vectorized",
+        "engine=cohort",
     ]
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     plain = subprocess.run(

@@ -25,11 +25,11 @@ from sim.analysis.calibration import maturing, yearly_hazard
 from sim.analysis.summaries import wilson
 from sim.environment import MarketPath, episode_weight
 from sim.levers import setup_effort
-from sim.mechanics import launch_week, objective
 from sim.params import ConfigError, ScenarioParams
 from sim.stress.charter import parse_charter
 from sim.stress.mapping import model_overrides, nest
 from sim.stress.stressors import STRESSORS
+from sim.vocabulary import launch_week, objective
 
 EVENT = REPO_ROOT / "examples" / "charters" / "event_cohost.yaml"
 

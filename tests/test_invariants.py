@@ -20,13 +20,13 @@ from conftest import CONFIG_DIR, episodes
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from sim.agents import Alliance
 from sim.analysis.summaries import summarize
+from sim.engines.mesa_agents import Alliance
+from sim.engines.mesa_model import AllianceModel, reference_result
 from sim.levers import switches
-from sim.mechanics import OUTCOMES, Outcome
-from sim.model import AllianceModel, reference_result
 from sim.params import AllianceType, Engine, LaunchMode, MeetingCadence, SimulationConfig
 from sim.results import CohortResult
+from sim.vocabulary import OUTCOMES, Outcome
 
 PROPERTY_SETTINGS = settings(
     max_examples=20,
@@ -78,7 +78,7 @@ def configs(draw) -> SimulationConfig:
         n_alliances=draw(st.integers(5, 20)),
         horizon_weeks=horizon,
         seed=draw(st.integers(0, 2**32 - 1)),
-        engine=Engine.REFERENCE,
+        engine=Engine.MESA,
     ).replace(governance=governance, scenario=scenario, alliance=alliance, launch=launch, dynamics=dynamics)
 
 
@@ -249,6 +249,6 @@ def test_shipped_regulatory_shock_scenario_keeps_health_in_unit_interval():
     for override in overrides:
         group, option = override.split("=")
         assert (CONFIG_DIR / group / f"{option}.yaml").exists()
-    config = load_config([*overrides, "n_alliances=200", "seed=1", "engine=reference"])
+    config = load_config([*overrides, "n_alliances=200", "seed=1", "engine=mesa"])
     trace = run_checked(config)
     assert trace.health_out_of_range[:5] == []

@@ -77,7 +77,7 @@ def test_the_mechanisms_that_read_a_setting_are_the_ones_declared():
     reads = governance_reads()
     for lever in LEVERS:
         if lever.name in ("meeting_cadence", "steering_committee", "health_check_weeks"):
-            continue  # read through the calendar (sim.mechanics.touchpoints) and sim.levers
+            continue  # read through the calendar (sim.vocabulary.touchpoints) and sim.levers
         readers = {m for m, names in reads.items() if lever.name in names}
         if lever.name == "adaptation_triggers":
             readers = {"triggers.apply_triggers"}  # through TriggerParams.active, into the context
@@ -141,15 +141,15 @@ def switched_on(lever: Lever) -> tuple[str, ...]:
 @pytest.mark.parametrize("lever", LEVERS, ids=lever_id)
 class TestEveryLever:
     def test_switching_it_on_moves_what_it_declares(self, lever: Lever):
-        off, _ = run(tuple(baseline_for(lever)), "vectorized")
-        on, _ = run(switched_on(lever), "vectorized")
+        off, _ = run(tuple(baseline_for(lever)), "cohort")
+        on, _ = run(switched_on(lever), "cohort")
         assert lever.moves, "a lever declares what it changes"
         for column in lever.moves:
             assert not off[column].equals(on[column]), f"{lever.name} left {column} unchanged"
 
     def test_both_engines_agree_with_it_on(self, lever: Lever):
-        vec_alliances, vec_events = run(switched_on(lever), "vectorized")
-        ref_alliances, ref_events = run(switched_on(lever), "reference")
+        vec_alliances, vec_events = run(switched_on(lever), "cohort")
+        ref_alliances, ref_events = run(switched_on(lever), "mesa")
         pd.testing.assert_frame_equal(ref_alliances, vec_alliances, check_exact=True)
         pd.testing.assert_frame_equal(ref_events, vec_events, check_exact=True)
 

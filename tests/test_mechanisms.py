@@ -13,9 +13,14 @@ from __future__ import annotations
 import pytest
 from conftest import NO_TOUCHPOINT, at_week, events_of, fresh, quiet_week, tiny_model
 
-from sim.agents import Alliance, Firm
+from sim.engines.mesa_agents import Alliance, Firm
 from sim.levers import governance_intensity
-from sim.mechanics import (
+from sim.mechanisms.endings import termination_criteria_failing
+from sim.mechanisms.issues import friction_drivers, issue_phase_factor
+from sim.mechanisms.partners import cultural_distance, effective_cultural_distance, expectation_gap
+from sim.mechanisms.triggers import renegotiate
+from sim.params import GovernanceParams, MeetingCadence
+from sim.vocabulary import (
     EXPECTATION_FLOOR,
     POTENTIAL_FLOOR,
     SHARE_BOUNDS,
@@ -25,11 +30,6 @@ from sim.mechanics import (
     Phase,
     Touchpoints,
 )
-from sim.mechanisms.endings import termination_criteria_failing
-from sim.mechanisms.issues import friction_drivers, issue_phase_factor
-from sim.mechanisms.partners import cultural_distance, effective_cultural_distance, expectation_gap
-from sim.mechanisms.triggers import renegotiate
-from sim.params import GovernanceParams, MeetingCadence
 
 ALL_TOUCHPOINTS = Touchpoints(meeting=True, working_group=True, steering=True, health_check=True)
 MEETING_ONLY = Touchpoints(meeting=True, working_group=False, steering=False, health_check=False)

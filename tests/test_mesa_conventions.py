@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agents import Alliance, Firm
-from sim.model import AllianceModel, reference_result
+from sim.engines.mesa_agents import Alliance, Firm
+from sim.engines.mesa_model import AllianceModel, reference_result
 
 REPORTERS = ["share_active", "mean_trust", "mean_health", "open_issues"]
 

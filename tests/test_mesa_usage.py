@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agents import Alliance
 from sim.config import load_config
 from sim.defaults import GROUPS, compose, default_config, options
-from sim.model import AllianceModel, reference_result
+from sim.engines.mesa_agents import Alliance
+from sim.engines.mesa_model import AllianceModel, reference_result
 from sim.params import ConfigError
 from sim.runner import run_cohort
 
@@ -33,7 +33,7 @@ def test_the_model_starts_from_the_command_lines_calibrated_defaults():
     """Handshake alliances built from Python and from the command line are the same alliances:
     the uncalibrated coefficients of sim/params.py made them all fail."""
     model = AllianceModel(n_alliances=5, horizon_weeks=3, seed=0)
-    assert model.config.replace(engine="vectorized") == load_config(["n_alliances=5", "horizon_weeks=3"])
+    assert model.config.replace(engine="cohort") == load_config(["n_alliances=5", "horizon_weeks=3"])
     assert default_config() == load_config([])
 
 

@@ -20,9 +20,10 @@ import pytest
 from test_studies import SHRINK, child_env, output, run, study_command
 
 import sim
+from sim.cli.hydra_support import check_overrides
 from sim.params import ConfigError
 from sim.studies.files import check_study
-from sim.validation import check_overrides, check_resources
+from sim.validation import check_resources
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -223,7 +224,7 @@ def test_ctrl_c_stops_with_one_line_and_no_traceback(tmp_path):
             sys.executable,
             "-m",
             "sim.cli",
-            "engine=reference",
+            "engine=mesa",
             "n_alliances=3000",
             f"hydra.run.dir={tmp_path}/r",
         ],

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.mechanics import OUTCOMES, Outcome
+from sim.vocabulary import OUTCOMES, Outcome
 
 
 def wilson(successes: int, total: int) -> tuple[float, float]:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim.classroom.session import Classroom, alliance_rows, charter_name
 from sim.levers import LEVERS
-from sim.mechanics import Outcome
+from sim.vocabulary import Outcome
 
 if TYPE_CHECKING:
     from sim.classroom.view import ClassroomView

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from sim.classroom.session import HEALTH_PARTS, ending_label
-from sim.model import AllianceModel
+from sim.engines.mesa_model import AllianceModel
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 HEALTH_COLOURS = matplotlib.colormaps["viridis"]

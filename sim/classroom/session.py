@@ -1,7 +1,7 @@
 """A classroom session: a small market of alliances stepped week by week, under one charter or
 side by side under two (A and B), with events the teacher injects.
 
-Both charters run on the Mesa engine (:class:`sim.model.AllianceModel`) from the same seed, so
+Both charters run on the Mesa engine (:class:`sim.engines.mesa_model.AllianceModel`) from the same seed, so
 they hold the same firms and alliances and draw the same shocks, departures and issues
 (common random numbers): what differs between them is the design alone. An injected event is
 scheduled for a week and goes to both; it is carried out by the model's own mechanisms, by
@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.agents import Alliance
+from sim.engines.mesa_agents import Alliance
+from sim.engines.mesa_model import AllianceModel
 from sim.environment import market_at
-from sim.mechanics import OUTCOMES, Cause, EventKind, FailureMode, Outcome, ShockKind
-from sim.model import AllianceModel
 from sim.params import ConfigError, Engine, SimulationConfig
+from sim.vocabulary import OUTCOMES, Cause, EventKind, FailureMode, Outcome, ShockKind
 
 LEAD, PARTNER = 0, 1
 """Partner slots: the lead firm (the hub of an ecosystem) and its first partner."""
@@ -131,7 +131,7 @@ class ClassroomModel(AllianceModel):
     """The Mesa model of the classroom: the alliance model plus events injected by hand."""
 
     def __init__(self, config: SimulationConfig, injections: Sequence[Injection] = ()) -> None:
-        super().__init__(config.replace(engine=Engine.REFERENCE.value))
+        super().__init__(config.replace(engine=Engine.MESA.value))
         self.injections: list[Injection] = []
         for injection in injections:
             self.inject(injection)
@@ -403,7 +403,7 @@ class Setup:
         return [
             f"seed={self.seed}",
             f"n_alliances={self.n_alliances}",
-            "engine=reference",
+            "engine=mesa",
             *self.market,
             *design,
         ]

@@ -28,11 +28,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from sim.analysis.output import write_results
 from sim.analysis.summaries import format_summary
 from sim.cli.hydra_support import EXPERIMENT_GROUP, mirror_schema
 from sim.defaults import CHECKOUT, data_dir
 from sim.params import ConfigError, SimulationConfig
-from sim.runner import write_results
 from sim.studies.files import check_study_file
 from sim.studies.scheduler import CellsAhead
 from sim.studies.store import simulate
@@ -78,7 +78,7 @@ def hydra_compose(overrides: list[str] | None = None) -> SimulationConfig:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from sim.validation import check_overrides
+    from sim.cli.hydra_support import check_overrides
 
     check_overrides(list(overrides or []), studies=study_names())
     try:
@@ -235,7 +235,7 @@ def console_main() -> None:
     """
     from hydra._internal.utils import get_args_parser
 
-    from sim.validation import check_overrides, parse_overrides
+    from sim.cli.hydra_support import check_overrides, parse_overrides
 
     try:
         args, _ = get_args_parser().parse_known_args()

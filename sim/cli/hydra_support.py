@@ -36,7 +36,8 @@ from hydra.plugins.config_source import ConfigLoadError, ConfigResult, ConfigSou
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 from omegaconf import DictConfig, OmegaConf
 
-from sim.params import Section, SimulationConfig
+from sim.params import ConfigError, Section, SimulationConfig
+from sim.validation import show as _show
 
 EXPERIMENT_GROUP = "experiment"
 SERIAL_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
@@ -75,19 +76,6 @@ def mirror_schema(cls: type[Section], extra: list[tuple[str, Any, Any]] | None =
     for name, typ, default in extra or []:
         fields.append((name, typ, dataclasses.field(default=default)))
     return dataclasses.make_dataclass(f"{cls.__name__}Schema", fields)
-
-
-ConfigStore.instance().store(
-    name="config_schema",
-    node=mirror_schema(
-        SimulationConfig,
-        extra=[
-            ("progress", bool, True),
-            ("study", dict[str, Any] | None, None),
-            ("ensemble", dict[str, Any] | None, None),
-        ],
-    ),
-)
 
 
 ConfigStore.instance().store(
@@ -224,3 +212,49 @@ class ReusedCompositions:
     @staticmethod
     def remove(loader: Any) -> None:
         vars(loader).pop("load_sweep_config", None)
+
+
+# ------------------------------------------------------------------ overrides, as Hydra parses them
+def _values(override: Any) -> list[Any]:
+    """The value(s) of a parsed Hydra override: each sweep value, or the one value."""
+    if override.is_sweep_override():
+        return list(override.sweep_iterator())
+    return [override.value()]
+
+
+def parse_overrides(overrides: list[str]) -> list[Any]:
+    """Hydra's parse of the overrides, its syntax errors as ConfigError."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parsed = []
+    parser = OverridesParser.create()
+    for text in overrides:
+        try:
+            parsed.extend(parser.parse_overrides([text]))
+        except HydraException as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else "cannot be parsed"
+            raise ConfigError(
+                f"override {_show(text)}: {first}; write key=value, e.g. governance=full or n_alliances=500"
+            ) from None
+    return parsed
+
+
+def check_overrides(overrides: list[str], studies: list[str] | None = None) -> None:
+    """Check command-line overrides (sweeps included) before Hydra composes anything.
+
+    Hydra would reject an unknown key with advice to add it with ``+key``
+    (which the schema forbids anyway) and list nothing; it would read
+    ``governance.shared_kpis=1`` as true. Here every key must be a setting,
+    a config group, ``+experiment`` or a ``hydra.`` key, and every value
+    passes the same check as the typed parameters.
+    """
+    items = []
+    for override in parse_overrides(overrides):
+        key = override.get_key_element()
+        prefix = key[: len(key) - len(key.lstrip("+~"))]
+        values = [] if override.is_delete() else _values(override)
+        items.append((override.input_line or key, prefix, key.lstrip("+~"), values))
+    from sim.validation import check_parsed
+
+    check_parsed(items, studies)

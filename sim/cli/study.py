@@ -22,10 +22,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from sim.analysis.output import provenance
 from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
 from sim.cli.hydra_support import ReusedCompositions, runs_cells_here
 from sim.params import ConfigError
-from sim.runner import provenance
 from sim.studies.files import check_study
 from sim.studies.scheduler import Cell, CellsAhead, leave_with_the_parent
 from sim.studies.store import cell_is_intact, compute_cell, config_hash, model_fingerprint

@@ -37,7 +37,6 @@ from sim.engines import threads
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.environment import MarketPath
 from sim.market import CohortStart, build_cohort
-from sim.mechanics import touchpoints
 from sim.mechanisms import mechanism
 from sim.mechanisms.drift import drift_firm, drift_incentives_and_expectations
 from sim.mechanisms.endings import check_endings, close_at_horizon, settle_reputation
@@ -67,6 +66,7 @@ from sim.state import (
     params_record_of,
     week_context,
 )
+from sim.vocabulary import touchpoints
 
 LOG_DTYPE = np.dtype(
     [("week", "i8"), ("alliance", "i8"), ("kind", "i8"), ("first", "i8"), ("second", "i8"), ("amount", "f8")]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sim.mechanisms.drift import drift_firm, drift_incentives_and_expectations
-from sim.mechanisms.endings import check_endings, settle_reputation
+from sim.mechanisms.drift import drift_incentives_and_expectations
+from sim.mechanisms.endings import check_endings
 from sim.mechanisms.health import update_health
 from sim.mechanisms.issues import raise_issues, resolve_issues
 from sim.mechanisms.key_contacts import lose_key_contacts
@@ -26,14 +26,11 @@ from sim.mechanisms.trust import update_trust
 from sim.mechanisms.value import create_value
 from sim.state import AllianceDraws, AllianceState, Context, Params
 
-Phase = Callable[[AllianceState, AllianceDraws, Context, Params], None]
-"""A phase acts on one alliance's record, with its draws of the week."""
+AlliancePhase = Callable[[AllianceState, AllianceDraws, Context, Params], None]
+"""A phase acts on one alliance's record, with its draws of the week (a lifecycle phase of an
+alliance is something else: ``sim.vocabulary.Phase``)."""
 
-FIRM_PHASES_BEFORE = (drift_firm,)
-"""Before the alliances act: firms drift; then each firm's running alliances are counted and
-every alliance gathers what its partners bring (``sim.mechanisms.firms``)."""
-
-ALLIANCE_PHASES: tuple[Phase, ...] = (
+ALLIANCE_PHASES: tuple[AlliancePhase, ...] = (
     advance_lifecycle,
     drift_incentives_and_expectations,
     receive_shock,
@@ -48,5 +45,3 @@ ALLIANCE_PHASES: tuple[Phase, ...] = (
     update_health,
     check_endings,
 )
-FIRM_PHASES_AFTER = (settle_reputation,)
-"""After every alliance has acted and reported its exits and collapses: firms settle reputation."""

@@ -3,7 +3,7 @@
 Every mechanism is a plain Python function of one alliance ``i`` (or one firm)
 of a :class:`sim.state.CohortState`, the week's draws, the week's
 :class:`sim.state.Context` and the parameters (:data:`sim.state.Params`). The
-Mesa engine (:mod:`sim.model`) calls them as they are, one agent at a time: they
+Mesa engine (:mod:`sim.engines.mesa_model`) calls them as they are, one agent at a time: they
 are the readable specification. The cohort engine (:mod:`sim.engines.cohort`)
 calls the same functions from a compiled loop over every alliance: the
 :func:`mechanism` decorator registers each one with numba, which compiles it

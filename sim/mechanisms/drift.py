@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.mechanics import EXPECTATION_FLOOR
 from sim.mechanisms import mechanism
 from sim.mechanisms.partners import clip01
 from sim.state import AllianceDraws, AllianceState, Context, FirmState, Params
+from sim.vocabulary import EXPECTATION_FLOOR
 
 
 @mechanism

@@ -16,11 +16,11 @@ primary cause: the largest entry of the damage ledger.
 from __future__ import annotations
 
 from sim.events import ENDING_CODE_BASE
-from sim.mechanics import OUTCOMES, FailureMode, Outcome, too_few_spokes
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import ENDING, PARTNER_EXIT, record
 from sim.mechanisms.partners import expects_results, misalignment
 from sim.state import AllianceDraws, AllianceState, Context, FirmState, Params
+from sim.vocabulary import OUTCOMES, FailureMode, Outcome, too_few_spokes
 
 SUCCESS = OUTCOMES.index(Outcome.SUCCESS)
 UNDERPERFORMING = OUTCOMES.index(Outcome.UNDERPERFORMING)
@@ -60,7 +60,7 @@ def fail(a: AllianceState, t: int, mode: int) -> None:
 @mechanism
 def objectives_met(a: AllianceState, c: Context) -> bool:
     """The objectives are met once cumulative value per partner reaches the target set for the
-    alliance's planned length (:func:`sim.mechanics.objective`)."""
+    alliance's planned length (:func:`sim.vocabulary.objective`)."""
     return a.cumulative_value >= c.objective
 
 

@@ -10,7 +10,6 @@ age and, on an escalation path, are escalated.
 
 from __future__ import annotations
 
-from sim.mechanics import MAX_NEW_ISSUES
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import ESCALATION, record
 from sim.mechanisms.partners import (
@@ -22,6 +21,7 @@ from sim.mechanisms.partners import (
     without_champion,
 )
 from sim.state import AllianceDraws, AllianceState, Context, Params
+from sim.vocabulary import MAX_NEW_ISSUES
 
 
 @mechanism

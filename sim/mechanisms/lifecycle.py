@@ -3,10 +3,10 @@ launch as a limited pilot or at full scale, and scaled operation."""
 
 from __future__ import annotations
 
-from sim.mechanics import Phase
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import SCALE_UP, record
 from sim.state import AllianceDraws, AllianceState, Context, Params
+from sim.vocabulary import Phase
 
 DISCOVERY = int(Phase.DISCOVERY)
 ALIGNMENT = int(Phase.ALIGNMENT)

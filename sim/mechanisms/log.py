@@ -4,9 +4,9 @@ record; the engines collect them into the cohort's log at the end of the week.""
 
 from __future__ import annotations
 
-from sim.mechanics import EventKind
 from sim.mechanisms import mechanism
 from sim.state import AllianceState
+from sim.vocabulary import EventKind
 
 _KINDS = list(EventKind)
 SHOCK = _KINDS.index(EventKind.SHOCK)

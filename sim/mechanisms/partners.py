@@ -8,9 +8,9 @@ partner expected results and not while the alliance is a pilot.
 
 from __future__ import annotations
 
-from sim.mechanics import EXPECTATION_FLOOR
 from sim.mechanisms import mechanism
 from sim.state import AllianceState, Params
+from sim.vocabulary import EXPECTATION_FLOOR
 
 
 @mechanism

@@ -9,11 +9,11 @@ and the others (market share) or sets integration back (technology).
 
 from __future__ import annotations
 
-from sim.mechanics import POTENTIAL_FLOOR, SHARE_BOUNDS, Cause, ShockKind
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import SHOCK, record
 from sim.mechanisms.partners import clip01
 from sim.state import AllianceDraws, AllianceState, Context, Params
+from sim.vocabulary import POTENTIAL_FLOOR, SHARE_BOUNDS, Cause, ShockKind
 
 REGULATORY = int(ShockKind.REGULATORY)
 MARKET_SHARE = int(ShockKind.MARKET_SHARE)

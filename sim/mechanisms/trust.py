@@ -15,11 +15,11 @@ which names the primary cause if the alliance fails.
 
 from __future__ import annotations
 
-from sim.mechanics import N_FRICTION_DRIVERS, Cause
 from sim.mechanisms import mechanism
 from sim.mechanisms.maturity import routine_cushion
 from sim.mechanisms.partners import expectation_gap, inequity, misalignment, n_active, value_ratio
 from sim.state import AllianceDraws, AllianceState, Context, Params
+from sim.vocabulary import N_FRICTION_DRIVERS, Cause
 
 OPPORTUNISM = int(Cause.OPPORTUNISM)
 EXPECTATION_GAP = int(Cause.EXPECTATION_GAP)

@@ -10,10 +10,10 @@ falls when a firm takes on more; unequal commitment feels inequitable.
 
 from __future__ import annotations
 
-from sim.mechanics import COMMITMENT_CAP
 from sim.mechanisms import mechanism
 from sim.mechanisms.partners import n_active
 from sim.state import AllianceDraws, AllianceState, Context, Params
+from sim.vocabulary import COMMITMENT_CAP
 
 
 @mechanism

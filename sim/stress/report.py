@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.summaries import wilson
-from sim.mechanics import OUTCOMES
 from sim.stress.runner import FEATURES, QUICK_PLAN, StressResult
 from sim.stress.stressors import DESCRIBE, SEVERITIES, STRESSORS
+from sim.vocabulary import OUTCOMES
 
 OKABE_ITO = {
     "blue": "#0072B2",
@@ -681,7 +681,7 @@ def write_report(result: StressResult, out_dir: Path, charter_path: Path | None 
     }
     clean = _finite(report)
     (out_dir / "report.json").write_text(json.dumps(clean, indent=2) + "\n")
-    from sim.runner import git_revision, package_versions
+    from sim.analysis.output import git_revision, package_versions
 
     provenance = {"seed": result.seed, "git_revision": git_revision(), "packages": package_versions()}
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")

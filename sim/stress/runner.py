@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.mechanics import OUTCOMES, Cause
 from sim.params import ConfigError, SimulationConfig
 from sim.stress.charter import Charter
 from sim.stress.mapping import draw_charter, model_overrides, nest
@@ -33,6 +32,7 @@ from sim.stress.stressors import (
     get_setting,
     sample_future,
 )
+from sim.vocabulary import OUTCOMES, Cause
 
 ENSEMBLE_FILE = Path("results") / "calibration" / "ensemble.csv"
 """Where the calibration writes its ensemble (one row a parameter set)."""

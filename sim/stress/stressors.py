@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from sim.levers import switches
-from sim.mechanics import launch_week
 from sim.params import MeetingCadence, SimulationConfig
 from sim.stress.mapping import NEVER_SHOCK
+from sim.vocabulary import launch_week
 
 SEVERITIES = ("mild", "moderate", "severe")
 

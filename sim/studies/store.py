@@ -19,8 +19,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from sim.analysis.output import write_results
 from sim.params import SimulationConfig
-from sim.runner import run_cohort, write_results
+from sim.runner import run_cohort
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 """The package's source: the model fingerprint reads it."""

@@ -1,7 +1,7 @@
-"""The alliance model on Mesa: the Mesa engine (``engine=reference``).
+"""The alliance model on Mesa: the Mesa engine (``engine=mesa``).
 
 :class:`AllianceModel` simulates a cohort of alliances, all under one design,
-in a market of :class:`~sim.agents.Firm` agents. ``step`` is one week: it
+in a market of :class:`~sim.engines.mesa_agents.Firm` agents. ``step`` is one week: it
 orchestrates the phases of :mod:`sim.engines.phases` (each a mechanism the
 agents run on themselves, uncompiled) and collects data.
 """
@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
-from sim.agents import Alliance, Firm, fields_table
 from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week
+from sim.engines.mesa_agents import Alliance, Firm, fields_table
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.environment import MarketPath
 from sim.events import KINDS, EventLog
 from sim.market import build_cohort
-from sim.mechanics import OUTCOMES, Outcome, touchpoints
 from sim.mechanisms.firms import count_alliances
 from sim.mechanisms.observe import cohort_means
 from sim.params import Engine, SimulationConfig
 from sim.state import AllianceState, FirmState, new_state, params_of, record_dtype, week_context
+from sim.vocabulary import OUTCOMES, Outcome, touchpoints
 
 if TYPE_CHECKING:
     from sim.results import CohortResult
@@ -73,7 +73,7 @@ class AllianceModel(mesa.Model):
             seed = int(self.rng.integers(2**63 - 1))
         # The cohort's own stream (market, firms, weekly draws) comes from the recorded seed,
         # so a run is reproduced from its config alone, by either engine.
-        self.config = config.replace(seed=seed, engine=Engine.REFERENCE.value)
+        self.config = config.replace(seed=seed, engine=Engine.MESA.value)
         self.stream = cohort_stream(seed)
         self.start = build_cohort(self.config, self.stream)
         self.shape = self.start.shape

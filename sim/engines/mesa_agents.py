@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, cast
 import mesa
 import numpy as np
 
-from sim.mechanics import OUTCOMES, Cause, FailureMode, Outcome, Phase
 from sim.mechanisms.drift import drift_firm, drift_incentives_and_expectations
 from sim.mechanisms.endings import check_endings, close_at_horizon, settle_reputation
 from sim.mechanisms.firms import bring_partner_values, report_to_firms
@@ -37,9 +36,10 @@ from sim.mechanisms.triggers import apply_triggers
 from sim.mechanisms.trust import update_trust
 from sim.mechanisms.value import create_value
 from sim.state import AllianceState, FirmState
+from sim.vocabulary import OUTCOMES, Cause, FailureMode, Outcome, Phase
 
 if TYPE_CHECKING:
-    from sim.model import AllianceModel
+    from sim.engines.mesa_model import AllianceModel
 
 
 def _load(agent: Any, record: Any) -> None:
