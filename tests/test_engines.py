@@ -763,7 +763,7 @@ def test_a_coefficient_perturbed_in_the_cohort_engine_only_is_detected(monkeypat
 def test_a_coefficient_perturbed_in_the_mesa_engine_only_is_detected(monkeypatch):
     vec = run_vectorized(PERTURBED_CONFIG)
     params = sim.engines.mesa_model.params_of
-    monkeypatch.setattr(sim.model, "params_of", lambda c: params(with_trust_per_gap(c, 1.001)))
+    monkeypatch.setattr(sim.engines.mesa_model, "params_of", lambda c: params(with_trust_per_gap(c, 1.001)))
     ref = run_reference(PERTURBED_CONFIG)
     found = differences(ref, vec)
     assert "alliances.final_trust" in found
