@@ -27,7 +27,7 @@ import pandas as pd
 
 from sim import load_config, run_cohort
 from sim.analysis.calibration import yearly_hazard
-from sim.analysis.studies import _durations, design_colours, smoothed_hazard
+from sim.analysis.study_figures import _durations, design_colours, smoothed_hazard
 from sim.analysis.summaries import wilson
 from sim.vocabulary import OUTCOMES
 

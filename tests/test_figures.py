@@ -14,7 +14,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from sim.analysis import studies
-from sim.analysis.studies import (
+from sim.analysis.study_figures import (
     PALETTE,
     Styling,
     design_colours,

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import pandas as pd
 import pytest
 
-from sim.analysis.studies import plot_rates
+from sim.analysis.study_figures import plot_rates
 from sim.analysis.summaries import wilson
 
 

@@ -196,5 +196,3 @@ def test_the_model_imports_no_analysis_plotting_or_hydra():
                 if relative.name in ("config.py", "validation.py") and name.startswith("sim.studies"):
                     continue  # composing a study reads its file
                 assert not name.startswith(ANALYSIS_AND_FRONT_ENDS), f"sim/{relative} imports {name}"
-
-

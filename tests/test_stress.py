@@ -231,7 +231,7 @@ SANITY = Plan(draws=4, n_alliances=150, severities=("moderate",), futures_per_dr
 @pytest.mark.slow
 def test_adaptive_clause_helps_under_the_subsidy_shocks() -> None:
     """The subsidy example runs in the regulatory-shock environment; its 15% clause must help there."""
-    from sim.stress.report import clause_table
+    from sim.stress.analysis import clause_table
 
     charter = parse_charter(SUBSIDY.read_text())
     as_written = {c["change"]: c for c in clause_table(stress(charter, SANITY))}

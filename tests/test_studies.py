@@ -659,7 +659,7 @@ def test_report_rebuilds_summary_and_figures_from_a_finished_study(finished_stud
 
 @pytest.mark.slow
 def test_report_never_runs_the_model(finished_study, tmp_path, monkeypatch, capsys):
-    import sim.analysis.studies
+    import sim.analysis.study_report
     import sim.cli.study
     import sim.engines.cohort
     import sim.runner
@@ -678,7 +678,7 @@ def test_report_never_runs_the_model(finished_study, tmp_path, monkeypatch, caps
     folder = copy_study(finished_study, tmp_path)
     (folder / "summary.csv").unlink()
     shutil.rmtree(folder / "figures")
-    sim.analysis.studies.main([str(folder)])
+    sim.analysis.study_report.main([str(folder)])
     assert HEADER in capsys.readouterr().out
     assert (folder / "summary.csv").read_bytes() == (finished_study / "summary.csv").read_bytes()
     assert list((folder / "figures").glob("*.png"))
@@ -821,6 +821,6 @@ def test_reused_compositions_stay_in_their_process():
 def test_the_rate_figures_never_put_one_key_on_both_axes(meta, dims, expected):
     """A study naming only its hue (x: null) once put the hue on the x axis too, and the heatmap
     failed after every cell had run."""
-    from sim.analysis.studies import _axes_keys
+    from sim.analysis.study_figures import _axes_keys
 
     assert _axes_keys(meta, dims) == expected

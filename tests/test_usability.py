@@ -246,7 +246,7 @@ def test_ctrl_c_stops_with_one_line_and_no_traceback(tmp_path):
 
 
 def test_a_report_on_an_interrupted_study_names_the_missing_cells(tmp_path):
-    from sim.analysis.studies import build_report
+    from sim.analysis.study_report import build_report
 
     folder = tmp_path / "results" / "s" / "run"
     cell = folder / "cells" / "governance=full"

@@ -23,7 +23,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sim.analysis.output import provenance
-from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, build_report, cell_store
+from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, cell_store
+from sim.analysis.study_report import build_report
 from sim.cli.hydra_support import ReusedCompositions, runs_cells_here
 from sim.params import ConfigError
 from sim.studies.files import check_study

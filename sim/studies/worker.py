@@ -59,7 +59,7 @@ def main() -> None:
     import matplotlib.pyplot
     import pyarrow.parquet  # noqa: F401 - written by pandas, imported on first use
 
-    import sim.analysis.studies
+    import sim.analysis.study_figures
     import sim.engines.cohort
     import sim.studies.store  # noqa: F401
 
@@ -77,7 +77,7 @@ def main() -> None:
 
 def figures(folder: Path) -> dict[str, Any]:
     """Draw the study's figures (the report's tables are written meanwhile by the study)."""
-    from sim.analysis.studies import draw_figures
+    from sim.analysis.study_figures import draw_figures
 
     try:
         return {"figures": [str(path) for path in draw_figures(folder)]}
