@@ -414,3 +414,15 @@ def test_the_committed_ensemble_applies_to_every_alliance_type(alliance_type: st
         expected = table[f"alliance.{alliance_type}.objective_value"].iloc[number]
         assert values["alliance.objective_value"] == pytest.approx(expected, rel=1e-12)
         assert base.replace(**{"alliance": {"objective_value": values["alliance.objective_value"]}})
+
+
+def test_a_stressor_the_charters_clauses_neutralise_is_said_so(tmp_path: Path) -> None:
+    """With shared KPIs the partners count success alike, so diverging success measures change
+    no alliance's failure: the table says why, never '+0.0 pts (+0.0 to +0.0)' alone."""
+    from sim.stress.report import write_report
+
+    kpis = parse_charter(edit(lambda d: d["governance"].update({"shared_kpis": True})))
+    report = write_report(stress(kpis, TINY), tmp_path, SUBSIDY)
+    notes = {s["name"]: s["note"] for s in report["stressors"]}
+    assert "changed no alliance's failure" in notes["measurement_divergence"]
+    assert "changed no alliance's failure" in (tmp_path / "report.md").read_text()

@@ -624,7 +624,7 @@ REPORT_FILES = ("summary.csv", "summary.md", "paired.csv")
 
 
 def report_command(folder: Path) -> list[str]:
-    return [sys.executable, "-m", "sim.analysis.studies", str(folder)]
+    return [sys.executable, "-m", "sim.analysis.study_report", str(folder)]
 
 
 @pytest.mark.slow

@@ -116,7 +116,7 @@ def test_help_explains_the_command_without_hydra_boilerplate(tmp_path):
         for name in line.split(":", 1)[1].split(","):
             name = name.strip()
             assert f"`{name}`" in readme or ("`situation_" in readme and name.startswith("situation_")), name
-    report = run([sys.executable, "-m", "sim.analysis.studies", "--help"], tmp_path)
+    report = run([sys.executable, "-m", "sim.analysis.study_report", "--help"], tmp_path)
     assert report.returncode == 0 and "``" not in report.stdout and ":func:" not in report.stdout
 
 

@@ -233,12 +233,10 @@ def console_main() -> None:
     skips a final scan of every object of the run (most of a second after a
     study). Exit handlers (logging, launchers) run as usual.
     """
-    from hydra._internal.utils import get_args_parser
-
-    from sim.cli.hydra_support import check_overrides, parse_overrides
+    from sim.cli.hydra_support import check_overrides, command_line_arguments, parse_overrides
 
     try:
-        args, _ = get_args_parser().parse_known_args()
+        args = command_line_arguments()
         if not (args.help or args.hydra_help or args.info or args.shell_completion):
             check_overrides(args.overrides, studies=study_names())
             for override in parse_overrides(args.overrides):

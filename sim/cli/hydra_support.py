@@ -17,6 +17,9 @@ checks each adaptation on the installed version.
   back when it ends.
 * **Where cells run** (:func:`runs_cells_here`): whether the launcher is Hydra's serial one,
   read from its ``_target_``.
+* **The command line read before Hydra runs** (:func:`command_line_arguments`): Hydra's own
+  argument parser (``hydra._internal.utils.get_args_parser``), so that overrides and study
+  files are checked, and the worker started, with exactly the arguments Hydra will read.
 """
 
 from __future__ import annotations
@@ -258,3 +261,11 @@ def check_overrides(overrides: list[str], studies: list[str] | None = None) -> N
     from sim.validation import check_parsed
 
     check_parsed(items, studies)
+
+
+def command_line_arguments() -> Any:
+    """The command line as Hydra will read it (its overrides, ``-m``, ``--help`` ...)."""
+    from hydra._internal.utils import get_args_parser
+
+    args, _ = get_args_parser().parse_known_args()
+    return args

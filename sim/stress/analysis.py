@@ -136,6 +136,14 @@ def outcome_sentences(outcomes: dict[str, dict[str, float]], horizon_weeks: int)
     return out
 
 
+def failure_and_change(frame: pd.DataFrame, charter: pd.DataFrame, result: StressResult) -> dict[str, Any]:
+    """A run's failure probability and its paired change against the charter as written."""
+    return {
+        "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
+        "delta_failure": _paired(frame, charter, result=result),
+    }
+
+
 def stressor_table(result: StressResult) -> list[dict[str, Any]]:
     runs = result.runs
     charter = runs[runs["kind"] == "charter"]
@@ -153,17 +161,30 @@ def stressor_table(result: StressResult) -> list[dict[str, Any]]:
     ]:
         if frame.empty:
             continue
+        note = str(frame["note"].iloc[0]) if "note" in frame else ""
+        if not note and name != "calm_baseline" and fails_the_same(frame, result):
+            note = "it changed no alliance's failure: the charter's clauses leave it nothing to act on"
         rows.append(
             {
                 "name": name,
                 "label": label,
                 "severity": severity,
-                "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
-                "delta_failure": _paired(frame, charter, result=result),
-                "note": str(frame["note"].iloc[0]) if "note" in frame else "",
+                **failure_and_change(frame, charter, result),
+                "note": note,
             }
         )
     return rows
+
+
+def fails_the_same(frame: pd.DataFrame, result: StressResult) -> bool:
+    """Whether the same alliances failed in every draw of a run as under the charter as written."""
+    first = frame.iloc[0]
+    for draw in frame["draw"]:
+        variant = result.failed.get((first["kind"], first["name"], first["severity"], int(draw)))
+        charter = result.failed.get(("charter", "charter as written", "", int(draw)))
+        if variant is None or charter is None or not np.array_equal(variant, charter):
+            return False
+    return True
 
 
 def clause_table(result: StressResult) -> list[dict[str, Any]]:
@@ -207,9 +228,7 @@ def benchmark_table(result: StressResult) -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": name,
-                "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
-                "delta_failure": _paired(frame, charter, result=result),
-                "note": str(frame["note"].iloc[0]) if "note" in frame else "",
+                **failure_and_change(frame, charter, result),
             }
         )
     return rows

@@ -98,7 +98,8 @@ seed, its calibrated parameter set and the values drawn for the charter's ranges
 underperforming, failed, terminated, each with `estimate`, `low`, `high`), `sentences`,
 `benchmarks`, `stressors` (each `name`, `label`, `severity`, `failure_probability`,
 `delta_failure`, and `note`, which says in words why a stressor cannot change the results:
-it cannot act within the horizon, or the charter is already at its level), `clauses` (each
+it cannot act within the horizon, the charter is already at its level, or it changed no
+alliance's failure because the charter's clauses leave it nothing to act on), `clauses` (each
 `rank`, `change`, `delta_failure` with `estimate`, `low`, `high`, the paired change in effort
 per alliance in person-weeks, `effort_setup_person_weeks` one-off and
 `effort_recurring_person_weeks` recurring, and their sum `effort_person_weeks`, `verdict`), `causes`, `scenarios` (the tree's boxes and their
