@@ -185,7 +185,7 @@ def test_the_debrief_command_reproduces_the_session(tmp_path: Path) -> None:
         "summary.md",
         "events.csv",
     } <= names
-    assert {"figures/network_A.png", "figures/network_B.png", "figures/charts.png"} <= names
+    assert {"figures/network_A.svg", "figures/network_B.svg", "figures/chart_running.png"} <= names
     command = shlex.split(archive.read("command.txt").decode())
     assert command[:2] == ["alliance-sim-app", "replay"]
     out = tmp_path / "replayed"

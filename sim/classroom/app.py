@@ -1,46 +1,69 @@
-"""The classroom web app: Mesa's SolaraViz page on the Mesa engine; ``alliance-sim-app`` serves it.
+"""The classroom web app (Solara); ``alliance-sim-app`` serves it.
 
-A class watches a small market of alliances live, changes the charter, injects events and
-replays the same alliances side by side under two charters (A and B). The model SolaraViz
-drives is a :class:`ClassroomSession`: one Mesa model whose step is one week of every charter.
-SolaraViz's own controller plays, steps and resets it (its play loop runs in a thread, so the
-page stays responsive); its model parameters are the preset and the replay switch, taken up
-when the class presses Reset. The pictures, the inspector, the injector, the event feed, the
-debrief export and the charter editor are SolaraViz components, each a function of the model.
-The page holds no model logic: it shows what :class:`sim.classroom.view.ClassroomView` draws.
+A class watches a small market of alliances live, changes the charter, opens a charter file,
+injects events and replays the same alliances side by side under two charters (A and B). The
+page has four named pages (Watch, Compare A and B, Edit charter, Debrief) under one control bar
+(a large week counter, play and pause, step, go to week N, pause on an event, and the developer
+settings behind an "Advanced" fold), laid out to be read from the back of a room.
+
+Each browser session has one :class:`sim.classroom.live.LiveSession` on the server, kept in the
+server's one :class:`~sim.classroom.live.SessionStore`: a reload finds it again, two sessions
+share nothing, and a session whose tabs are all closed stops playing and is freed after a
+while. The page holds no model logic and no state of its own beyond what is typed and not yet
+applied: it shows a :class:`~sim.classroom.live.Snapshot` and sends actions to the session,
+which checks every value and reports a refused one beside its field. An error a panel cannot
+show is logged with the session id and shown in place of that panel only.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
+import html
+import logging
+import os
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import mesa
+import markdown
 import solara
 import solara.lab
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import force_update, update_counter
+import solara.server.kernel_context
 
-from sim.classroom.debrief import debrief_zip
-from sim.classroom.figures import LIVE_FORMAT
-from sim.classroom.presets import PRESET_BY_KEY, PRESETS, Preset
-from sim.classroom.session import HEALTH_PARTS, Classroom, InjectionKind, Setup, compact_feed, ending_label
-from sim.classroom.view import ClassroomView, setup_of
-from sim.params import ConfigError, GovernanceParams, MeetingCadence, TriggerParams
+from sim.classroom import glossary
+from sim.classroom.charters import format_value
+from sim.classroom.debrief import debrief_zip, summary
+from sim.classroom.figures import CHART_BY_KEY, CHART_PX, CHARTS, LIVE_FORMAT, MAIN_CHART
+from sim.classroom.live import (
+    INTERVALS_MS,
+    KEEP_ENV,
+    MAX_ALLIANCES,
+    MIN_ALLIANCES,
+    PAGES,
+    PAUSE_ON,
+    InputError,
+    LiveSession,
+    SessionStore,
+    Snapshot,
+    parse_int,
+)
+from sim.classroom.presets import PRESET_BY_KEY, PRESETS
+from sim.classroom.session import InjectionKind
+from sim.params import GovernanceParams, MeetingCadence, TriggerParams
 
-PLAY_INTERVAL_MS = 150  # between weeks while playing (SolaraViz's play interval slider starts here)
-DEFAULT_PRESET = PRESETS[6]
+log = logging.getLogger("sim.classroom")
+
+STORE = SessionStore(keep_seconds=float(os.environ.get(KEEP_ENV, "1800")))
+"""The server's one store of sessions, shared by every page and guarded by its own locks."""
+
+EXAMPLE_CHARTERS = Path(__file__).resolve().parents[2] / "examples" / "charters"
 ALLIANCE_TYPES = ("complementary", "coopetition", "ecosystem")
 SCENARIOS = ("calm", "volatile", "regulatory_shock", "downturn")
 GOVERNANCE_DESIGNS = ("handshake", "meetings", "committee", "meetings_committee", "light", "heavy", "full")
 TRIGGER_CLAUSES = ("design", "off", "standard", "sensitive")
 LAUNCHES = ("full", "pilot")
-REPLAY_LABEL = "Side-by-side replay (charters A and B)"
-
 FRICTIONS = (
     ("market.strategy_spread", "incentive distance", 0.0, 1.0),
     ("market.culture_spread", "culture distance", 0.0, 1.0),
@@ -52,157 +75,307 @@ TRIGGER_SLIDERS: dict[str, tuple[float, float]] = {
     "misalignment_threshold": (0.0, 1.0),
     "cooldown_weeks": (0.0, 52.0),
 }
+CHART_WIDTH, _ = CHART_PX
+
+CSS = f"""
+.classroom {{ font-size: 18px; }}
+.classroom .v-btn {{ font-size: 17px !important; text-transform: none; }}
+.classroom .v-label, .classroom .v-select__selection, .classroom input {{ font-size: 17px !important; }}
+.top-bar {{ display: flex; align-items: center; gap: 16px; flex-wrap: wrap; padding: 4px 12px;
+  border-bottom: 1px solid #ddd; }}
+.top-bar .app-title {{ font-size: 22px; font-weight: 600; }}
+.control-bar {{ display: flex; align-items: center; gap: 14px; flex-wrap: wrap; padding: 4px 12px; }}
+.week-counter {{ font-size: 40px; font-weight: 700; line-height: 1.1; min-width: 270px;
+  font-variant-numeric: tabular-nums; }}
+.week-counter .of {{ font-size: 20px; font-weight: 400; color: #555; }}
+.live-grid {{ display: grid; grid-template-columns: minmax(0, 1fr) clamp(360px, 32vw, {CHART_WIDTH + 24}px);
+  gap: 10px; padding: 0 12px; height: calc(100vh - 175px); min-height: 360px; }}
+.networks {{ display: grid; gap: 8px; min-height: 0; height: 100%; }}
+.networks.two {{ grid-template-columns: 1fr 1fr; }}
+.network-box {{ display: flex; flex-direction: column; min-height: 0; min-width: 0; }}
+.network-box .network-title {{ font-size: 18px; font-weight: 600; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }}
+.network-box .network-svg {{ flex: 1 1 auto; min-height: 0; }}
+.network-box .network-svg > div {{ height: 100%; }}
+.side {{ display: flex; flex-direction: column; gap: 6px; min-height: 0; overflow: hidden; }}
+.chart-title {{ font-size: 18px; font-weight: 600; }}
+.chart img {{ width: {CHART_WIDTH}px; max-width: 100%; height: auto; display: block; }}
+.feed {{ font-size: 16px; overflow-y: auto; flex: 1 1 auto; min-height: 60px; border-top: 1px solid #ddd; }}
+.feed p, .feed li {{ margin: 0 0 2px 0; }}
+.below {{ padding: 8px 12px; }}
+.chart-grid {{ display: flex; flex-wrap: wrap; gap: 16px; }}
+.message {{ font-size: 17px; margin: 0 !important; }}
+.prose table {{ border-collapse: collapse; }}
+.prose td, .prose th {{ border: 1px solid #ccc; padding: 2px 8px; text-align: left; }}
+"""
 
 
-def format_value(value: Any) -> str:
-    """A value as a Hydra override writes it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    return str(value)
+# ------------------------------------------------------------------ pieces
+@solara.component
+def Guard(session_key: str, name: str, children: list[Any] = []) -> None:  # noqa: B006 (Solara's idiom)
+    """Shows its children; an error in them is logged with the session id and shown in their
+    place, never as a page of traceback."""
+    error, clear = solara.use_exception()
 
+    def report() -> None:
+        if error is not None:
+            log.error(
+                "session %s: the %s panel failed",
+                session_key,
+                name,
+                exc_info=(type(error), error, error.__traceback__),
+            )
 
-def with_edits(base: tuple[str, ...], edits: Mapping[str, Any]) -> tuple[str, ...]:
-    """Overrides ``base`` with the keys in ``edits`` replaced by their new values."""
-    kept = [item for item in base if item.split("=", 1)[0] not in edits]
-    return (*kept, *(f"{key}={format_value(value)}" for key, value in edits.items()))
-
-
-def preset_named(name: str) -> Preset:
-    """A preset by its key or by the title the class picks it by."""
-    if name in PRESET_BY_KEY:
-        return PRESET_BY_KEY[name]
-    for preset in PRESETS:
-        if preset.title == name:
-            return preset
-    raise ConfigError(f"preset = {name!r}: not a preset; allowed: {', '.join(p.key for p in PRESETS)}")
-
-
-def setup_with(
-    preset: Preset,
-    replay: bool,
-    market_edits: Mapping[str, Any] | None = None,
-    charter_edits: Mapping[str, Mapping[str, Any]] | None = None,
-) -> Setup:
-    """The setup a preset starts from, with the teacher's edits of the market and the charters."""
-    setup = setup_of(preset, replay)
-    edits = dict(market_edits or {})
-    charters = charter_edits or {}
-    seed = int(edits.pop("seed", setup.seed))
-    n = int(edits.pop("n_alliances", setup.n_alliances))
-    market = with_edits(setup.market, edits)
-    a = with_edits(setup.charter_a, charters.get("A", {}))
-    b = None if setup.charter_b is None else with_edits(setup.charter_b, charters.get("B", {}))
-    return Setup(seed=seed, n_alliances=n, market=market, charter_a=a, charter_b=b)
-
-
-class ClassroomSession(mesa.Model):
-    """The class's market as the Mesa model SolaraViz drives: one step is one week of charter A
-    and, side by side, charter B, on the same alliances under the same draws.
-
-    SolaraViz creates it again from its model parameters (``preset``, ``replay``) on Reset; the
-    charter editor creates it again with the edits as well. Either way the session starts at
-    week 0 on the same alliances (the same seed). Edits applied to a preset stay with it: Reset
-    (which passes no edits) takes up the ones last applied to the chosen preset.
-    """
-
-    def __init__(
-        self,
-        preset: str = DEFAULT_PRESET.title,
-        replay: bool = True,
-        market_edits: Mapping[str, Any] | None = None,
-        charter_edits: Mapping[str, Mapping[str, Any]] | None = None,
-    ) -> None:
-        chosen = preset_named(preset)
-        if market_edits is None and charter_edits is None:
-            market_edits, charter_edits = applied_edits.value.get(chosen.key, ({}, {}))
-        setup = setup_with(chosen, bool(replay), market_edits, charter_edits)
-        super().__init__(rng=setup.seed)
-        self.preset = chosen
-        self.replay = bool(replay)
-        self.market_edits = dict(market_edits or {})
-        self.charter_edits = {c: dict(e) for c, e in (charter_edits or {}).items()}
-        self.view = ClassroomView.start(setup)
-        self.running = self.view.room.running
-
-    @property
-    def room(self) -> Classroom:
-        """The charters the view draws, stepped together."""
-        return self.view.room
-
-    def step(self) -> None:
-        self.view.room.step()
-        self.running = self.view.room.running
-
-
-MODEL_PARAMS: dict[str, dict[str, Any]] = {
-    "preset": {
-        "type": "Select",
-        "label": "Preset",
-        "value": DEFAULT_PRESET.title,
-        "values": [p.title for p in PRESETS],
-    },
-    "replay": {"type": "Checkbox", "label": REPLAY_LABEL, "value": True},
-}
-"""The SolaraViz model parameters: taken up when the class presses Reset."""
-
-# ------------------------------------------------------------------ the page's own state
-session: solara.Reactive[ClassroomSession | None] = solara.reactive(None)
-market_edits: solara.Reactive[dict[str, Any]] = solara.reactive({})
-charter_edits: solara.Reactive[dict[str, dict[str, Any]]] = solara.reactive({"A": {}, "B": {}})
-selected = solara.reactive(0)
-inject_kind = solara.reactive(InjectionKind.SUBSIDY.value)
-inject_size = solara.reactive(0.3)
-message = solara.reactive("")
-applied_edits: solara.Reactive[dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]]] = solara.reactive(
-    {}
-)
-"""The edits last applied to each preset (by key), which Reset keeps."""
-
-
-def apply_edits(model: ClassroomSession) -> None:
-    """Start the session again at week 0 with the pending edits of the market and the charters."""
-    market = {**model.market_edits, **market_edits.value}
-    charters = {c: {**model.charter_edits.get(c, {}), **charter_edits.value.get(c, {})} for c in ("A", "B")}
-    try:
-        fresh = ClassroomSession(model.preset.title, model.replay, market, charters)
-    except ConfigError as error:
-        message.value = f"Not applied: {error}"
-        force_update()
+    solara.use_effect(report, [error])
+    if error is not None:
+        solara.Error(f"The {name} panel could not be shown ({type(error).__name__}: {error}); it is logged.")
+        solara.Button("Show it again", on_click=clear)
         return
-    message.value = ""
-    applied_edits.value = {**applied_edits.value, fresh.preset.key: (fresh.market_edits, fresh.charter_edits)}
-    market_edits.value = {}
-    charter_edits.value = {"A": {}, "B": {}}
-    selected.value = 0
-    session.value = fresh
-    force_update()
+    solara.Column(children=children, style={"min-height": "0"})
 
 
-def inject(model: ClassroomSession, target: int | None) -> None:
-    room = model.room
-    kind = InjectionKind(inject_kind.value)
-    try:
-        room.inject(kind, target, inject_size.value if kind is not InjectionKind.KEY_CONTACT else 0.0)
-    except ConfigError as error:
-        message.value = f"Not injected: {error}"
-        force_update()
+@solara.component
+def NumberField(
+    label: str,
+    value: str,
+    on_apply: Callable[[str], None],
+    error: str = "",
+    style: dict[str, str] | None = None,
+) -> None:
+    """A number typed by hand, applied with Enter or on leaving the field; a refused value is
+    explained beside the field."""
+    solara.InputText(
+        label,
+        value=value,
+        on_value=on_apply,
+        error=error or False,
+        message=error or None,
+        classes=[f"field-{label.replace(' ', '-')}"],
+        style=style or {"max-width": "180px"},
+    )
+
+
+def prose_html(text: str) -> str:
+    """Markdown as HTML, any HTML in the text escaped first (names and files come from users)."""
+    return markdown.markdown(html.escape(text, quote=False), extensions=["tables"])
+
+
+@solara.component
+def Prose(text: str, classes: list[str] = []) -> None:  # noqa: B006 (Solara's idiom)
+    """Markdown rendered on the server: Solara's own Markdown asks its CDN for a math renderer,
+    which an offline classroom cannot load."""
+    solara.HTML(tag="div", unsafe_innerHTML=prose_html(text), classes=["prose", *classes])
+
+
+def field_error(snap: Snapshot, name: str) -> str:
+    return snap.field_error[1] if snap.field_error[0] == name else ""
+
+
+@solara.component
+def TopBar(live: LiveSession, snap: Snapshot) -> None:
+    titles = [p.title for p in PRESETS]
+    with solara.Row(classes=["top-bar"]):
+        solara.Text("Alliance classroom", classes=["app-title"])
+        solara.ToggleButtonsSingle(
+            value=PAGES[snap.page],
+            values=list(PAGES.values()),
+            on_value=lambda name: live.set_page(next(k for k, v in PAGES.items() if v == name)),
+            classes=["page-tabs"],
+        )
+        solara.Select(
+            label="Situation",
+            value=snap.preset_title,
+            values=titles,
+            on_value=lambda title: live.reset(PRESETS[titles.index(title)].key),
+            style={"min-width": "360px", "max-width": "460px"},
+        )
+        solara.Button("Reset", icon_name="mdi-restore", on_click=lambda: live.reset(), classes=["reset"])
+
+
+@solara.component
+def ControlBar(live: LiveSession, snap: Snapshot) -> None:
+    target, set_target = solara.use_state("")
+    advanced, set_advanced = solara.use_state(False)
+    with solara.Row(classes=["control-bar"]):
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f'Week {snap.week} <span class="of">of {snap.horizon}</span>',
+            classes=["week-counter"],
+        )
+        if snap.playing:
+            solara.Button(
+                "Pause", icon_name="mdi-pause", on_click=live.pause, color="primary", classes=["pause"]
+            )
+        else:
+            solara.Button(
+                "Play",
+                icon_name="mdi-play",
+                on_click=live.play,
+                color="primary",
+                disabled=not snap.running or bool(snap.busy),
+                classes=["play"],
+            )
+        solara.Button(
+            "Step" if snap.weeks_per_step == 1 else f"Step {snap.weeks_per_step} weeks",
+            icon_name="mdi-step-forward",
+            on_click=live.step,
+            disabled=snap.playing or not snap.running or bool(snap.busy),
+            classes=["step"],
+        )
+
+        def go(text: str) -> None:
+            set_target(text)
+            live.go_to(text)
+
+        NumberField("go to week", target, go, field_error(snap, "go to week"), {"max-width": "150px"})
+        labels = list(PAUSE_ON.values())
+        solara.Select(
+            label="Pause when",
+            value=PAUSE_ON[snap.pause_on],
+            values=labels,
+            on_value=lambda v: live.settings(pause_on=next(k for k, x in PAUSE_ON.items() if x == v)),
+            style={"max-width": "290px"},
+        )
+        solara.Button(
+            "Advanced",
+            icon_name="mdi-tune",
+            text=True,
+            on_click=lambda: set_advanced(not advanced),
+            classes=["advanced"],
+        )
+        if advanced:
+            solara.Select(
+                label="Pause between weeks (ms)",
+                value=str(snap.interval_ms),
+                values=[str(i) for i in INTERVALS_MS],
+                on_value=lambda v: live.settings(interval_ms=int(v)),
+                style={"max-width": "230px"},
+            )
+            NumberField(
+                "weeks per step",
+                str(snap.weeks_per_step),
+                lambda v: live.settings(weeks_per_step=v),
+                field_error(snap, "weeks per step"),
+            )
+
+
+@solara.component
+def Messages(snap: Snapshot) -> None:
+    """What the session says: work under way, a refused action, a pause."""
+    if snap.busy:
+        solara.Info(snap.busy, classes=["message"], dense=True)
+    if snap.error:
+        solara.Error(snap.error, classes=["message"], dense=True)
+    elif snap.message:
+        solara.Info(snap.message, classes=["message"], dense=True)
+
+
+@solara.component
+def Network(snap: Snapshot, charter: str) -> None:
+    svg = snap.frames.get(f"network_{charter}")
+    with solara.Column(classes=["network-box", f"network-{charter}"], gap="0px"):
+        name = snap.charters.get(charter, "")
+        opened = f" (from {snap.opened[charter]})" if charter in snap.opened else ""
+        solara.Text(f"Charter {charter}: {name}{opened}", classes=["network-title"])
+        if svg is None:
+            solara.Text("This session has no such charter.")
+        else:
+            solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["network-svg"])
+
+
+@solara.component
+def Chart(snap: Snapshot, key: str) -> None:
+    frame = snap.frames.get(f"chart_{key}")
+    if frame is None:
         return
-    where = "all alliances" if target is None else f"alliance {target}"
-    message.value = f"Scheduled for week {room.week + 1}: {kind.label} in {where} (under every charter)."
-    force_update()
+    with solara.Column(classes=["chart", f"chart-{key}"], gap="0px"):
+        solara.Text(CHART_BY_KEY[key].title, classes=["chart-title"])
+        solara.Image(frame, format=LIVE_FORMAT)
 
 
-# ------------------------------------------------------------------ the charter editor
-def _edit_market(key: str, value: Any) -> None:
-    market_edits.value = {**market_edits.value, key: value}
+@solara.component
+def Feed(snap: Snapshot) -> None:
+    two = len(snap.charters) > 1
+    with solara.Column(classes=["feed"], gap="0px"):
+        solara.Text("Event feed", classes=["chart-title"])
+        if not snap.feed:
+            solara.Text("Nothing has happened yet: play or step a few weeks.")
+            return
+        lines = "".join(
+            f'<p class="feed-line">{html.escape(("[" + charter + "] " if two else "") + text)}</p>'
+            for charter, text in reversed(snap.feed)
+        )
+        solara.HTML(tag="div", unsafe_innerHTML=lines)
 
 
-def _edit_charter(charter: str, key: str, value: Any) -> None:
-    edits = dict(charter_edits.value)
-    edits[charter] = {**edits[charter], key: value}
-    charter_edits.value = edits
+@solara.component
+def Injector(live: LiveSession, snap: Snapshot) -> None:
+    kinds = {k.label: k.value for k in InjectionKind}
+    kind, set_kind = solara.use_state(InjectionKind.SUBSIDY.value)
+    size, set_size = solara.use_state(0.3)
+    with solara.Details("Inject an event (into every charter)", expand=False):
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.Select(
+                label="Event",
+                value=InjectionKind(kind).label,
+                values=list(kinds),
+                on_value=lambda v: set_kind(kinds[v]),
+                style={"max-width": "240px"},
+            )
+            if kind != InjectionKind.KEY_CONTACT.value:
+                solara.SliderFloat(
+                    f"size {size:.2f}", value=size, min=0.05, max=1.0, step=0.05, on_value=set_size
+                )
+        with solara.Row():
+            solara.Button(
+                f"Inject into alliance {snap.selected}",
+                on_click=lambda: live.inject(kind, snap.selected, size),
+                classes=["inject-one"],
+            )
+            solara.Button(
+                "Inject into all", on_click=lambda: live.inject(kind, None, size), classes=["inject-all"]
+            )
+
+
+@solara.component
+def Inspector(live: LiveSession, snap: Snapshot) -> None:
+    with solara.Column(classes=["inspector"]):
+        solara.Select(
+            label="Selected alliance (bold on the network)",
+            value=snap.alliance_labels[snap.selected],
+            values=list(snap.alliance_labels),
+            on_value=lambda v: live.select(snap.alliance_labels.index(v)),
+            style={"max-width": "420px"},
+        )
+        charters = list(snap.charters)
+        rows = [
+            "| | " + " | ".join(f"charter {c}" for c in charters) + " |",
+            "|---|" + "---|" * len(charters),
+        ]
+        rows += ["| " + " | ".join(row) + " |" for row in snap.inspector]
+        Prose("\n".join(rows))
+        if snap.alliance_events:
+            Prose("\n".join(f"- {e}" for e in snap.alliance_events))
+        else:
+            solara.Text("No events yet in this alliance.")
+
+
+# ------------------------------------------------------------------ pages
+@solara.component
+def LivePage(live: LiveSession, snap: Snapshot, charters: tuple[str, ...]) -> None:
+    """Watch (charter A) and Compare (A and B): the network(s), the main chart, the feed."""
+    with solara.Div(classes=["live-grid"]):
+        with solara.Div(classes=["networks", "two" if len(charters) > 1 else "one"]):
+            for charter in charters:
+                Network(snap, charter)
+        with solara.Div(classes=["side"]):
+            Messages(snap)
+            Chart(snap, MAIN_CHART if len(charters) > 1 else f"{MAIN_CHART}_A")
+            Injector(live, snap)
+            Feed(snap)
+    with solara.Column(classes=["below"]):
+        Prose(f"**{snap.preset_title}**: " + " ".join(snap.explanation.split("\n")))
+        Inspector(live, snap)
 
 
 def _group_choice(overrides: tuple[str, ...], group: str, default: str) -> str:
@@ -214,65 +387,20 @@ def _group_choice(overrides: tuple[str, ...], group: str, default: str) -> str:
 
 
 @solara.component
-def MarketControls(view: ClassroomView) -> None:
-    config = view.room.models["A"].config
-    edits = market_edits.value
-    setup = view.room.setup
-    solara.Select(
-        label="Alliance type",
-        value=edits.get("alliance", config.alliance.type.value),
-        values=list(ALLIANCE_TYPES),
-        on_value=lambda v: _edit_market("alliance", v),
-    )
-    solara.Select(
-        label="Scenario",
-        value=edits.get("scenario", _group_choice(setup.market, "scenario", config.scenario.name)),
-        values=list(SCENARIOS),
-        on_value=lambda v: _edit_market("scenario", v),
-    )
-    for key, label, lo, hi in FRICTIONS:
-        section, name = key.split(".")
-        value = edits.get(key, getattr(getattr(config, section), name))
-        solara.SliderFloat(
-            f"{label}: {value:.2f}",
-            value=value,
-            min=lo,
-            max=hi,
-            step=0.05,
-            on_value=functools.partial(_edit_market, key),
-        )
-    n = edits.get("n_alliances", config.n_alliances)
-    solara.SliderInt(
-        f"alliances in the market: {n}",
-        value=n,
-        min=10,
-        max=20,
-        on_value=lambda v: _edit_market("n_alliances", v),
-    )
-    solara.InputInt("seed", value=edits.get("seed", config.seed), on_value=lambda v: _edit_market("seed", v))
-
-
-def _lever_hint(name: str) -> Any:
-    return typing.get_type_hints(GovernanceParams)[name]
-
-
-@solara.component
-def CharterControls(view: ClassroomView, charter: str) -> None:
-    model = view.room.models.get(charter)
+def CharterControls(
+    live: LiveSession, charter: str, edits: dict[str, Any], edit: Callable[[str, Any], None]
+) -> None:
+    room = live.room
+    model = room.models.get(charter)
     if model is None:
-        solara.Text("Switch on the side-by-side replay to edit charter B.")
+        solara.Text("This session has no charter B.")
         return
     config = model.config
-    edits = charter_edits.value[charter]
-    overrides = view.room.setup.charter_a if charter == "A" else view.room.setup.charter_b or ()
-
-    def edit(key: str, value: Any) -> None:
-        _edit_charter(charter, key, value)
-
+    overrides = room.setup.charter_a if charter == "A" else room.setup.charter_b or ()
     solara.Select(
         label="Governance design (starting point)",
         value=edits.get("governance", _group_choice(overrides, "governance", config.governance.name)),
-        values=list(GOVERNANCE_DESIGNS),
+        values=sorted({*GOVERNANCE_DESIGNS, _group_choice(overrides, "governance", "handshake")}),
         on_value=lambda v: edit("governance", v),
     )
     solara.Select(
@@ -282,18 +410,18 @@ def CharterControls(view: ClassroomView, charter: str) -> None:
         on_value=lambda v: edit("launch", v),
     )
     g = config.governance
+    hints = typing.get_type_hints(GovernanceParams)
     for f in dataclasses.fields(GovernanceParams):
         if f.name == "name":
             continue
         key = f"governance.{f.name}"
         value = edits.get(key, getattr(g, f.name))
-        hint = _lever_hint(f.name)
-        label = f.name.replace("_", " ")
-        if hint is bool:
-            solara.Checkbox(label=label, value=bool(value), on_value=functools.partial(edit, key))
-        elif hint is MeetingCadence:
+        name, _ = glossary.LEVERS[f.name]
+        if hints[f.name] is bool:
+            solara.Checkbox(label=name, value=bool(value), on_value=functools.partial(edit, key))
+        elif hints[f.name] is MeetingCadence:
             solara.Select(
-                label=label,
+                label=name,
                 value=format_value(value),
                 values=[c.value for c in MeetingCadence],
                 on_value=functools.partial(edit, key),
@@ -301,7 +429,7 @@ def CharterControls(view: ClassroomView, charter: str) -> None:
         else:
             hi = config.horizon_weeks if f.name == "sunset_week" else int(f.metadata["hi"])
             solara.SliderInt(
-                f"{label}: {int(value)}",
+                f"{name}: {int(value)}",
                 value=int(value),
                 min=int(f.metadata["lo"]),
                 max=hi,
@@ -313,230 +441,252 @@ def CharterControls(view: ClassroomView, charter: str) -> None:
         values=list(TRIGGER_CLAUSES),
         on_value=lambda v: edit("triggers", v),
     )
+    trigger_hints = typing.get_type_hints(TriggerParams)
     for name, (low, high) in TRIGGER_SLIDERS.items():
         key = f"triggers.{name}"
         value = edits.get(key, getattr(config.triggers, name))
         label = name.replace("_", " ")
-        if typing.get_type_hints(TriggerParams)[name] is int:
+        if trigger_hints[name] is int:
             solara.SliderInt(
-                f"{label}: {int(value)}",
-                value=int(value),
-                min=int(low),
-                max=int(high),
+                f"{label}: {int(value)}", value=int(value), min=int(low), max=int(high),
                 on_value=functools.partial(edit, key),
-            )
+            )  # fmt: skip
         else:
             solara.SliderFloat(
-                f"{label}: {float(value):.2f}",
-                value=float(value),
-                min=low,
-                max=high,
-                step=0.05,
+                f"{label}: {float(value):.2f}", value=float(value), min=low, max=high, step=0.05,
                 on_value=functools.partial(edit, key),
+            )  # fmt: skip
+
+
+@solara.component
+def MarketControls(
+    live: LiveSession, snap: Snapshot, edits: dict[str, Any], edit: Callable[[str, Any], None]
+) -> None:
+    config = live.room.models["A"].config
+    setup = snap.setup
+    solara.Select(
+        label="Alliance type",
+        value=edits.get("alliance", config.alliance.type.value),
+        values=list(ALLIANCE_TYPES),
+        on_value=lambda v: edit("alliance", v),
+    )
+    solara.Select(
+        label="Scenario",
+        value=edits.get("scenario", _group_choice(setup.market, "scenario", config.scenario.name)),
+        values=sorted({*SCENARIOS, config.scenario.name}),
+        on_value=lambda v: edit("scenario", v),
+    )
+    for key, label, lo, hi in FRICTIONS:
+        section, name = key.split(".")
+        value = edits.get(key, getattr(getattr(config, section), name))
+        solara.SliderFloat(
+            f"{label}: {value:.2f}",
+            value=value,
+            min=lo,
+            max=hi,
+            step=0.05,
+            on_value=functools.partial(edit, key),
+        )
+    typed, set_typed = solara.use_state({"n_alliances": "", "seed": ""})
+    errors, set_errors = solara.use_state({"n_alliances": "", "seed": ""})
+
+    def take(name: str, low: int, high: int, text: str) -> None:
+        set_typed({**typed, name: text})
+        try:
+            label = "alliances in the market" if name == "n_alliances" else name
+            edit(name, parse_int(label, text, low, high))
+            set_errors({**errors, name: ""})
+        except InputError as error:
+            set_errors({**errors, name: str(error)})
+
+    NumberField(
+        "alliances in the market",
+        typed["n_alliances"] or str(edits.get("n_alliances", config.n_alliances)),
+        functools.partial(take, "n_alliances", MIN_ALLIANCES, MAX_ALLIANCES),
+        errors["n_alliances"],
+        {"max-width": "320px"},
+    )
+    NumberField(
+        "seed",
+        typed["seed"] or str(edits.get("seed", config.seed)),
+        functools.partial(take, "seed", 0, 2**32 - 1),
+        errors["seed"],
+        {"max-width": "320px"},
+    )
+
+
+@solara.component
+def CharterFile(live: LiveSession, snap: Snapshot) -> None:
+    """Open a charter file (the YAML ``alliance-stress`` reads) as charter A or B."""
+    side, set_side = solara.use_state("B")
+    rows, set_rows = solara.use_state(cast_rows(()))
+    examples = sorted(p.name for p in EXAMPLE_CHARTERS.glob("*.yaml")) if EXAMPLE_CHARTERS.is_dir() else []
+
+    def opened(text: str, name: str) -> None:
+        result = live.open_charter(side, text, name)
+        set_rows(cast_rows(result.rows if result is not None else ()))
+
+    def example(name: str | None) -> None:
+        if name:
+            opened((EXAMPLE_CHARTERS / name).read_text(), name)
+
+    def dropped(info: Any) -> None:
+        data = info["data"] if isinstance(info, dict) else info.data
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            live.act(
+                "Open a charter file", functools.partial(_refuse, f"{info['name']}: not a text (UTF-8) file")
             )
+            return
+        opened(text, str(info["name"]))
+
+    with solara.Card("Open a charter file (as alliance-stress reads it)"):
+        solara.ToggleButtonsSingle(value=side, values=["A", "B"], on_value=set_side)
+        solara.FileDrop(
+            label="Drop a charter file (.yaml) here, or click to choose one", on_file=dropped, lazy=False
+        )
+        if examples:
+            solara.Select(
+                label="or an example charter",
+                value=None,
+                values=examples,
+                on_value=example,
+            )
+        if rows:
+            table = ["| charter field | model parameter | value |", "|---|---|---|"]
+            table += [f"| `{f or '(set by the app)'}` | `{p}` | {v} |" for f, p, v in rows]
+            Prose("**How the charter was read into the model**\n\n" + "\n".join(table))
+
+
+def cast_rows(rows: Any) -> tuple[tuple[str, str, str], ...]:
+    return tuple(tuple(r) for r in rows)  # type: ignore[misc]
+
+
+def _refuse(message: str) -> None:
+    raise InputError("charter file", message)
 
 
 @solara.component
-def CharterEditor(model: ClassroomSession) -> None:
-    """The market, the environment and both charters, applied by a restart at week 0."""
-    update_counter.get()
-    view = model.view
-    with solara.Column(classes=["charter-editor"]):
-        solara.Markdown(
-            f"**{model.preset.title}**  \n" + "  \n".join(model.preset.explanation.split("\n")),
-            style={"font-size": "0.9em"},
-        )
-        pending = bool(market_edits.value or charter_edits.value["A"] or charter_edits.value["B"])
-        solara.Button(
-            "Apply and restart" + (" (changes pending)" if pending else ""),
-            color="primary",
-            on_click=lambda: apply_edits(model),
-            block=True,
-        )
-        if message.value.startswith("Not applied"):
-            solara.Error(message.value)
-        with solara.lab.Tabs():
-            with solara.lab.Tab("Charter A"):
-                CharterControls(view, "A")
-            with solara.lab.Tab("Charter B"):
-                CharterControls(view, "B")
-            with solara.lab.Tab("Market and environment"):
-                MarketControls(view)
+def EditPage(live: LiveSession, snap: Snapshot) -> None:
+    market, set_market = solara.use_state(typing.cast(dict[str, Any], {}))
+    charters, set_charters = solara.use_state(typing.cast(dict[str, dict[str, Any]], {"A": {}, "B": {}}))
+    pending = bool(market or charters["A"] or charters["B"])
 
+    def edit_market(key: str, value: Any) -> None:
+        set_market({**market, key: value})
 
-# ------------------------------------------------------------------ the live components
-@solara.component
-def SessionBar(model: ClassroomSession) -> None:
-    """The week, the preset's explanation for the class, messages and the debrief export."""
-    update_counter.get()
-    room = model.room
-    view = model.view
-    with solara.Column(classes=["session-bar"]):
+    def edit_charter(charter: str, key: str, value: Any) -> None:
+        set_charters({**charters, charter: {**charters[charter], key: value}})
+
+    def apply() -> None:
+        live.apply_edits(market, charters)
+        if not live.error:
+            set_market({})
+            set_charters({"A": {}, "B": {}})
+
+    with solara.Column(classes=["below", "charter-editor"]):
+        Messages(snap)
         with solara.Row(style={"align-items": "center"}):
-            solara.Text(
-                f"Week {room.week} of {room.models['A'].config.horizon_weeks}", classes=["week-label"]
+            solara.Button(
+                "Apply and restart" + (" (changes pending)" if pending else ""),
+                color="primary",
+                on_click=apply,
+                classes=["apply"],
             )
+            solara.Button("Back to the preset as it ships", on_click=live.restore_preset)
+        with solara.Columns([1, 1, 1]):
+            for charter in ("A", "B"):
+                with solara.Card(f"Charter {charter}: {snap.charters.get(charter, '')}"):
+                    CharterControls(
+                        live, charter, charters.get(charter, {}), functools.partial(edit_charter, charter)
+                    )
+            with solara.Column():
+                with solara.Card("Market and environment (both charters)"):
+                    MarketControls(live, snap, market, edit_market)
+                CharterFile(live, snap)
+        with solara.Details("Glossary: what each lever does"):
+            Prose(glossary.markdown())
+
+
+@solara.component
+def DebriefPage(live: LiveSession, snap: Snapshot) -> None:
+    def load(info: Any) -> None:
+        data = info["data"] if isinstance(info, dict) else info.data
+        try:
+            live.load_file(bytes(data).decode("utf-8"))
+        except UnicodeDecodeError:
+            live.act("Load a session", functools.partial(_refuse, "the session file is not text (UTF-8)"))
+
+    with solara.Column(classes=["below"]):
+        Messages(snap)
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.FileDownload(
-                lambda: debrief_zip(view),
-                filename=f"alliance-debrief-week-{room.week}.zip",
+                lambda: debrief_zip(live.view),
+                filename=f"alliance-debrief-week-{snap.week}.zip",
                 label="Export debrief",
             )
-        solara.Markdown(
-            f"**{model.preset.title}**: " + " ".join(model.preset.explanation.split("\n")),
-            style={"font-size": "0.9em"},
-        )
-        if message.value:
-            solara.Info(message.value)
-
-
-@solara.component
-def NetworkImage(model: ClassroomSession, charter: str) -> None:
-    """The live network of one charter (all charters share one layout that stays put)."""
-    update_counter.get()
-    view = model.view
-    chosen = selected.value
-    picture = view.networks.get(charter)
-    png = solara.use_memo(
-        lambda: None if picture is None else picture.frame(chosen),
-        [update_counter.value, chosen, id(view), charter],
-    )
-    with solara.Column(classes=[f"network-{charter}"]):
-        if png is None:
-            solara.Text(f"Charter {charter}: switch on the side-by-side replay and press Reset.")
-        else:
-            solara.Image(png, width="100%", format=LIVE_FORMAT)
-
-
-@solara.component
-def NetworkA(model: ClassroomSession) -> None:
-    NetworkImage(model, "A")
-
-
-@solara.component
-def NetworkB(model: ClassroomSession) -> None:
-    NetworkImage(model, "B")
-
-
-@solara.component
-def Charts(model: ClassroomSession) -> None:
-    update_counter.get()
-    view = model.view
-    png = solara.use_memo(view.charts_frame, [update_counter.value, id(view)])
-    with solara.Column(classes=["charts"]):
-        solara.Image(png, width="100%", format=LIVE_FORMAT)
-
-
-@solara.component
-def Inspector(model: ClassroomSession) -> None:
-    update_counter.get()
-    room = model.room
-    n = room.models["A"].config.n_alliances
-    first = room.models["A"].alliances
-
-    def label(i: int) -> str:
-        firms = " & ".join(f"Firm {int(f)}" for f in first[i].firm)
-        return f"alliance {i} ({firms})"
-
-    labels = [label(i) for i in range(n)]
-    solara.Select(
-        label="Selected alliance",
-        value=labels[min(selected.value, n - 1)],
-        values=labels,
-        on_value=lambda v: selected.set(labels.index(v)),
-    )
-    index = min(selected.value, n - 1)
-    rows = [
-        "| | " + " | ".join(f"charter {c}" for c in room.models) + " |",
-        "|---|" + "---|" * len(room.models),
-    ]
-    alliances = {c: m.alliances[index] for c, m in room.models.items()}
-    rows.append(
-        "| state | "
-        + " | ".join(
-            "running" if a.alive else f"ended week {a.end_week}: {ending_label(a)}"
-            for a in alliances.values()
-        )
-        + " |"
-    )
-    for part in ("health", *HEALTH_PARTS):
-        rows.append(
-            f"| {part.replace('_', ' ')} | "
-            + " | ".join(f"{getattr(a, part):.2f}" for a in alliances.values())
-            + " |"
-        )
-    rows.append("| open issues | " + " | ".join(str(a.open_issues()) for a in alliances.values()) + " |")
-    solara.Markdown("\n".join(rows))
-    events = [(c, e) for c, e in room.feed if e.alliance_id == index][-8:]
-    if events:
-        solara.Markdown("\n".join(f"- {c}: {e.text}" for c, e in reversed(events)))
-    else:
-        solara.Text("No events yet in this alliance.")
-
-
-@solara.component
-def Injector(model: ClassroomSession) -> None:
-    update_counter.get()
-    kinds = {k.label: k.value for k in InjectionKind}
-    with solara.Card("Inject an event (goes to every charter)"):
-        solara.Select(
-            label="Event",
-            value=InjectionKind(inject_kind.value).label,
-            values=list(kinds),
-            on_value=lambda v: inject_kind.set(kinds[v]),
-        )
-        if inject_kind.value != InjectionKind.KEY_CONTACT.value:
-            solara.SliderFloat(
-                "size", value=inject_size.value, min=0.05, max=1.0, step=0.05, on_value=inject_size.set
+            solara.FileDownload(
+                live.to_file, filename=f"alliance-session-week-{snap.week}.json", label="Save session"
             )
-        with solara.Row():
-            solara.Button(
-                f"Inject into alliance {selected.value}", on_click=lambda: inject(model, selected.value)
-            )
-            solara.Button("Inject into all", on_click=lambda: inject(model, None))
+            solara.FileDrop(label="Load a saved session: drop its .json here", on_file=load, lazy=False)
+        with solara.Div(classes=["chart-grid"]):
+            for spec in CHARTS:
+                if spec.key != f"{MAIN_CHART}_A":
+                    Chart(snap, spec.key)
+        Prose(summary(live.room))
+        with solara.Details("Glossary", expand=True):
+            Prose(glossary.markdown())
 
 
-@solara.component
-def EventFeed(model: ClassroomSession) -> None:
-    update_counter.get()
-    room = model.room
-    feed = compact_feed(room.feed[-200:])[-14:]
-    two = len(room.models) > 1
-    with solara.Card("Event feed"):
-        if not feed:
-            solara.Text("Nothing has happened yet: step a few weeks.")
-            return
-        lines = [f"- {'[' + c + '] ' if two else ''}{text}" for c, text in reversed(feed)]
-        solara.Markdown("\n".join(lines), style={"font-size": "0.85em"})
+# ------------------------------------------------------------------ the page
+def _connect(live: LiveSession, key: str, tick: solara.Reactive[int]) -> Callable[[], None]:
+    """Tell this page of every change to the session, from whichever thread makes it."""
+    context = solara.server.kernel_context.get_current_context()
 
+    def listener(value: int) -> None:
+        with context:
+            tick.value = tick.value + 1
 
-@solara.component
-def SelectedAlliance(model: ClassroomSession) -> None:
-    with solara.Card("Selected alliance"):
-        Inspector(model)
+    STORE.attach(key)
+    token = live.subscribe(listener)
 
+    def cleanup() -> None:
+        live.unsubscribe(token)
+        STORE.detach(key)
 
-COMPONENTS: list[tuple[Any, int]] = [
-    (SessionBar, 0),
-    (Injector, 0),
-    (NetworkA, 0),
-    (NetworkB, 0),
-    (Charts, 0),
-    (EventFeed, 0),
-    (SelectedAlliance, 0),
-    (CharterEditor, 1),
-]
-"""What SolaraViz shows, in a fixed order: page 0 the live session, page 1 the charter editor."""
+    return cleanup
 
 
 @solara.component
 def Page() -> None:
-    if session.value is None:
-        session.value = ClassroomSession()
     solara.Title("Alliance classroom")
-    SolaraViz(
-        session,
-        components=COMPONENTS,
-        model_params=MODEL_PARAMS,
-        name="Alliance classroom",
-        play_interval=PLAY_INTERVAL_MS,
-    )
+    solara.Style(CSS)
+    key = solara.get_session_id()
+    live = solara.use_memo(lambda: STORE.session(key), [key])
+    tick = solara.use_reactive(0)
+    solara.use_effect(lambda: _connect(live, key, tick), [live])
+    _ = tick.value  # a change of the session renders the page again
+    snap = live.snapshot()
+
+    def shown() -> None:
+        live.shown(snap.version)
+        if live.version != snap.version:  # a change told while this page rendered: show it too
+            tick.value = tick.value + 1
+
+    solara.use_effect(shown, [snap.version])
+    with solara.Column(classes=["classroom"], gap="4px"):
+        TopBar(live, snap)
+        ControlBar(live, snap)
+        with Guard(key, PAGES[snap.page]):
+            if snap.page == "watch":
+                LivePage(live, snap, ("A",))
+            elif snap.page == "compare":
+                LivePage(live, snap, tuple(snap.charters))
+            elif snap.page == "edit":
+                EditPage(live, snap)
+            else:
+                DebriefPage(live, snap)
+
+
+__all__ = ["KEEP_ENV", "PRESET_BY_KEY", "STORE", "Page"]

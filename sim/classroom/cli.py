@@ -1,6 +1,7 @@
 """``alliance-sim-app``: serve the classroom app, or replay a session from its debrief's command.
 
-``alliance-sim-app [--port 8765] [--host 127.0.0.1]`` serves the app on loopback.
+``alliance-sim-app [--port 8765] [--host 127.0.0.1] [--keep 1800]`` serves the app on loopback;
+a session whose tabs are all closed (or lost) is kept ``--keep`` seconds for a reload, then freed.
 ``alliance-sim-app replay --weeks N [--seed S] [--alliances N] [--market OVERRIDE ...]
 [-a OVERRIDE ...] [-b OVERRIDE ...] [--inject week:target:kind:size ...] --out DIR`` runs the
 session again (the Mesa engine, no browser) and writes its tables into ``DIR``, as a debrief
@@ -10,6 +11,7 @@ holds them; the debrief's ``command.txt`` is such a line.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: loopback only)")
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--keep",
+        type=float,
+        default=1800.0,
+        help="seconds a session with no tab open is kept for a reload, then freed (default 1800)",
     )
     sub = parser.add_subparsers(dest="command")
     replay = sub.add_parser(
@@ -78,23 +86,48 @@ def replay_command(args: argparse.Namespace) -> None:
     print(f"replayed {room.week} weeks under {len(setup.charters)} charter(s): {args.out}")
 
 
-def serve(host: str, port: int) -> None:
-    from solara.__main__ import main as solara_main
+WS_PING_INTERVAL_S = 20.0
+WS_PING_TIMEOUT_S = 300.0
+"""A busy server (a whole class opening the app at once) may answer a websocket ping late; a
+page whose connection dropped while its app loaded would stay on "Loading app", so the server
+waits minutes, not uvicorn's 20 s, before it gives a page up."""
 
-    sys.argv = [
-        "solara",
-        "run",
-        "sim.classroom.app",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--production",
-        "--no-open",
-        "--log-level",
-        "warning",
-    ]
-    solara_main()
+
+def serve(host: str, port: int, keep: float) -> None:
+    """Serve the app with uvicorn and Solara's ASGI app (as Solara documents for self-hosting):
+    production mode, no telemetry and no version check (nothing leaves the machine)."""
+    import logging
+
+    from sim.classroom.live import KEEP_ENV, limit_heap
+
+    limit_heap()
+    # read when Solara and the app are imported: the app's module, production mode, no
+    # telemetry; the session store's keep time; and Solara culls a page's kernel that lost its
+    # tab without closing it after the same time
+    os.environ["SOLARA_APP"] = "sim.classroom.app"
+    os.environ["SOLARA_MODE"] = "production"
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
+    os.environ[KEEP_ENV] = repr(keep)
+    os.environ["SOLARA_KERNEL_CULL_TIMEOUT"] = f"{max(1.0, keep):.0f}s"
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    classroom_log = logging.getLogger("sim.classroom")
+    classroom_log.addHandler(handler)
+    classroom_log.setLevel(logging.INFO)
+    import uvicorn
+
+    print(f"alliance-sim-app: serving the classroom on http://{host}:{port}/", file=sys.stderr, flush=True)
+    uvicorn.run(
+        "solara.server.starlette:app",
+        host=host,
+        port=port,
+        log_level="warning",
+        ws_ping_interval=WS_PING_INTERVAL_S,
+        ws_ping_timeout=WS_PING_TIMEOUT_S,
+        # the frames are SVG text and JPEG: compressing every message on the server's one
+        # event loop cost more than it saved, and delayed every page's clicks behind it
+        ws_per_message_deflate=False,
+    )
 
 
 def console_main(argv: list[str] | None = None) -> None:
@@ -104,7 +137,17 @@ def console_main(argv: list[str] | None = None) -> None:
         return
     if not 0 < args.port < 65536:
         fail(f"--port = {args.port}: must be between 1 and 65535")
-    serve(args.host, args.port)
+    if not 0.0 <= args.keep <= 7 * 86400.0:
+        fail(f"--keep = {args.keep}: must be between 0 and 604800 seconds (a week)")
+    if os.environ.get("PYTHONMALLOC") != "malloc":
+        # Python's own allocator keeps the arenas a freed session leaves half used; on the
+        # system's allocator (with limit_heap and free_memory) that memory goes back
+        os.environ["PYTHONMALLOC"] = "malloc"
+        os.execv(
+            sys.executable,
+            [sys.executable, "-m", "sim.classroom.cli", *(sys.argv[1:] if argv is None else argv)],
+        )
+    serve(args.host, args.port, args.keep)
 
 
 if __name__ == "__main__":

@@ -217,7 +217,11 @@ def weekly_row(model: AllianceModel) -> dict[str, Any]:
     """One week of the series the class watches (means over the alliances still running)."""
     alliances = model.alliances
     running = [a for a in alliances if a.alive]
-    row: dict[str, Any] = {"week": model.week_index, "share_active": len(running) / len(alliances)}
+    row: dict[str, Any] = {
+        "week": model.week_index,
+        "running": len(running),
+        "share_active": len(running) / len(alliances),
+    }
     for part in HEALTH_PARTS:
         row[part] = float(np.mean([getattr(a, part) for a in running])) if running else float("nan")
     row["health"] = float(np.mean([a.health for a in running])) if running else float("nan")

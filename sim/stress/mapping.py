@@ -160,6 +160,14 @@ def draw_charter(charter: Charter, rng: np.random.Generator) -> tuple[Charter, d
     return Charter.model_validate(data), drawn
 
 
+def central_charter(charter: Charter) -> Charter:
+    """The charter with every range replaced by its midpoint: the one case to replay live."""
+    data = charter.model_dump(mode="python")
+    for path, span in uncertain_fields(charter):
+        _set_path(data, path, (span.low + span.high) / 2.0)
+    return Charter.model_validate(data)
+
+
 def _set_path(data: Any, path: str, value: float) -> None:
     parts: list[Any] = []
     for token in path.replace("[", ".[").split("."):
