@@ -42,9 +42,10 @@ from sim.classroom.session import (
     check_injection,
     compact_feed,
     ending_label,
+    replay,
 )
 from sim.classroom.view import ClassroomView, setup_of
-from sim.params import ConfigError
+from sim.params import ConfigError, SimulationConfig
 
 log = logging.getLogger("sim.classroom")
 
@@ -464,7 +465,7 @@ class LiveSession:
                 room = self.room
                 if week < room.week:
                     injections = [i for i in room.injections if i.week < week]
-                    self._replace(ClassroomView(replay_room(room.setup, week, injections)))
+                    self._replace(ClassroomView(replay(room.setup, week, injections)))
                 else:
                     while room.week < week and room.running:
                         room.step()
@@ -642,7 +643,7 @@ class LiveSession:
 
         def action() -> None:
             preset, setup, week, injections, opened = read_session_file(text)
-            room = replay_room(setup, week, injections)
+            room = replay(setup, week, injections)
             self.playing = False
             self.preset = preset
             self.setup = setup
@@ -662,12 +663,6 @@ class LiveSession:
 
 
 OUTCOME_KEYS = ("failed", "terminated", "success", "underperforming")
-
-
-def replay_room(setup: Setup, weeks: int, injections: list[Injection]) -> Classroom:
-    from sim.classroom.session import replay
-
-    return replay(setup, weeks, injections)
 
 
 def read_session_file(text: str) -> tuple[Preset, Setup, int, list[Injection], dict[str, str]]:
@@ -728,7 +723,7 @@ MIN_ALLIANCES, MAX_ALLIANCES = 2, 40
 """Alliances a classroom market holds (a picture a class can read)."""
 
 
-def check_setup(setup: Setup, charter: str):  # type: ignore[no-untyped-def]
+def check_setup(setup: Setup, charter: str) -> SimulationConfig:
     """A charter's configuration, with the classroom's own bounds checked first."""
     if not 0 <= setup.seed < 2**32:
         raise ConfigError(f"seed = {setup.seed}: allowed: 0 to {2**32 - 1}")
