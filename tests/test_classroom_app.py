@@ -103,6 +103,13 @@ def test_each_example_charter_opens_as_charter_b_and_steps(path: Path) -> None:
     assert live.snapshot().week == 3 and live.snapshot().error == ""
 
 
+def test_a_charter_file_of_any_name_opens() -> None:
+    live = LiveSession("t")
+    text = EXAMPLES[0].read_text()
+    for name in ("<img src=x onerror=alert(1)>.yaml", "...yaml", "ä" * 300 + ".yml"):
+        assert live.open_charter("B", text, name) is not None, live.snapshot().error
+
+
 def test_a_malformed_charter_is_refused_by_field() -> None:
     live = LiveSession("t")
     assert live.open_charter("B", "partners: 3\n", "bad.yaml") is None

@@ -71,9 +71,8 @@ def read_charter_text(text: str, name: str) -> OpenedCharter:
     groups = config_groups(central)
     base = load_config([*groups, f"horizon_weeks={central.horizon_weeks}"])
     dotted = model_overrides(central, base.alliance.to_dict())
-    label = re.sub(
-        r"[^A-Za-z0-9_-]+", "_", name.rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
-    )
+    stem = name.rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
+    label = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_-")[:64]  # any file name: a name the model takes
     dotted["governance.name"] = label or "charter"
     market: list[str] = []
     clauses: list[str] = []
