@@ -142,3 +142,13 @@ def test_sessions_played_from_threads_stay_apart() -> None:
         store.sweep()
         time.sleep(0.2)
     assert len(store) == 0 and all(live.closed for live in sessions)
+
+
+def test_a_tiny_shock_is_not_called_size_zero() -> None:
+    from sim.classroom.session import describe
+    from sim.vocabulary import EventKind
+
+    live = LiveSession("t")
+    model = live.room.models["A"]
+    text = describe(model, model.alliances[0], EventKind.SHOCK, 0, 0.001, 0, False)
+    assert "of size below 0.01" in text and "0.00" not in text

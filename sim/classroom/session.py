@@ -290,7 +290,8 @@ def describe(
     g = model.config.governance
     name = f"alliance {alliance.index}"
     if kind is EventKind.SHOCK:
-        return f"{SHOCK_WORDS[ShockKind(first)]} of size {amount:.2f} hit {name}"
+        size = f"{amount:.2f}" if amount >= 0.005 else "below 0.01"
+        return f"{SHOCK_WORDS[ShockKind(first)]} of size {size} hit {name}"
     if kind is EventKind.RENEGOTIATION:
         if first == 0:
             return f"a trigger clause opened a renegotiation in {name}"
