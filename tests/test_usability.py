@@ -366,3 +366,24 @@ def test_a_sweep_without_a_study_file_is_checked_and_reported(tmp_path):
         "-m", "n_alliances=5", "governance.shared_kpis=1,0", f"hydra.sweep.dir={sweep_dir}2", cwd=tmp_path
     )
     assert_clean_failure(bad, "governance.shared_kpis = 1: must be true or false", code=2)
+
+
+def test_an_interrupt_caught_after_a_string_evaluation_still_exits_130(tmp_path):
+    """A Ctrl-C that lands while a dataclass or namedtuple is being built (code compiled from a
+    string) must not turn the exit status 130 into a death by SIGINT (CPython's record of it)."""
+    (tmp_path / "interrupted_here.py").write_text(
+        "from sim.cli import fail_interrupted\n"
+        "try:\n"
+        "    exec('raise KeyboardInterrupt', {})\n"
+        "except KeyboardInterrupt:\n"
+        "    fail_interrupted('interrupted')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "interrupted_here"],
+        cwd=tmp_path,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 130, (done.returncode, done.stderr)
+    assert done.stderr.strip() == "alliance-sim: error: interrupted"

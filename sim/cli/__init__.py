@@ -120,6 +120,19 @@ def fail(message: str, code: int = 2) -> typing.NoReturn:
     sys.exit(code)
 
 
+def fail_interrupted(message: str) -> typing.NoReturn:
+    """Stop after Ctrl-C with exit status 130 and one line.
+
+    Under ``python -m``, CPython ends the process by SIGINT instead of the exit status asked for
+    whenever a KeyboardInterrupt once ended code compiled from a string (``dataclasses`` and
+    ``collections.namedtuple`` build their methods that way, so a Ctrl-C during an import can
+    land there), even if the interrupt was caught. A string evaluation that ends normally clears
+    that record, so the status given here is the one the shell sees.
+    """
+    exec("pass", {})  # clears the interpreter's record of an uncaught interrupt
+    fail(message, code=130)
+
+
 def check_writable(folder: Path) -> None:
     """Stop, naming the folder, unless results can be written into it (before any work).
 
@@ -254,6 +267,6 @@ def console_main() -> None:
         fail(str(error))
     except KeyboardInterrupt:
         # A study's finished cells stay in its cell store; rerunning the command resumes it.
-        fail("interrupted; finished cells are kept, and running the same command again resumes", code=130)
+        fail_interrupted("interrupted; finished cells are kept, and running the same command again resumes")
     finally:
         gc.freeze()
