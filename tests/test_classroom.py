@@ -224,3 +224,15 @@ def test_the_summary_tells_what_happened() -> None:
     assert "key contact retires in every alliance" in text
     running = sum(1 for a in room.models["A"].alliances if a.alive)
     assert f"{running} of 12 alliances are still running" in text
+
+
+def test_every_alliance_is_counted_once_every_week_up_to_the_horizon() -> None:
+    """Running, or in exactly one outcome: at the horizon the survivors are counted by outcome."""
+    setup = Setup(seed=7, n_alliances=8, market=("horizon_weeks=30",), charter_b=("governance=meetings",))
+    room = replay(setup, 30, [])
+    for charter in setup.charters:
+        frame = room.series_frame(charter)
+        counted = frame["running"] + frame[["success", "underperforming", "failed", "terminated"]].sum(axis=1)
+        assert (counted == 8).all(), frame
+        assert frame["running"].iloc[-1] == 0
+    assert "fell short of them" in summary(room)

@@ -81,8 +81,9 @@ def summary(room: Classroom) -> str:
         lines.append(f"Levers in place: {', '.join(levers) if levers else 'none (a handshake)'}.")
         lines.append(
             f"After {week} weeks, {counts.get('running', 0)} of {n} alliances are still running, "
-            f"{counts.get('failed', 0)} failed, {counts.get('terminated', 0)} were ended deliberately "
-            f"and {counts.get('success', 0)} met their objectives."
+            f"{counts.get('failed', 0)} failed, {counts.get('terminated', 0)} were ended deliberately, "
+            f"{counts.get('success', 0)} met their objectives and {counts.get('underperforming', 0)} "
+            "fell short of them."
         )
         if causes:
             said = " and ".join(f"{cause.replace('_', ' ')} ({k})" for cause, k in causes)

@@ -232,7 +232,7 @@ class LiveSession:
                 (
                     "state",
                     *(
-                        "running" if a.alive else f"ended week {a.end_week}: {ending_label(a)}"
+                        "running" if a.ending() is None else f"ended week {a.end_week}: {ending_label(a)}"
                         for a in alliances.values()
                     ),
                 )

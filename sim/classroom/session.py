@@ -217,10 +217,12 @@ def weekly_row(model: AllianceModel) -> dict[str, Any]:
     """One week of the series the class watches (means over the alliances still running)."""
     alliances = model.alliances
     running = [a for a in alliances if a.alive]
+    # At the horizon the alliances still alive are given their outcome: they count there, not as running.
+    not_ended = sum(1 for a in alliances if a.ending() is None)
     row: dict[str, Any] = {
         "week": model.week_index,
-        "running": len(running),
-        "share_active": len(running) / len(alliances),
+        "running": not_ended,
+        "share_active": not_ended / len(alliances),
     }
     for part in HEALTH_PARTS:
         row[part] = float(np.mean([getattr(a, part) for a in running])) if running else float("nan")
