@@ -103,6 +103,24 @@ def test_each_example_charter_opens_as_charter_b_and_steps(path: Path) -> None:
     assert live.snapshot().week == 3 and live.snapshot().error == ""
 
 
+def test_a_charter_file_is_its_own_situation_and_leaves_the_presets_edits_alone() -> None:
+    live = LiveSession("t")
+    preset = live.snapshot().preset_title
+    live.apply_edits({"n_alliances": 9}, {"A": {}, "B": {}})
+    edited = live.setup
+    path = EXAMPLES[0]
+    live.open_charter("B", path.read_text(), path.name)
+    snap = live.snapshot()
+    assert snap.preset_title == f"Charter file: {path.stem} (B)"
+    assert path.stem in snap.explanation and snap.explanation != ""
+    opened = live.setup
+    live.step()
+    live.reset()  # Reset replays the file from week 0
+    assert live.setup == opened and live.snapshot().week == 0 and live.snapshot().opened == {"B": path.stem}
+    live.reset(live.preset.key)  # choosing the situation leaves the file, back to the edited preset
+    assert live.setup == edited and live.snapshot().opened == {} and live.snapshot().preset_title == preset
+
+
 def test_a_charter_file_of_any_name_opens() -> None:
     live = LiveSession("t")
     text = EXAMPLES[0].read_text()

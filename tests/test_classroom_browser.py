@@ -5,7 +5,8 @@ debrief and replay its command; type bad values and read the message beside the 
 example charter file; check at 1920x1080 and 1280x720 that the networks, the main chart and the
 controls fit without scrolling and that the text is at least 14 px on the wide screen.
 
-``CLASSROOM_SCREENSHOTS=docs`` writes the screenshots the README shows into ``docs/``.
+``CLASSROOM_SCREENSHOTS=docs`` writes the screenshots the README shows into ``docs/``;
+``CLASSROOM_SCREENSHOTS_TO=FOLDER`` writes them into another folder, to look at.
 """
 
 from __future__ import annotations
@@ -57,7 +58,13 @@ def page(server: str):
 
 
 def screenshot(page, tmp_path: Path, name: str) -> None:
-    folder = REPO_ROOT / "docs" if os.environ.get("CLASSROOM_SCREENSHOTS") == "docs" else tmp_path
+    folder = (
+        Path(os.environ["CLASSROOM_SCREENSHOTS_TO"])
+        if os.environ.get("CLASSROOM_SCREENSHOTS_TO")
+        else REPO_ROOT / "docs"
+        if os.environ.get("CLASSROOM_SCREENSHOTS") == "docs"
+        else tmp_path
+    )
     page.screenshot(path=str(folder / name))
 
 
@@ -202,6 +209,10 @@ def test_an_example_charter_opens_as_charter_b_and_the_small_screen_fits(page, t
     choose(page, "or an example charter", "renewable_subsidy.yaml")
     page.get_by_text("How the charter was read into the model").wait_for()
     page.get_by_text("Opened renewable_subsidy as charter B").wait_for()
+    time.sleep(1)  # any control that wrote an edit of its own would show by now
+    assert page.locator("button.apply").inner_text().strip().lower() == "apply and restart"
+    situation = page.locator(".top-bar .v-select__selection").first.inner_text()
+    assert situation == "Charter file: renewable_subsidy (B)", situation
     screenshot(page, tmp_path, "classroom-charters.png")
     page.get_by_role("button", name="Watch").click()
     step_to(page, 40)

@@ -174,6 +174,11 @@ def field_error(snap: Snapshot, name: str) -> str:
 @solara.component
 def TopBar(live: LiveSession, snap: Snapshot) -> None:
     titles = [p.title for p in PRESETS]
+
+    def choose(title: str) -> None:
+        if title in titles:  # not the charter file already shown
+            live.reset(PRESETS[titles.index(title)].key)
+
     with solara.Row(classes=["top-bar"]):
         solara.Text("Alliance classroom", classes=["app-title"])
         solara.ToggleButtonsSingle(
@@ -185,9 +190,9 @@ def TopBar(live: LiveSession, snap: Snapshot) -> None:
         solara.Select(
             label="Situation",
             value=snap.preset_title,
-            values=titles,
-            on_value=lambda title: live.reset(PRESETS[titles.index(title)].key),
-            style={"min-width": "360px", "max-width": "460px"},
+            values=titles if snap.preset_title in titles else [snap.preset_title, *titles],
+            on_value=choose,
+            style={"width": "min(460px, 29vw)", "min-width": "240px"},
         )
         solara.Button("Reset", icon_name="mdi-restore", on_click=lambda: live.reset(), classes=["reset"])
 
@@ -427,13 +432,16 @@ def CharterControls(
                 on_value=functools.partial(edit, key),
             )
         else:
-            hi = config.horizon_weeks if f.name == "sunset_week" else int(f.metadata["hi"])
+            lo, hi = (
+                int(f.metadata["lo"]),
+                config.horizon_weeks if f.name == "sunset_week" else int(f.metadata["hi"]),
+            )
             solara.SliderInt(
                 f"{name}: {int(value)}",
                 value=int(value),
-                min=int(f.metadata["lo"]),
+                min=lo,
                 max=hi,
-                on_value=functools.partial(edit, key),
+                on_value=slider_edit(edit, key, value, lo, hi, 1),
             )
     solara.Select(
         label="Trigger clauses",
@@ -449,13 +457,27 @@ def CharterControls(
         if trigger_hints[name] is int:
             solara.SliderInt(
                 f"{label}: {int(value)}", value=int(value), min=int(low), max=int(high),
-                on_value=functools.partial(edit, key),
+                on_value=slider_edit(edit, key, value, low, high, 1),
             )  # fmt: skip
         else:
             solara.SliderFloat(
                 f"{label}: {float(value):.2f}", value=float(value), min=low, max=high, step=0.05,
-                on_value=functools.partial(edit, key),
+                on_value=slider_edit(edit, key, value, low, high, 0.05),
             )  # fmt: skip
+
+
+def slider_edit(
+    edit: Callable[[str, Any], None], key: str, current: float, low: float, high: float, step: float
+) -> Callable[[Any], None]:
+    """A slider's change as an edit, unless it is the slider showing ``current`` on its own
+    grid (a charter file's 0.155 shown as 0.15, or a value clamped to the slider's range)."""
+    shown = min(max(float(current), low), high)
+
+    def on_value(value: Any) -> None:
+        if abs(float(value) - shown) >= step / 2:
+            edit(key, value)
+
+    return on_value
 
 
 @solara.component
@@ -485,7 +507,7 @@ def MarketControls(
             min=lo,
             max=hi,
             step=0.05,
-            on_value=functools.partial(edit, key),
+            on_value=slider_edit(edit, key, value, lo, hi, 0.05),
         )
     typed, set_typed = solara.use_state({"n_alliances": "", "seed": ""})
     errors, set_errors = solara.use_state({"n_alliances": "", "seed": ""})

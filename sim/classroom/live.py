@@ -259,8 +259,8 @@ class LiveSession:
                 busy=self.busy,
                 page=self.page,
                 preset_key=self.preset.key,
-                preset_title=self.preset.title,
-                explanation=self.preset.explanation,
+                preset_title=situation_title(self.preset, self.opened),
+                explanation=situation_explanation(self.preset, self.opened),
                 charters={c: charter_name(m.config) for c, m in room.models.items()},
                 opened=dict(self.opened),
                 frames=dict(self._frames),
@@ -521,27 +521,36 @@ class LiveSession:
 
         self.act("Settings", action)
 
-    def restart(self, setup: Setup, preset: Preset | None = None) -> None:
-        """Start ``setup`` at week 0 (every key checked before anything is replaced)."""
+    def restart(
+        self, setup: Setup, preset: Preset | None = None, opened: Mapping[str, str] | None = None
+    ) -> None:
+        """Start ``setup`` at week 0 (every key checked before anything is replaced). ``opened``
+        names the charter files the setup now holds (by default, those it held). A setup
+        without charter files is remembered as its preset's edits; one with a file is the
+        file's own situation, and leaves the preset's edits as they were."""
         for charter in setup.charters:
             check_setup(setup, charter)
         view = ClassroomView.start(setup)
         self.playing = False
         if preset is not None:
             self.preset = preset
+        if opened is not None:
+            self.opened = dict(opened)
         self.setup = setup
-        self.remembered[self.preset.key] = setup
+        if not self.opened:
+            self.remembered[self.preset.key] = setup
         self._replace(view)
 
     def reset(self, preset_key: str | None = None) -> None:
-        """Start again at week 0: the chosen preset with the edits last applied to it."""
+        """Start again at week 0: what is shown (``preset_key`` None: edits and charter files
+        kept), or the chosen preset with the edits last applied to it."""
 
         def action() -> None:
-            preset = self.preset if preset_key is None else preset_named(preset_key)
-            if preset.key != self.preset.key:
-                self.opened = {}
-            setup = self.remembered.get(preset.key, setup_of(preset))
-            self.restart(setup, preset)
+            if preset_key is None:
+                self.restart(self.setup)
+            else:
+                preset = preset_named(preset_key)
+                self.restart(self.remembered.get(preset.key, setup_of(preset)), preset, opened={})
             self.message = ""
 
         self.act("Reset", action)
@@ -551,8 +560,7 @@ class LiveSession:
 
         def action() -> None:
             self.remembered.pop(self.preset.key, None)
-            self.opened = {}
-            self.restart(setup_of(self.preset), self.preset)
+            self.restart(setup_of(self.preset), self.preset, opened={})
 
         self.act("Restore the preset", action)
 
@@ -604,8 +612,7 @@ class LiveSession:
                 charter_a=a,
                 charter_b=b,
             )
-            self.restart(setup)
-            self.opened = {**self.opened, side: opened.name}
+            self.restart(setup, opened={**self.opened, side: opened.name})
             midpoints = (
                 f" Ranges replayed at their midpoint: {', '.join(opened.midpoints)}."
                 if opened.midpoints
@@ -647,8 +654,9 @@ class LiveSession:
             self.playing = False
             self.preset = preset
             self.setup = setup
-            self.remembered[preset.key] = setup
             self.opened = opened
+            if not opened:
+                self.remembered[preset.key] = setup
             self._replace(ClassroomView(room))
             self.message = f"Loaded: {preset.title}, week {room.week}."
 
@@ -663,6 +671,24 @@ class LiveSession:
 
 
 OUTCOME_KEYS = ("failed", "terminated", "success", "underperforming")
+
+
+def situation_title(preset: Preset, opened: Mapping[str, str]) -> str:
+    """What the situation menu shows: the preset, or the charter files that replaced its market."""
+    if not opened:
+        return preset.title
+    return "Charter file: " + ", ".join(f"{name} ({side})" for side, name in sorted(opened.items()))
+
+
+def situation_explanation(preset: Preset, opened: Mapping[str, str]) -> str:
+    """The two lines read to the class."""
+    if not opened:
+        return preset.explanation
+    files = " and ".join(f"charter {side} is {name}" for side, name in sorted(opened.items()))
+    return (
+        f"The market is the charter file's own, for both charters; {files}, read from its file.\n"
+        "Choose a situation to leave the file; Reset replays it from week 0."
+    )
 
 
 def read_session_file(text: str) -> tuple[Preset, Setup, int, list[Injection], dict[str, str]]:
