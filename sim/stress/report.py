@@ -199,12 +199,27 @@ def _pts(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:+.1f} pts"
 
 
-def _render(name: str, context: dict[str, Any]) -> str:
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+MARKDOWN_SPECIAL = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "`": "\\`", "[": "\\[", "]": "\\]", "*": "\\*", "\\": "\\\\"}
+)
 
+
+def markdown_text(value: Any) -> Any:
+    """A value as Markdown shows it literally: no HTML, no table break, no link or emphasis
+    (every ``{{ }}`` of the Markdown template passes through here)."""
+    return value.translate(MARKDOWN_SPECIAL) if isinstance(value, str) else value
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    """Render a template; every value is escaped for the page it lands in (HTML or Markdown),
+    so a charter's text is shown, never run."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    html = name.endswith(".html.j2")
     env = Environment(
         loader=PackageLoader("sim.stress", "templates"),
-        autoescape=select_autoescape(["html"]),
+        autoescape=html,
+        finalize=None if html else markdown_text,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
