@@ -6,8 +6,12 @@ output cannot be written, and named one-line errors where tracebacks were."""
 from __future__ import annotations
 
 import html.parser
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO_ROOT
@@ -90,3 +94,53 @@ def test_script_injection_fires_no_dialog_in_a_browser(hostile_report: Path) -> 
         browser.close()
     assert dialogs == []
     assert SCRIPT in title  # the name is shown as text
+
+
+# ---------------------------------------------------------------- studies started together
+def _study(cwd: Path, *overrides: str) -> subprocess.Popen[str]:
+    from test_studies import child_env
+
+    cmd = [sys.executable, "-m", "sim.cli", "-m", "+experiment=situation_integration"]
+    cmd += ["n_alliances=30", "horizon_weeks=20", *overrides]
+    return subprocess.Popen(
+        cmd, cwd=cwd, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+@pytest.mark.slow
+def test_two_studies_started_in_the_same_second_never_share_a_folder(tmp_path: Path) -> None:
+    """Different and identical studies started together: each in its own folder, with only its
+    own cells; one folder given twice is held by one study and refused to the other."""
+    runs = {
+        "calm": _study(tmp_path, "scenario=calm"),
+        "volatile": _study(tmp_path, "scenario=volatile"),
+        "calm again": _study(tmp_path, "scenario=calm"),
+    }
+    shared = tmp_path / "shared"
+    given = [_study(tmp_path, "scenario=calm", f"hydra.sweep.dir={shared}"),
+             _study(tmp_path, "scenario=volatile", f"hydra.sweep.dir={shared}")]  # fmt: skip
+    done = {name: (*p.communicate(timeout=600), p.returncode) for name, p in runs.items()}
+    for name, (_out, err, code) in done.items():
+        assert code == 0, (name, err[-3000:])
+    folders = sorted((tmp_path / "results" / "situation_integration").iterdir())
+    folders = [f for f in folders if not f.name.startswith(".")]
+    assert len(folders) == 3, folders
+    seen = []
+    for folder in folders:
+        study = json.loads((folder / "study.json").read_text())
+        scenario = [o for o in study["command_overrides"] if o.startswith("scenario=")]
+        seen.append(scenario[0])
+        cells = list(folder.glob("cells/*/cell.json"))
+        assert len(cells) == study["cells"] == 2
+        summary = pd.read_csv(folder / "summary.csv")
+        assert summary["n"].max() == 30, summary  # never pooled with another study's alliances
+    assert sorted(seen) == ["scenario=calm", "scenario=calm", "scenario=volatile"]
+    codes = []
+    for p in given:
+        _out, err = p.communicate(timeout=600)
+        codes.append(p.returncode)
+        if p.returncode:
+            assert "hydra.sweep.dir" in err and str(shared) in err and "Traceback" not in err, err
+    assert sorted(codes) == [0, 2], codes
+    study = json.loads((shared / "study.json").read_text())
+    assert len(list(shared.glob("cells/*/cell.json"))) == study["cells"] == 2

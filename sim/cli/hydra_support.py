@@ -28,6 +28,7 @@ import copy
 import dataclasses
 import enum
 import hashlib
+import secrets
 import typing
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,16 @@ def cell_dir_name(overrides: str, limit: int = 200) -> str:
 
 if not OmegaConf.has_resolver("cell_dir"):
     OmegaConf.register_new_resolver("cell_dir", cell_dir_name)
+
+
+def run_tag() -> str:
+    """A short tag that sets this run's folder apart from any other started in the same second
+    (resolved once per run: Hydra hands the resolved value on to every cell of a study)."""
+    return secrets.token_hex(3)
+
+
+if not OmegaConf.has_resolver("run_tag"):
+    OmegaConf.register_new_resolver("run_tag", run_tag, use_cache=True)
 
 
 def _register_with_hydra() -> None:

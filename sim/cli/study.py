@@ -8,6 +8,7 @@ when the last cell is done; :func:`run_cell` is one cell.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import os
@@ -150,6 +151,70 @@ def _sweep_cells(config: DictConfig) -> list[list[str]]:
     return [list(combo) for combo in itertools.product(*axes)]
 
 
+LOCK_FILE = ".study.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def claim_folder(run_dir: Path, study: dict[str, Any]) -> None:
+    """Make ``run_dir`` this study's alone, or stop naming it: a folder another running study
+    holds (its lock names a live process), or one that holds the results of another study
+    (a different command), is refused. The same command again resumes in its own folder.
+    The lock is released when this process ends."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = run_dir / LOCK_FILE
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                holder = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                holder = 0
+            if holder and holder != os.getpid() and _alive(holder):
+                _cli().fail(
+                    f"hydra.sweep.dir = {run_dir}: another study is running there (process {holder}); "
+                    "wait for it, or give this study another folder"
+                )
+            lock.unlink(missing_ok=True)  # left by a study that is gone
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+        break
+    atexit.register(_release, lock, os.getpid())
+    earlier = run_dir / STUDY_FILE
+    if earlier.exists():
+        try:
+            before = json.loads(earlier.read_text())
+        except (OSError, ValueError):
+            before = None
+        same = isinstance(before, dict) and all(
+            before.get(k) == study.get(k) for k in ("name", "cells", "dims", "seeds", "command_overrides")
+        )
+        if not same:
+            _release(lock, os.getpid())
+            _cli().fail(
+                f"hydra.sweep.dir = {run_dir}: the folder holds the results of another study "
+                f"(its {STUDY_FILE} differs); give this study another folder"
+            )
+
+
+def _release(lock: Path, owner: int) -> None:
+    try:
+        if int(lock.read_text().strip() or 0) == owner:
+            lock.unlink()
+    except (OSError, ValueError):
+        pass
+
+
 class StudyCallback(Callback):
     """Validates every cell of a study before any runs; aggregates and reports when all are done."""
 
@@ -224,7 +289,7 @@ class StudyCallback(Callback):
         study["horizon_weeks"] = int(config.horizon_weeks)
         study["n_alliances"] = int(config.n_alliances)
         study["command_overrides"] = list(config.hydra.overrides.task)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        claim_folder(run_dir, study)
         (run_dir / STUDY_FILE).write_text(json.dumps(study, indent=2) + "\n")
         print(
             f"study {study['name']}: {len(cells)} cells, seeds {study['seeds']}, results in {run_dir}",
