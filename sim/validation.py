@@ -191,6 +191,29 @@ def available_memory() -> int | None:
         return None
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def check_workers(workers: int, config: SimulationConfig, option: str = "--workers") -> None:
+    """Refuse more worker processes than the machine has cores, or memory for (each simulates
+    a cohort like ``config``), naming the option, the value and the limit."""
+    cores = usable_cores()
+    available = available_memory()
+    by_memory = cores if available is None else max(1, available // memory_needed(config))
+    limit = min(cores, by_memory)
+    if workers > limit:
+        memory = "" if available is None else f", {available / 2**30:.1f} GB of memory available"
+        raise ConfigError(
+            f"{option} = {workers}: at most {limit} on this machine ({cores} cores{memory}; "
+            f"each worker needs about {memory_needed(config) / 2**20:.0f} MB)"
+        )
+
+
 # ------------------------------------------------------------------ study files
 
 

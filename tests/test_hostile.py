@@ -144,3 +144,128 @@ def test_two_studies_started_in_the_same_second_never_share_a_folder(tmp_path: P
     assert sorted(codes) == [0, 2], codes
     study = json.loads((shared / "study.json").read_text())
     assert len(list(shared.glob("cells/*/cell.json"))) == study["cells"] == 2
+
+
+# ---------------------------------------------------------------- a killed stress test
+def _session_processes(session: int) -> list[int]:
+    """Live processes of a session (the stress test, its workers, their trackers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", ["SIGTERM", "SIGKILL"])
+def test_a_killed_stress_test_leaves_no_process_behind(tmp_path: Path, kill: str) -> None:
+    """SIGTERM and SIGKILL at random moments (seeded) of a stress test with two workers: after
+    5 seconds nothing of it runs; SIGTERM ends with status 143, one line, and the runs finished."""
+    import random
+    import signal
+    import time
+
+    from test_studies import child_env
+
+    moments = random.Random(24 if kill == "SIGTERM" else 42).sample([2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 2)
+    for moment in moments:
+        out = tmp_path / f"at-{moment}"
+        cmd = [
+            sys.executable,
+            "-m",
+            "sim.stress.cli",
+            str(SUBSIDY),
+            "--quick",
+            "--workers",
+            "2",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+        proc = subprocess.Popen(
+            cmd,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        time.sleep(moment)
+        proc.send_signal(getattr(signal, kill))
+        _, err = proc.communicate(timeout=30)
+        time.sleep(5.0)
+        assert _session_processes(proc.pid) == [], (kill, moment)
+        if kill == "SIGTERM" and proc.returncode != 0:  # 0: it finished before the signal
+            assert proc.returncode == 143, (moment, err)
+            assert "Traceback" not in err and err.strip().startswith("alliance-stress: error: interrupted"), (
+                err
+            )
+            if "are kept in" in err:
+                assert (out / "runs-interrupted.csv").stat().st_size > 0
+
+
+# ---------------------------------------------------------------- the stress test's workers and folder
+def test_stress_workers_are_bounded_by_the_machine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.stress.cli import main
+    from sim.validation import usable_cores
+
+    out = tmp_path / "report"
+    assert main([str(SUBSIDY), "--quick", "--workers", "100000", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"--workers = 100000: at most {usable_cores()}" in err or "--workers = 100000: at most 1 " in err
+    ), err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("case", ["a file", "read-only", "empty"])
+def test_stress_out_that_cannot_take_the_report_is_refused_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    from sim.stress.cli import main
+
+    if case == "a file":
+        out = tmp_path / "report"
+        out.write_text("not a folder")
+    elif case == "read-only":
+        out = Path("/proc/alliance-report")  # no user, not even root, creates files there
+    else:
+        out = Path("")
+    assert main([str(SUBSIDY), "--quick", "--no-progress", "--out", str(out) if case != "empty" else ""]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert ("--out = ''" in err) if case == "empty" else (f"cannot write results into {out}" in err), err
+
+
+def test_a_stress_report_that_cannot_be_written_is_kept_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills while the report is written: the report goes to a temporary folder whose
+    name the one-line error gives, exit 1."""
+    import errno
+
+    from sim.stress import report
+    from sim.stress.cli import main
+
+    out = tmp_path / "report"
+    real = report.write_report
+
+    def full_disk(result, folder, charter_path=None):  # type: ignore[no-untyped-def]
+        if folder == out:
+            raise OSError(errno.ENOSPC, "No space left on device", str(out / "report.html"))
+        return real(result, folder, charter_path)
+
+    monkeypatch.setattr(report, "write_report", full_disk)
+    assert main([str(SUBSIDY), "--quick", "--no-progress", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "the computed results are kept in " in err, err
+    kept = Path(err.split("kept in ")[1].split()[0])
+    assert (kept / "report.html").stat().st_size > 0 and (kept / "report.json").exists()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import sys
 import typing
 from pathlib import Path
@@ -28,6 +27,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from sim import folders
 from sim.analysis.output import write_results
 from sim.analysis.summaries import format_summary
 from sim.cli.hydra_support import EXPERIMENT_GROUP, mirror_schema
@@ -133,40 +133,23 @@ def fail_interrupted(message: str) -> typing.NoReturn:
     fail(message, code=130)
 
 
-def check_writable(folder: Path) -> None:
-    """Stop, naming the folder, unless results can be written into it (before any work).
-
-    A folder that does not exist yet is checked at its nearest existing parent,
-    and not created: nothing is left behind by a command that stops."""
-    existing = folder.absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        fail(f"cannot write results into {folder}: {existing} is a file, not a folder")
-    probe = existing / f".write-test.{os.getpid()}"
+def check_writable(folder: Path | str, option: str = "the output folder") -> None:
+    """Stop, naming the folder, unless results can be written into it (before any work)."""
     try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        fail(f"cannot write results into {folder}: {error.strerror or error} ({existing})")
+        folders.check_writable(folder, option)
+    except folders.FolderError as error:
+        fail(str(error))
 
 
 def save_results(result: Any, out_dir: Path, extra: dict[str, Any]) -> dict:
     """Write a run's results; if that fails (a full disk, a folder made read-only meanwhile),
     keep the computed cohort in a temporary folder and stop, naming both."""
-    import tempfile
-
     try:
-        return write_results(result, out_dir, extra)
-    except OSError as error:
-        where = error.filename or out_dir
-        try:
-            rescue = Path(tempfile.mkdtemp(prefix="alliance-sim-results-"))
-            write_results(result, rescue, extra)
-            kept = f"the computed results are kept in {rescue}"
-        except OSError:
-            kept = "no other folder could take the computed results either"
-        fail(f"cannot write {where}: {error.strerror or error}; {kept}", code=1)
+        return folders.write_or_rescue(
+            lambda d: write_results(result, d, extra), out_dir, "alliance-sim-results-"
+        )
+    except folders.FolderError as error:
+        fail(str(error), code=1)
 
 
 class WeekProgress:
@@ -259,7 +242,7 @@ def console_main() -> None:
             for override in args.overrides:
                 key, _, value = override.partition("=")
                 if key in ("hydra.run.dir", "hydra.sweep.dir"):
-                    check_writable(Path(value))
+                    check_writable(value, key)
             if args.multirun and not any(o.startswith("hydra/launcher=") for o in args.overrides):
                 CellsAhead.spawn()  # loads while Hydra composes the study
         main()

@@ -10,6 +10,7 @@ from the same seed, so every comparison within a draw is paired.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -290,6 +291,17 @@ def simulate(spec: RunSpec, config: SimulationConfig, draw: int) -> RunOutcome:
     return RunOutcome(row, failed, frame, t_series, h_series)
 
 
+class StressInterrupted(Exception):
+    """The stress test was stopped (Ctrl-C, SIGTERM): the runs finished so far, and how many
+    there were to run; ``signal`` is the interrupt that stopped it."""
+
+    def __init__(self, finished: pd.DataFrame, total: int, signal: KeyboardInterrupt) -> None:
+        super().__init__(f"interrupted after {len(finished)} of {total} runs")
+        self.finished = finished
+        self.total = total
+        self.signal = signal
+
+
 def simulate_batch(jobs: list[tuple[RunSpec, SimulationConfig, int]]) -> list[RunOutcome]:
     """Several cohorts in one worker call: fewer, larger messages between processes."""
     return [simulate(*job) for job in jobs]
@@ -342,13 +354,23 @@ def run_stress(
             config = charter_config.replace(**nest(spec.overrides)) if spec.overrides else charter_config
             jobs.append((spec, config, k))
     outcomes: Iterable[RunOutcome]
+    pool = None
     if workers > 1:
-        from joblib import Parallel, delayed
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from sim.studies.scheduler import leave_with_the_parent
 
         size = max(1, len(jobs) // (8 * workers))  # enough batches to keep every worker busy
         batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-        parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator", batch_size=1)
-        outcomes = (o for batch in parallel(delayed(simulate_batch)(b) for b in batches) for o in batch)
+        # Workers started afresh (spawn), each ending with this process however it ends.
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=leave_with_the_parent,
+            initargs=(os.getpid(),),
+        )
+        outcomes = (o for batch in pool.map(simulate_batch, batches) for o in batch)
     else:
         outcomes = (simulate(*job) for job in jobs)
     run_rows: list[dict[str, Any]] = []
@@ -356,16 +378,25 @@ def run_stress(
     trust: list[np.ndarray] = []
     health: list[np.ndarray] = []
     failed: dict[tuple[str, str, str, int], np.ndarray] = {}
-    for done, ((spec, _, k), outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
-        run_rows.append(outcome.row)
-        failed[(spec.kind, spec.name, spec.severity, k)] = outcome.failed
-        if outcome.alliances is not None:
-            alliance_rows.append(outcome.alliances)
-        if outcome.trust is not None and outcome.health is not None:
-            trust.append(outcome.trust)
-            health.append(outcome.health)
-        if progress is not None:
-            progress(done, len(jobs))
+    try:
+        for done, ((spec, _, k), outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
+            run_rows.append(outcome.row)
+            failed[(spec.kind, spec.name, spec.severity, k)] = outcome.failed
+            if outcome.alliances is not None:
+                alliance_rows.append(outcome.alliances)
+            if outcome.trust is not None and outcome.health is not None:
+                trust.append(outcome.trust)
+                health.append(outcome.health)
+            if progress is not None:
+                progress(done, len(jobs))
+    except KeyboardInterrupt as stop:
+        if pool is not None:
+            for process in list(getattr(pool, "_processes", {}).values()):  # no waiting for them
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise StressInterrupted(pd.DataFrame(run_rows), len(jobs), stop) from None
+    if pool is not None:
+        pool.shutdown()
     return StressResult(
         charter=charter,
         plan=plan,

@@ -28,18 +28,27 @@ from sim.params import SimulationConfig
 _WATCHED = False
 
 
-def leave_with_the_parent() -> None:
-    """In a worker process of a launcher (joblib), end as soon as the process that started it
-    is gone: a killed study must not leave workers computing for minutes. The main process
-    (the serial launcher) is never watched."""
+def leave_with_the_parent(parent: int | None = None) -> None:
+    """In a worker process (of a launcher; or of a pool, given the ``parent`` that started
+    it), end as soon as the process that started it is gone: a killed study or stress test
+    must not leave workers computing for minutes. On Linux the kernel ends the worker with its
+    parent at once; elsewhere a watcher notices within half a second. The main process (the
+    serial launcher) is never watched."""
     global _WATCHED
+    import ctypes
     import multiprocessing
+    import signal
     import threading
 
-    if _WATCHED or multiprocessing.parent_process() is None:
+    if _WATCHED or (parent is None and multiprocessing.parent_process() is None):
         return
     _WATCHED = True
-    parent = os.getppid()
+    if parent is None:
+        parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # gone before the line above took effect
+        os._exit(1)
 
     def watch() -> None:
         while True:
