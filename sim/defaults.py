@@ -76,11 +76,78 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=yaml_loader())
 
 
+MAX_YAML_BYTES = 1_000_000
+MAX_YAML_DEPTH = 32
+
+
+@functools.cache
+def limited_loader(base: type | None = None) -> type:
+    """A loader for files users write (charters, study files): ``base`` (the OmegaConf-like
+    loader by default) that refuses what such files never need and an attacker would use:
+    aliases (the "billion laughs"), nesting deeper than MAX_YAML_DEPTH, and duplicate keys
+    (which YAML would let the last one win silently). Each error gives the line."""
+    import yaml
+    from yaml.composer import ComposerError
+    from yaml.constructor import ConstructorError
+
+    class Limited(base or yaml_loader()):  # type: ignore[misc]
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise ComposerError(
+                    None,
+                    None,
+                    f"an alias (*{event.anchor}) is not allowed: write the value out",
+                    event.start_mark,
+                )
+            self.depth += 1
+            try:
+                if self.depth > MAX_YAML_DEPTH:
+                    raise ComposerError(
+                        None,
+                        None,
+                        f"nested deeper than {MAX_YAML_DEPTH} levels",
+                        self.peek_event().start_mark,
+                    )
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line)
+                except TypeError:  # an unhashable key: the base loader says so
+                    break
+                if first != key_node.start_mark.line:
+                    raise ConstructorError(
+                        None, None, f"duplicate key {str(key)[:60]!r} (first given on line {first + 1})",
+                        key_node.start_mark,
+                    )  # fmt: skip
+            return super().construct_mapping(node, deep=deep)
+
+    return Limited
+
+
+def load_limited_yaml(text: str, base: type | None = None) -> Any:
+    """YAML a user wrote, read with :func:`limited_loader`; too large a text is refused first
+    (``yaml.YAMLError`` with the reason)."""
+    import yaml
+
+    if len(text) > MAX_YAML_BYTES:
+        raise yaml.YAMLError(f"{len(text):,} characters; at most {MAX_YAML_BYTES:,}")
+    return yaml.load(text, Loader=limited_loader(base))
+
+
 def _yaml(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+        data = load_limited_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"{path}: cannot be read as YAML ({error})") from None
     if not isinstance(data, dict):

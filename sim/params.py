@@ -27,6 +27,16 @@ class ConfigError(ValueError):
     """A parameter has a value the model cannot accept."""
 
 
+def require_config(config: object, where: str) -> None:
+    """A TypeError naming ``where`` unless ``config`` is a SimulationConfig (a dict, a design's
+    name or None are the usual mistakes)."""
+    if not isinstance(config, SimulationConfig):
+        raise TypeError(
+            f"{where}: config = {type(config).__name__} {str(config)[:60]!r}: must be a SimulationConfig; "
+            "make one with sim.config.load_config(['governance=full', ...])"
+        )
+
+
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 """What a name (of a design, a scenario, a study) may be: short, and safe in a folder name."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sim.params import Engine, SimulationConfig
+from sim.params import Engine, SimulationConfig, require_config
 from sim.results import CohortResult
 
 ProgressHook = Callable[[int, int], None]
@@ -18,6 +18,7 @@ ProgressHook = Callable[[int, int], None]
 
 def run_cohort(config: SimulationConfig, progress: ProgressHook | None = None) -> CohortResult:
     """Simulate ``config.n_alliances`` alliances for ``config.horizon_weeks`` weeks."""
+    require_config(config, "run_cohort")
     if config.engine is Engine.MESA:
         from sim.engines.mesa_model import AllianceModel, reference_result
 

@@ -124,12 +124,17 @@ def check_parsed(
     by Hydra, sweeps included) and :func:`sim.config.load_config`'s give the same errors."""
     known = settings()
     studies = study_names() if studies is None else studies
+    in_a_study = any(key == "experiment" for _, _, key, _ in overrides)
     for _text, prefix, key, values in overrides:
         if key.startswith("hydra.") or key.startswith("hydra/") or key == "hydra":
             continue  # Hydra's own settings (launcher, run dir, ...), checked by Hydra
         if prefix == "~":
             raise ConfigError(f"~{_show(key)}: settings cannot be deleted, only changed (key=value)")
         if key.startswith("study."):
+            if not in_a_study:
+                raise ConfigError(
+                    f"{_show(key)}: the study block exists only in a study (-m +experiment=<study> {key}=...)"
+                )
             continue  # checked with the whole study block (sim.studies.files.check_study)
         if key == "experiment":
             for value in values:

@@ -144,6 +144,9 @@ def test_two_studies_started_in_the_same_second_never_share_a_folder(tmp_path: P
     assert sorted(codes) == [0, 2], codes
     study = json.loads((shared / "study.json").read_text())
     assert len(list(shared.glob("cells/*/cell.json"))) == study["cells"] == 2
+    # a folder given on the command line keeps its cell store inside, and its provenance names the study
+    assert (shared / ".cells").is_dir() and not (tmp_path / ".cells").exists()
+    assert json.loads((shared / "provenance.json").read_text())["study"] == "situation_integration"
 
 
 # ---------------------------------------------------------------- a killed stress test
@@ -269,3 +272,324 @@ def test_a_stress_report_that_cannot_be_written_is_kept_elsewhere(
     assert "No space left on device" in err and "the computed results are kept in " in err, err
     kept = Path(err.split("kept in ")[1].split()[0])
     assert (kept / "report.html").stat().st_size > 0 and (kept / "report.json").exists()
+
+
+# ---------------------------------------------------------------- the report command on a damaged study
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished two-cell study: results/situation_integration/run and its cell store."""
+    root = tmp_path_factory.mktemp("study")
+    proc = _study(root, "hydra.sweep.dir=results/situation_integration/run")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    return root / "results"
+
+
+def _damaged_copy(finished: Path, tmp_path: Path, damage: str) -> Path:
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(finished, results)
+    run = results / "situation_integration" / "run"
+    cells = sorted(run.glob("cells/*/cell.json"))
+    stores = [run / json.loads(c.read_text())["results"] for c in cells]
+    if damage == "swapped parquet":
+        shutil.copy(stores[1] / "alliances.parquet", stores[0] / "alliances.parquet")
+    elif damage == "truncated parquet":
+        data = (stores[0] / "alliances.parquet").read_bytes()
+        (stores[0] / "alliances.parquet").write_bytes(data[: len(data) // 2])
+    elif damage == "garbled cell.json":
+        cells[0].write_text('{"overrides": {"governance": ')
+    elif damage == "study.json a list":
+        (run / "study.json").write_text("[1, 2]")
+    elif damage == "moved results":
+        (run.parent / ".cells").rename(run.parent / ".cells-moved")
+    return run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "damage",
+    ["swapped parquet", "truncated parquet", "garbled cell.json", "study.json a list", "moved results"],
+)
+def test_the_report_command_refuses_a_damaged_study_by_name(
+    finished_study: Path, tmp_path: Path, damage: str
+) -> None:
+    from test_studies import child_env
+
+    run = _damaged_copy(finished_study, tmp_path, damage)
+    before = (run / "summary.csv").read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.analysis.study_report", str(run)],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, (damage, done.stdout[-2000:], done.stderr[-2000:])
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("alliance-sim-report: error: "), done.stderr
+    named = {"garbled cell.json": "cell.json", "study.json a list": "study.json"}.get(damage, "checksums")
+    assert named in done.stderr, done.stderr
+    assert (run / "summary.csv").read_bytes() == before  # nothing rewritten from damaged cells
+
+
+# ---------------------------------------------------------------- YAML read with limits
+LAUGHS = "".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (LAUGHS + "name: *i\n", "alias"),
+        ("name: x\nname: y\n", "duplicate key 'name' (first given on line 1)"),
+        ("name: " + "[" * 60 + "]" * 60 + "\n", "nested deeper than 32 levels"),
+        ("name: " + "x" * 1_100_000 + "\n", "at most 1,000,000"),
+    ],
+    ids=["billion laughs", "duplicate key", "deep nesting", "huge"],
+)
+def test_yaml_bombs_and_duplicate_keys_in_a_charter_are_refused_at_once(text: str, said: str) -> None:
+    import time
+
+    from sim.stress.charter import CharterError, parse_charter
+
+    started = time.perf_counter()
+    with pytest.raises(CharterError) as refused:
+        parse_charter(text)
+    assert time.perf_counter() - started < 5.0
+    message = str(refused.value)
+    assert said in message and len(message) < 400, message[:600]
+
+
+STUDY = """\
+study:
+  name: hostile
+  title: t
+  x: governance
+  baseline: {governance: handshake}
+n_alliances: 20
+hydra:
+  sweeper:
+    params:
+      governance: handshake,full
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            STUDY + "  callbacks:\n    evil:\n      _target_: builtins.open\n      _args_: [/tmp/x, w]\n",
+            "hydra.callbacks",
+        ),
+        (STUDY + "  sweep:\n    dir: results/../../elsewhere\n", "inside results/"),
+        (STUDY + "  sweep:\n    dir: /tmp/elsewhere\n", "inside results/"),
+        (STUDY + "  sweep:\n    subdir: /tmp/one\n", "differs from cell to cell"),
+        (STUDY + "  sweep:\n    subdir: same\n", "differs from cell to cell"),
+        (STUDY.replace("    params:", "    _target_: x\n    params:"), "hydra.sweeper._target_"),
+        (STUDY + "  job:\n    chdir: true\n", "hydra.job"),
+        (STUDY + "  launcher:\n    n_jobs: 100000\n", "hydra.launcher.n_jobs = 100000"),
+    ],
+    ids=[
+        "callback",
+        "dotdot dir",
+        "absolute dir",
+        "absolute subdir",
+        "shared subdir",
+        "target",
+        "job",
+        "jobs",
+    ],
+)
+def test_a_study_files_hydra_block_is_limited_to_its_sweep_and_folders(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    from sim.params import ConfigError
+    from sim.studies.files import check_study_file
+
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        check_study_file(path)
+    assert str(path) in str(refused.value) and said in str(refused.value), str(refused.value)
+
+
+def test_a_yaml_bomb_under_hydra_in_a_study_file_is_refused_at_once(tmp_path: Path) -> None:
+    from sim.params import ConfigError
+    from sim.studies.files import check_study_file
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(LAUGHS + STUDY.replace("  sweeper:", "  sweeper: *i\n  other:"))
+    with pytest.raises(ConfigError, match="alias"):
+        check_study_file(path)
+
+
+def test_two_studies_in_one_experiment_override_are_refused(tmp_path: Path) -> None:
+    from test_studies import child_env
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "-m", "+experiment=situation_integration,situation_measurement"],
+        cwd=tmp_path,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "one study at a time" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+# ---------------------------------------------------------------- named one-line errors where tracebacks were
+def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    from test_studies import child_env
+
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args],
+        cwd=tmp_path,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        (["n_alliances=2500"], {"ALLIANCE_SIM_THREADS": "abc"}, "ALLIANCE_SIM_THREADS = 'abc'"),
+        (["n_alliances=2500"], {"ALLIANCE_SIM_THREADS": "1.5"}, "ALLIANCE_SIM_THREADS = '1.5'"),
+        (["study.name=x", "n_alliances=10"], {}, "study.name: the study block exists only in a study"),
+        (["n_alliances=10", "hydra.run.dir="], {}, "hydra.run.dir = ''"),
+        (
+            ["-m", "+experiment=situation_integration", "hydra/launcher=ray_cluster"],
+            {"RAY_ADDRESS": "127.0.0.1:9"},
+            "no Ray cluster answers at 127.0.0.1:9",
+        ),
+    ],
+    ids=["threads abc", "threads 1.5", "study.name on a run", "empty run dir", "ray without a cluster"],
+)
+def test_the_command_names_what_used_to_raise_a_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], said: str
+) -> None:
+    done = _cli(tmp_path, *args, **env)
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert said in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "outputs").exists() and not (tmp_path / "results").exists()
+
+
+def test_ray_without_an_address_or_a_local_cluster_is_named(tmp_path: Path) -> None:
+    done = _cli(
+        tmp_path,
+        "-m",
+        "+experiment=situation_integration",
+        "hydra/launcher=ray_cluster",
+        RAY_TMPDIR=str(tmp_path),
+        RAY_ADDRESS="",
+    )
+    assert done.returncode == 2 and "RAY_ADDRESS is not set and no Ray cluster runs here" in done.stderr
+
+
+def test_a_run_that_stops_on_a_bad_setting_leaves_no_folder(tmp_path: Path) -> None:
+    done = _cli(
+        tmp_path, "ensemble=calibrated", f"ensemble.file={tmp_path / 'missing.csv'}", "n_alliances=10"
+    )
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--out", "FILE"], "is a file, not a folder"),
+        (["--out", ""], "--out = ''"),
+        (["--out", "OUT", "--inject", "999:all:subsidy:0.3"], "week 999 is not replayed"),
+    ],
+    ids=["out is a file", "empty out", "injection beyond the weeks"],
+)
+def test_replay_names_what_it_cannot_do(tmp_path: Path, args: list[str], said: str) -> None:
+    from test_studies import child_env
+
+    (tmp_path / "FILE").write_text("x")
+    args = [str(tmp_path / a) if a in ("FILE", "OUT") else a for a in args]
+    done = subprocess.run(
+        [sys.executable, "-m", "sim.classroom.cli", "replay", "--weeks", "3", *args],
+        cwd=tmp_path,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["FILE"]
+
+
+def test_library_calls_with_the_wrong_config_say_what_to_pass() -> None:
+    from sim.config import load_config
+    from sim.engines.mesa_model import AllianceModel
+    from sim.params import ConfigError
+    from sim.runner import run_cohort
+
+    for bad in (None, {"n_alliances": 3}):
+        with pytest.raises(TypeError, match=r"run_cohort: config = .*must be a SimulationConfig"):
+            run_cohort(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="AllianceModel: config = str 'full'"):
+        AllianceModel(config="full")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="override 123: must be text"):
+        load_config([123])  # type: ignore[list-item]
+
+
+def test_batch_run_with_a_seed_and_another_rng_is_refused() -> None:
+    import mesa
+
+    from sim.engines.mesa_model import AllianceModel
+    from sim.params import ConfigError
+
+    with pytest.raises(ConfigError, match="seed = 5 and rng = 0: two seeds for one run"):
+        mesa.batch_run(
+            AllianceModel,
+            parameters={"seed": [5], "n_alliances": [4], "horizon_weeks": [3]},
+            rng=[0],
+            max_steps=2,
+            display_progress=False,
+        )
+    rows = mesa.batch_run(
+        AllianceModel,
+        parameters={"n_alliances": [4], "horizon_weeks": [3]},
+        rng=[5],
+        max_steps=2,
+        display_progress=False,
+    )
+    assert {r["seed"] for r in rows if "seed" in r} <= {5}
+
+
+def test_a_cell_whose_write_fails_leaves_no_staging_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from conftest import small_config
+
+    from sim.studies import store as cells
+
+    def full_disk(result, folder, extra):  # type: ignore[no-untyped-def]
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / "alliances.parquet").write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cells, "write_results", full_disk)
+    with pytest.raises(OSError):
+        cells.compute_cell(
+            small_config(n_alliances=3, horizon_weeks=5), None, tmp_path / ".cells" / "k", "k", {}
+        )
+    assert not (tmp_path / ".cells").exists() or list((tmp_path / ".cells").iterdir()) == []
+
+
+def test_the_app_warns_when_served_beyond_loopback() -> None:
+    from sim.classroom.cli import host_warning
+
+    assert host_warning("127.0.0.1") is None
+    warning = host_warning("0.0.0.0")
+    assert warning is not None and "no login" in warning

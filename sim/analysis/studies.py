@@ -69,25 +69,71 @@ class Study:
         return str(self.meta.get("name") or self.folder.parent.name)
 
 
-def cell_store(study_root: Path) -> Path:
-    """Where finished cells are kept, by config hash, across runs of a study (for resuming)."""
-    return study_root / ".cells"
+def cell_store(run_dir: Path, study_name: str | None) -> Path:
+    """Where finished cells are kept, by config hash: across the runs of a study in the usual
+    layout, ``results/<study>/<run>`` (so a rerun resumes), and inside the run's own folder
+    when the study was given a folder of its own (``hydra.sweep.dir``), never beside it."""
+    run_dir = Path(run_dir)
+    shared = run_dir.parent.name == (study_name or "multirun")
+    return (run_dir.parent if shared else run_dir) / ".cells"
+
+
+class StudyError(Exception):
+    """A study folder that cannot be reported on as it is (the message names the files)."""
+
+
+def _json_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as error:
+        raise StudyError(f"{path}: cannot be read ({error})") from None
+    except json.JSONDecodeError as error:
+        raise StudyError(f"{path}: not JSON ({error.msg} at line {error.lineno}); {what}") from None
+    if not isinstance(data, dict):
+        raise StudyError(f"{path}: must be a JSON object, not a {type(data).__name__}; {what}")
+    return data
+
+
+CELL_KEYS: dict[str, type | tuple[type, ...]] = {
+    "overrides": dict,
+    "config_hash": str,
+    "results": str,
+    "status": str,
+    "seconds": (int, float),
+}
 
 
 def load_study(folder: Path) -> Study:
-    """Read a study run folder: the finished cells' alliances, the cells and the failures."""
+    """Read a study run folder: the finished cells' alliances, the cells and the failures.
+
+    Every finished cell's results are checked against the checksums recorded when they were
+    written, as the study runner does before reusing them: a damaged, swapped or missing file
+    stops the report (StudyError naming each), never a report that mixes damaged cells in."""
+    from sim.studies.store import cell_is_intact
+
     folder = Path(folder)
     meta_path = folder / STUDY_FILE
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    rewrite = "it is written by alliance-sim -m; rerun the study's command to write it again"
+    meta = _json_object(meta_path, rewrite) if meta_path.exists() else {}
     cells, failures, tables = [], [], []
+    damaged: list[str] = []
     for cell_dir in sorted((folder / "cells").glob("*")) if (folder / "cells").exists() else []:
         if (cell_dir / FAILURE_FILE).exists():
-            failures.append(json.loads((cell_dir / FAILURE_FILE).read_text()))
+            failures.append(_json_object(cell_dir / FAILURE_FILE, rewrite))
             continue
         if not (cell_dir / CELL_FILE).exists():
             continue  # interrupted before it finished: the next run of the study redoes it
-        cell = json.loads((cell_dir / CELL_FILE).read_text())
-        table = pd.read_parquet(folder / cell["results"] / "alliances.parquet")
+        cell = _json_object(cell_dir / CELL_FILE, rewrite)
+        wrong = [k for k, kind in CELL_KEYS.items() if not isinstance(cell.get(k), kind)]
+        if wrong:
+            raise StudyError(
+                f"{cell_dir / CELL_FILE}: {', '.join(wrong)} missing or of the wrong type; {rewrite}"
+            )
+        store = folder / cell["results"]
+        if not cell_is_intact(store, cell["config_hash"]):
+            damaged.append(f"{cell_dir.name} ({store})")
+            continue
+        table = pd.read_parquet(store / "alliances.parquet")
         front = ["cell", *cell["overrides"]]
         table["cell"] = cell_dir.name
         for key, value in cell["overrides"].items():
@@ -102,6 +148,12 @@ def load_study(folder: Path) -> Study:
                 "status": cell["status"],
                 "seconds": cell["seconds"],
             }
+        )
+    if damaged:
+        raise StudyError(
+            f"{len(damaged)} finished cell(s) whose results are missing or differ from their recorded "
+            f"checksums: {'; '.join(damaged)}. Rerun the study's command: it computes those cells again "
+            "and reuses the intact ones"
         )
     runs = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     dims = [k for k in meta.get("dims", []) if k in runs.columns]

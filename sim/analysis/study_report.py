@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pandas as pd
 
 from sim.analysis.studies import (
     PAIRED_METRICS,
+    StudyError,
     load_study,
     paired_differences,
     summarize,
@@ -224,7 +226,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not (args.folder / "cells").is_dir():
         parser.error(f"{args.folder} is not a study run folder (it has no cells/ folder)")
-    print(build_report(args.folder))
+    try:
+        print(build_report(args.folder))
+    except StudyError as error:
+        print(f"alliance-sim-report: error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as error:
+        print(
+            f"alliance-sim-report: error: cannot write the report into {args.folder}: {error}",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 def console_main() -> None:
@@ -235,6 +247,9 @@ def console_main() -> None:
     """
     try:
         main()
+    except KeyboardInterrupt:
+        print("alliance-sim-report: error: interrupted", file=sys.stderr)
+        sys.exit(130)
     finally:
         gc.freeze()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
+import typing
 
 from sim.params import ConfigError
 
@@ -45,18 +45,19 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("-a", dest="charter_a", action="append", default=[], help="override of charter A")
     replay.add_argument("-b", dest="charter_b", action="append", default=None, help="override of charter B")
     replay.add_argument("--inject", action="append", default=[], help="event as week:target:kind:size")
-    replay.add_argument("--out", type=Path, required=True, help="folder for the tables")
+    replay.add_argument("--out", type=str, required=True, help="folder for the tables")
     return parser
 
 
-def fail(message: str) -> None:
+def fail(message: str, code: int = 2) -> typing.NoReturn:
     print(f"alliance-sim-app: error: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
 
 
 def replay_command(args: argparse.Namespace) -> None:
     from sim.classroom.debrief import write_tables
     from sim.classroom.session import Injection, Setup, check_injection, replay
+    from sim.folders import FolderError, check_writable, write_or_rescue
 
     if args.weeks < 0:
         fail(f"--weeks = {args.weeks}: must be an integer >= 0")
@@ -68,12 +69,18 @@ def replay_command(args: argparse.Namespace) -> None:
         charter_b=None if args.charter_b is None else tuple(args.charter_b),
     )
     try:
+        out = check_writable(args.out, "--out")
         injections = [Injection.parse(text) for text in args.inject]
         configs = [setup.config(c) for c in setup.charters]  # every key checked before any week runs
         for injection in injections:
+            if injection.week >= args.weeks:
+                raise ConfigError(
+                    f"--inject {injection.to_arg()}: week {injection.week} is not replayed "
+                    f"(--weeks = {args.weeks}: events at weeks 0 to {args.weeks - 1} strike)"
+                )
             for config in configs:
                 check_injection(injection, config)
-    except ConfigError as error:
+    except (ConfigError, FolderError) as error:
         fail(str(error))
     except Exception as error:  # Hydra's own errors (an unknown group option, a malformed override)
         fail(f"{type(error).__name__}: {error}")
@@ -82,8 +89,11 @@ def replay_command(args: argparse.Namespace) -> None:
     room = None
     with tqdm(total=args.weeks, desc="replay", unit="wk", file=sys.stderr, leave=False) as bar:
         room = replay(setup, args.weeks, injections, progress=bar.update)
-    write_tables(room, args.out)
-    print(f"replayed {room.week} weeks under {len(setup.charters)} charter(s): {args.out}")
+    try:
+        write_or_rescue(lambda folder: write_tables(room, folder), out, "alliance-replay-")
+    except FolderError as error:
+        fail(str(error), code=1)
+    print(f"replayed {room.week} weeks under {len(setup.charters)} charter(s): {out}")
 
 
 WS_PING_INTERVAL_S = 20.0
@@ -147,7 +157,20 @@ def console_main(argv: list[str] | None = None) -> None:
             sys.executable,
             [sys.executable, "-m", "sim.classroom.cli", *(sys.argv[1:] if argv is None else argv)],
         )
+    warning = host_warning(args.host)
+    if warning:
+        print(f"alliance-sim-app: warning: {warning}", file=sys.stderr, flush=True)
     serve(args.host, args.port, args.keep)
+
+
+def host_warning(host: str) -> str | None:
+    """What to say when the app is served beyond this machine (it has no login)."""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (
+        f"serving on {host}, not loopback: anyone who can reach this machine on that address can "
+        "open the classroom (there is no login); use it on a classroom network only"
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 import typing
 from pathlib import Path
@@ -32,6 +33,7 @@ from sim.analysis.output import write_results
 from sim.analysis.summaries import format_summary
 from sim.cli.hydra_support import EXPERIMENT_GROUP, mirror_schema
 from sim.defaults import CHECKOUT, data_dir
+from sim.engines import threads
 from sim.params import ConfigError, SimulationConfig
 from sim.studies.files import check_study_file
 from sim.studies.scheduler import CellsAhead
@@ -115,6 +117,48 @@ def ensemble_cohort(cfg: DictConfig, config: SimulationConfig) -> SimulationConf
     return config.replace(n_alliances=min(config.n_alliances, limit))
 
 
+def discard_run_dir(out_dir: Path) -> None:
+    """Remove the run folder Hydra made for a run that stopped before it ran (it holds only
+    Hydra's record of the configuration), and the dated folders above it left empty."""
+    import shutil
+
+    if not out_dir.is_dir() or any(p.name not in (".hydra", "main.log") for p in out_dir.iterdir()):
+        return
+    shutil.rmtree(out_dir, ignore_errors=True)
+    if out_dir.parent.parent.name != "outputs":  # a folder the user named: its parents are theirs
+        return
+    for parent in list(out_dir.parents)[:2]:  # outputs/<date>/ and outputs/, when empty
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+
+
+def check_ray_cluster(address: str, timeout: float = 3.0) -> None:
+    """Stop, naming what to set, unless a Ray cluster answers at ``address`` (``host:port``, or
+    ``auto``: the cluster this machine last started), before the study composes anything."""
+    import socket
+
+    how = "start one with `ray start --head` and set RAY_ADDRESS=<head>:6379 (configs/hydra/launcher/ray_cluster.yaml)"
+    if address in ("", "auto"):
+        current = Path(os.environ.get("RAY_TMPDIR", "/tmp"), "ray", "ray_current_cluster")
+        if not current.exists():
+            raise ConfigError(
+                f"hydra/launcher=ray_cluster: RAY_ADDRESS is not set and no Ray cluster runs here; {how}"
+            )
+        address = current.read_text().strip()
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"RAY_ADDRESS = {address!r}: must be host:port of the cluster's head; {how}")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            f"hydra/launcher=ray_cluster: no Ray cluster answers at {address} ({error.strerror or error}); {how}"
+        ) from None
+
+
 def fail(message: str, code: int = 2) -> typing.NoReturn:
     print(f"alliance-sim: error: {message}", file=sys.stderr)
     sys.exit(code)
@@ -186,6 +230,7 @@ def main(cfg: DictConfig) -> dict:
     study = cfg.get("study")
     if study:  # a study file selected without -m would run one cell of it and stop
         name = study.get("name") or "the study"
+        discard_run_dir(Path(HydraConfig.get().runtime.output_dir))
         fail(
             f"+experiment selects a study ({name}), which sweeps many cells: add -m to run it, "
             f"e.g. alliance-sim -m {' '.join(HydraConfig.get().overrides.task)}"
@@ -196,6 +241,7 @@ def main(cfg: DictConfig) -> dict:
         config = ensemble_cohort(cfg, config)
         note = check_resources(config)
     except ConfigError as error:
+        discard_run_dir(Path(HydraConfig.get().runtime.output_dir))
         fail(str(error))
     if note:
         print(note, flush=True)
@@ -234,20 +280,29 @@ def console_main() -> None:
     try:
         args = command_line_arguments()
         if not (args.help or args.hydra_help or args.info or args.shell_completion):
+            threads()  # a bad ALLIANCE_SIM_THREADS stops here, before any run
             check_overrides(args.overrides, studies=study_names())
             for override in parse_overrides(args.overrides):
                 if override.get_key_element().lstrip("+~") == "experiment":
-                    for name in [override.value()] if not override.is_sweep_override() else []:
-                        check_study_file(EXPERIMENT_DIR / f"{name}.yaml")
+                    if override.is_sweep_override():
+                        fail(
+                            f"{override.input_line}: one study at a time (each writes its own folder); "
+                            "run each study with its own command"
+                        )
+                    check_study_file(EXPERIMENT_DIR / f"{override.value()}.yaml")
             for override in args.overrides:
                 key, _, value = override.partition("=")
                 if key in ("hydra.run.dir", "hydra.sweep.dir"):
                     check_writable(value, key)
+            if "hydra/launcher=ray_cluster" in args.overrides:
+                check_ray_cluster(os.environ.get("RAY_ADDRESS", "auto"))
             if args.multirun and not any(o.startswith("hydra/launcher=") for o in args.overrides):
                 CellsAhead.spawn()  # loads while Hydra composes the study
         main()
     except ConfigError as error:
         fail(str(error))
+    except ConnectionError as error:  # a launcher that could not reach its cluster
+        fail(f"cannot reach the cluster the launcher runs the cells on: {error}")
     except KeyboardInterrupt:
         # A study's finished cells stay in its cell store; rerunning the command resumes it.
         fail_interrupted("interrupted; finished cells are kept, and running the same command again resumes")

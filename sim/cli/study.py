@@ -24,7 +24,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sim.analysis.output import provenance
-from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, cell_store
+from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, StudyError, cell_store
 from sim.analysis.study_report import build_report
 from sim.cli.hydra_support import ReusedCompositions, runs_cells_here
 from sim.params import ConfigError
@@ -84,7 +84,7 @@ def run_cell(cfg: DictConfig) -> dict:
         sets = _cli().ensemble_sets(cfg)
         config = _cli().ensemble_cohort(cfg, _cli().to_simulation_config(cfg))
         key = config_hash(config, sets)
-        store = cell_store(run_dir.parent) / key
+        store = cell_store(run_dir, OmegaConf.select(cfg, "study.name")) / key
         status = "cached"
         ahead = CellsAhead.running
         done_there = ahead.wait_for(key) if ahead is not None else None
@@ -235,7 +235,7 @@ class StudyCallback(Callback):
 
         run_dir = Path(config.hydra.sweep.dir)
         _cli().check_writable(run_dir)
-        _cli().check_writable(cell_store(run_dir.parent))
+        _cli().check_writable(cell_store(run_dir, OmegaConf.select(config, "study.name")))
         block = config.get("study")
         study = dict(OmegaConf.to_container(block, resolve=True)) if block is not None else {}  # type: ignore[arg-type]
         try:
@@ -257,7 +257,7 @@ class StudyCallback(Callback):
                 sets = _cli().ensemble_sets(job_cfg)
                 cohort = _cli().ensemble_cohort(job_cfg, cell_config)
                 key = config_hash(cohort, sets)
-                store = cell_store(run_dir.parent) / key
+                store = cell_store(run_dir, OmegaConf.select(config, "study.name")) / key
                 ahead.append(Cell(key, cohort, sets, store, _task_overrides(job_cfg.hydra.overrides.task)))
             except (ConfigError, HydraException, OmegaConfBaseException) as error:
                 _cli().fail(f"cell {' '.join(overrides)}: {error}")
@@ -304,6 +304,8 @@ class StudyCallback(Callback):
         run_dir = Path(config.hydra.sweep.dir)
         try:
             self._report(config, run_dir)
+        except StudyError as error:
+            _cli().fail(str(error), code=1)
         except Exception:  # Hydra would only warn and exit 0; the finished cells stay in place
             traceback.print_exc()
             print(
@@ -328,7 +330,7 @@ class StudyCallback(Callback):
             CellsAhead.stop()
         base = _cli().to_simulation_config(config)  # the settings every cell shares, before its overrides
         extra = {
-            "study": run_dir.parent.name,
+            "study": str(json.loads((run_dir / STUDY_FILE).read_text()).get("name", run_dir.parent.name)),
             "model": model_fingerprint(),
             "cells": len(_sweep_cells(config)),
         }

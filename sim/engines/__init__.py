@@ -7,6 +7,19 @@ import os
 
 def threads() -> int:
     """Cores a run may use: ``$ALLIANCE_SIM_THREADS``, else every core. Results do not depend on
-    it (threads and processes share work out by whole alliances, or whole cells)."""
-    setting = os.environ.get("ALLIANCE_SIM_THREADS")
-    return max(1, int(setting)) if setting else max(1, os.cpu_count() or 1)
+    it (threads and processes share work out by whole alliances, or whole cells). A setting
+    that is not a whole number from 1 up is refused (ConfigError naming it)."""
+    from sim.params import ConfigError
+
+    setting = os.environ.get("ALLIANCE_SIM_THREADS", "").strip()
+    if not setting:
+        return max(1, os.cpu_count() or 1)
+    try:
+        value = int(setting)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(
+            f"ALLIANCE_SIM_THREADS = {setting[:40]!r}: must be a whole number of cores, 1 or more"
+        )
+    return value

@@ -59,8 +59,22 @@ class AllianceModel(mesa.Model):
         **overrides: Any,
     ) -> None:
         from sim.defaults import compose
+        from sim.params import ConfigError, require_config
 
+        if config is not None:
+            require_config(config, "AllianceModel")
         seed_given = config is not None or "seed" in overrides
+        if "seed" in overrides and rng is not None:
+            same = (
+                isinstance(rng, numbers.Integral)
+                and not isinstance(rng, bool)
+                and int(rng) == overrides["seed"]
+            )
+            if not same:
+                raise ConfigError(
+                    f"seed = {overrides['seed']!r} and rng = {str(rng)[:40]}: two seeds for one run; give one "
+                    "(mesa.batch_run passes rng=: list the seeds there, batch_run(..., rng=[5, 6]))"
+                )
         config = compose(overrides, base=config) if overrides or config is None else config
         if rng is None and seed_given:
             rng = config.seed

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from sim.defaults import limited_loader, load_limited_yaml
 from sim.params import AllianceType, LaunchMode, MeetingCadence
 
 
@@ -422,8 +423,8 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 def parse_charter(text: str, source: str = "charter") -> Charter:
     """Validate a charter's YAML text, or raise :class:`CharterError` naming the field and line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = load_limited_yaml(text, yaml.SafeLoader)  # size, aliases, depth, duplicate keys
+        node = yaml.compose(text, Loader=limited_loader(yaml.SafeLoader))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{source}, line {mark.line + 1}" if mark is not None else source

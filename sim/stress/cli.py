@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from sim.config import load_config
+    from sim.engines import threads
     from sim.folders import FolderError, check_writable, write_or_rescue
     from sim.stress.mapping import config_groups
     from sim.stress.runner import (
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(f"stress-{args.charter.stem}")
     try:
         out = check_writable(args.out if args.out is not None else out, "--out")
+        threads()  # a bad ALLIANCE_SIM_THREADS stops here, before any run
         base = load_config([*config_groups(charter), f"horizon_weeks={charter.horizon_weeks}"])
         ensemble = load_ensemble(find_ensemble(args.ensemble), base)
         check_workers(args.workers, base.replace(n_alliances=plan.n_alliances))

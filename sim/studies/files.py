@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sim.defaults import GROUPS, load_yaml
+from sim.defaults import GROUPS, load_limited_yaml
 from sim.params import NAME, ConfigError
 from sim.validation import CLI_SETTINGS, _show, check_parsed, check_value, closest, settings, unknown_key
 
@@ -136,7 +136,7 @@ def load_study_file(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = load_yaml(Path(path).read_text(encoding="utf-8"))
+        data = load_limited_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read ({error})") from None
     except yaml.YAMLError as error:
@@ -146,6 +146,60 @@ def load_study_file(path: Path) -> dict[str, Any]:
             f"{path}: a study file must hold a mapping (study:, hydra.sweeper.params:, settings)"
         )
     return data
+
+
+HYDRA_ALLOWED = ("hydra.sweeper.params", "hydra.sweep.dir", "hydra.sweep.subdir", "hydra.launcher.n_jobs")
+PER_CELL = ("${hydra.job.override_dirname}", "${hydra.job.num}", "${cell_dir:${hydra.job.override_dirname}}")
+
+
+def check_hydra_block(hydra: Any) -> None:
+    """A study file's ``hydra:`` block may say what the study sweeps and where its folders go,
+    nothing else: no callbacks or other ``_target_`` (which would run code), a study folder
+    inside ``results/``, a cell folder that differs from cell to cell, and a number of jobs."""
+    if not isinstance(hydra, Mapping):
+        raise ConfigError(f"hydra = {_show(hydra)}: must be a mapping (hydra.sweeper.params: ...)")
+    allowed = f"allowed in a study file: {', '.join(HYDRA_ALLOWED)}"
+    for key, value in hydra.items():
+        paths = {"sweeper": ("params",), "sweep": ("dir", "subdir"), "launcher": ("n_jobs",)}
+        if key not in paths or not isinstance(value, Mapping):
+            raise ConfigError(f"hydra.{key}: not {allowed}")
+        for inner in value:
+            if inner not in paths[key]:
+                raise ConfigError(f"hydra.{key}.{inner}: not {allowed}")
+    sweep = hydra.get("sweep") or {}
+    folder = sweep.get("dir")
+    if folder is not None:
+        text = str(folder)
+        parts = Path(text).parts
+        if (
+            not isinstance(folder, str)
+            or Path(text).is_absolute()
+            or ".." in parts
+            or parts[:1] != ("results",)
+        ):
+            raise ConfigError(
+                f"hydra.sweep.dir = {_show(folder)}: a study file keeps its results inside results/ "
+                "(a relative path starting with results/, without '..'); give another folder on the "
+                "command line with hydra.sweep.dir=..."
+            )
+    subdir = sweep.get("subdir")
+    if subdir is not None:
+        text = str(subdir)
+        if (
+            not isinstance(subdir, str)
+            or Path(text).is_absolute()
+            or ".." in Path(text).parts
+            or not any(p in text for p in PER_CELL)
+        ):
+            raise ConfigError(
+                f"hydra.sweep.subdir = {_show(subdir)}: must be a relative folder, without '..', that "
+                f"differs from cell to cell (it must contain one of {', '.join(PER_CELL)})"
+            )
+    jobs = (hydra.get("launcher") or {}).get("n_jobs")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= 256):
+        raise ConfigError(f"hydra.launcher.n_jobs = {_show(jobs)}: must be an integer from 1 to 256")
+    if "_target_" in str(hydra):
+        raise ConfigError("hydra: a study file may not name code to run (_target_)")
 
 
 def check_study_file(path: Path) -> None:
@@ -186,6 +240,7 @@ def check_study_file(path: Path) -> None:
                     raise ConfigError(f"defaults entry {_show(target)}: groups are {', '.join(GROUPS)}")
                 check_value(group, option)
         hydra = data.get("hydra") or {}
+        check_hydra_block(hydra)
         sweeper = hydra.get("sweeper") if isinstance(hydra, Mapping) else None
         sweep = sweeper.get("params") if isinstance(sweeper, Mapping) else None
         if not isinstance(sweep, Mapping) or not sweep:

@@ -90,10 +90,14 @@ def compute_cell(
     result = simulate(config, sets)
     staging = store.with_name(f".{key}.{os.getpid()}.tmp")  # one cell at a time per process
     shutil.rmtree(staging, ignore_errors=True)
-    write_results(result, staging, {"overrides": overrides})
-    files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.is_file()}
-    (staging / DONE_FILE).write_text(json.dumps({"config_hash": key, "files": files}) + "\n")
-    install_cell(staging, store, key)
+    try:
+        write_results(result, staging, {"overrides": overrides})
+        files = {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.is_file()}
+        (staging / DONE_FILE).write_text(json.dumps({"config_hash": key, "files": files}) + "\n")
+        install_cell(staging, store, key)
+    except BaseException:  # a full disk, an interrupt: no half-written folder stays in the store
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def file_digest(path: Path) -> str:
