@@ -115,6 +115,17 @@ def load_study(folder: Path) -> Study:
     meta_path = folder / STUDY_FILE
     rewrite = "it is written by alliance-sim -m; rerun the study's command to write it again"
     meta = _json_object(meta_path, rewrite) if meta_path.exists() else {}
+    if meta_path.exists():
+        dims = meta.get("dims")
+        if (
+            not isinstance(meta.get("name"), str)
+            or not isinstance(meta.get("cells"), int)
+            or not isinstance(dims, list)
+            or not all(isinstance(d, str) for d in dims)
+        ):
+            raise StudyError(
+                f"{meta_path}: needs name (text), cells (a number) and dims (a list of keys); {rewrite}"
+            )
     cells, failures, tables = [], [], []
     damaged: list[str] = []
     for cell_dir in sorted((folder / "cells").glob("*")) if (folder / "cells").exists() else []:

@@ -23,6 +23,7 @@ import ctypes
 import gc
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -123,6 +124,19 @@ def preset_named(name: str) -> Preset:
     raise ConfigError(f"preset = {name!r}: not a preset; allowed: {', '.join(p.key for p in PRESETS)}")
 
 
+def _whole(value: Any, field: str) -> int:
+    """An edit that must be a whole number (the seed, the market's size), or InputError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InputError(field, f"{field} = {str(value)[:40]!r}: must be a whole number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InputError(field, f"{field} = {str(value)[:40]!r}: must be a whole number") from None
+    if not math.isfinite(number) or number != int(number):
+        raise InputError(field, f"{field} = {str(value)[:40]!r}: must be a whole number")
+    return int(number)
+
+
 def edited_setup(
     setup: Setup,
     market_edits: Mapping[str, Any] | None = None,
@@ -131,8 +145,8 @@ def edited_setup(
     """``setup`` with the teacher's edits of the market and of the charters."""
     edits = dict(market_edits or {})
     charters = charter_edits or {}
-    seed = int(edits.pop("seed", setup.seed))
-    n = int(edits.pop("n_alliances", setup.n_alliances))
+    seed = _whole(edits.pop("seed", setup.seed), "seed")
+    n = _whole(edits.pop("n_alliances", setup.n_alliances), "alliances in the market")
     market = with_edits(setup.market, edits)
     a = with_edits(setup.charter_a, charters.get("A", {}))
     b = None if setup.charter_b is None else with_edits(setup.charter_b, charters.get("B", {}))
