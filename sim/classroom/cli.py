@@ -73,13 +73,13 @@ def replay_command(args: argparse.Namespace) -> None:
         injections = [Injection.parse(text) for text in args.inject]
         configs = [setup.config(c) for c in setup.charters]  # every key checked before any week runs
         for injection in injections:
+            for config in configs:
+                check_injection(injection, config)
             if injection.week >= args.weeks:
                 raise ConfigError(
                     f"--inject {injection.to_arg()}: week {injection.week} is not replayed "
                     f"(--weeks = {args.weeks}: events at weeks 0 to {args.weeks - 1} strike)"
                 )
-            for config in configs:
-                check_injection(injection, config)
     except (ConfigError, FolderError) as error:
         fail(str(error))
     except Exception as error:  # Hydra's own errors (an unknown group option, a malformed override)
