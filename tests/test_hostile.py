@@ -593,3 +593,13 @@ def test_the_app_warns_when_served_beyond_loopback() -> None:
     assert host_warning("127.0.0.1") is None
     warning = host_warning("0.0.0.0")
     assert warning is not None and "no login" in warning
+
+
+def test_a_duplicate_key_in_a_study_file_is_named_with_its_line(tmp_path: Path) -> None:
+    from sim.params import ConfigError
+    from sim.studies.files import check_study_file
+
+    path = tmp_path / "twice.yaml"
+    path.write_text(STUDY.replace("n_alliances: 20\n", "n_alliances: 20\nn_alliances: 30\n"))
+    with pytest.raises(ConfigError, match=r"duplicate key 'n_alliances' \(first given on line 6\)"):
+        check_study_file(path)
