@@ -166,17 +166,18 @@ def _session_processes(session: int) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill", ["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("kill", ["SIGTERM", "SIGKILL", "SIGINT"])
 def test_a_killed_stress_test_leaves_no_process_behind(tmp_path: Path, kill: str) -> None:
-    """SIGTERM and SIGKILL at random moments (seeded) of a stress test with two workers: after
-    5 seconds nothing of it runs; SIGTERM ends with status 143, one line, and the runs finished."""
+    """SIGTERM, SIGKILL and Ctrl-C at random moments (seeded) of a stress test with two workers:
+    after 5 seconds nothing of it runs; SIGTERM and Ctrl-C end with status 143 or 130, one line,
+    and the runs finished so far kept."""
     import random
     import signal
     import time
 
     from test_studies import child_env
 
-    moments = random.Random(24 if kill == "SIGTERM" else 42).sample([2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 2)
+    moments = random.Random(kill).sample([2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 2)
     for moment in moments:
         out = tmp_path / f"at-{moment}"
         cmd = [
@@ -204,8 +205,8 @@ def test_a_killed_stress_test_leaves_no_process_behind(tmp_path: Path, kill: str
         _, err = proc.communicate(timeout=30)
         time.sleep(5.0)
         assert _session_processes(proc.pid) == [], (kill, moment)
-        if kill == "SIGTERM" and proc.returncode != 0:  # 0: it finished before the signal
-            assert proc.returncode == 143, (moment, err)
+        if kill != "SIGKILL" and proc.returncode != 0:  # 0: it finished before the signal
+            assert proc.returncode == (143 if kill == "SIGTERM" else 130), (moment, err)
             assert "Traceback" not in err and err.strip().startswith("alliance-stress: error: interrupted"), (
                 err
             )
