@@ -469,8 +469,25 @@ def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
             {"RAY_ADDRESS": "127.0.0.1:9"},
             "no Ray cluster answers at 127.0.0.1:9",
         ),
+        (
+            [
+                "-m",
+                "+experiment=situation_integration",
+                "hydra/launcher=local_parallel",
+                "hydra.launcher.n_jobs=100000",
+            ],
+            {},
+            "hydra.launcher.n_jobs = '100000': must be -1 (every core) or from 1 to",
+        ),
     ],
-    ids=["threads abc", "threads 1.5", "study.name on a run", "empty run dir", "ray without a cluster"],
+    ids=[
+        "threads abc",
+        "threads 1.5",
+        "study.name on a run",
+        "empty run dir",
+        "ray without a cluster",
+        "jobs",
+    ],
 )
 def test_the_command_names_what_used_to_raise_a_traceback(
     tmp_path: Path, args: list[str], env: dict[str, str], said: str

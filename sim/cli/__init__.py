@@ -134,6 +134,23 @@ def discard_run_dir(out_dir: Path) -> None:
             break
 
 
+def check_jobs(value: str) -> None:
+    """``hydra.launcher.n_jobs``: -1 (every core) or a number of processes the machine has
+    cores for."""
+    from sim.validation import usable_cores
+
+    cores = usable_cores()
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs != -1 and not 1 <= jobs <= cores:
+        raise ConfigError(
+            f"hydra.launcher.n_jobs = {value[:20]!r}: must be -1 (every core) or from 1 to {cores} "
+            f"(the cores of this machine)"
+        )
+
+
 def check_ray_cluster(address: str, timeout: float = 3.0) -> None:
     """Stop, naming what to set, unless a Ray cluster answers at ``address`` (``host:port``, or
     ``auto``: the cluster this machine last started), before the study composes anything."""
@@ -294,6 +311,10 @@ def console_main() -> None:
                 key, _, value = override.partition("=")
                 if key in ("hydra.run.dir", "hydra.sweep.dir"):
                     check_writable(value, key)
+            for override in args.overrides:
+                key, _, value = override.partition("=")
+                if key == "hydra.launcher.n_jobs":
+                    check_jobs(value)
             if "hydra/launcher=ray_cluster" in args.overrides:
                 check_ray_cluster(os.environ.get("RAY_ADDRESS", "auto"))
             if args.multirun and not any(o.startswith("hydra/launcher=") for o in args.overrides):
