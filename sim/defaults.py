@@ -78,30 +78,49 @@ def load_yaml(text: str) -> Any:
 
 MAX_YAML_BYTES = 1_000_000
 MAX_YAML_DEPTH = 32
+MAX_YAML_VALUES = 100_000
 
 
 @functools.cache
 def limited_loader(base: type | None = None) -> type:
     """A loader for files users write (charters, study files): ``base`` (the OmegaConf-like
     loader by default) that refuses what such files never need and an attacker would use:
-    aliases (the "billion laughs"), nesting deeper than MAX_YAML_DEPTH, and duplicate keys
-    (which YAML would let the last one win silently). Each error gives the line."""
+    aliases that expand to more than MAX_YAML_VALUES values (the "billion laughs"), nesting
+    deeper than MAX_YAML_DEPTH, and duplicate keys (which YAML would let the last one win
+    silently). Each error gives the line."""
     import yaml
     from yaml.composer import ComposerError
     from yaml.constructor import ConstructorError
 
     class Limited(base or yaml_loader()):  # type: ignore[misc]
         depth = 0
+        aliased = False
+
+        def compose_document(self) -> Any:
+            root = super().compose_document()
+            if root is not None and self.aliased:
+                sizes: dict[int, int] = {}
+
+                def expanded(node: Any) -> int:  # values once aliases are written out (memoised)
+                    if id(node) not in sizes:
+                        sizes[id(node)] = 1  # a node that refers to itself counts once
+                        children = node.value if isinstance(node.value, list) else []
+                        sizes[id(node)] = 1 + sum(
+                            expanded(c)
+                            for pair in children
+                            for c in (pair if isinstance(pair, tuple) else (pair,))
+                        )
+                    return sizes[id(node)]
+
+                if expanded(root) > MAX_YAML_VALUES:
+                    raise ComposerError(
+                        None, None, f"aliases expand to more than {MAX_YAML_VALUES:,} values", root.start_mark
+                    )
+            return root
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
-                raise ComposerError(
-                    None,
-                    None,
-                    f"an alias (*{event.anchor}) is not allowed: write the value out",
-                    event.start_mark,
-                )
+                self.aliased = True
             self.depth += 1
             try:
                 if self.depth > MAX_YAML_DEPTH:

@@ -255,6 +255,10 @@ def test_a_report_on_an_interrupted_study_names_the_missing_cells(tmp_path):
     store.mkdir(parents=True)
     result = sim.run_cohort(sim.load_config(["n_alliances=10", "horizon_weeks=5"]))
     result.alliances.to_parquet(store / "alliances.parquet")
+    from sim.studies.store import DONE_FILE, file_digest
+
+    digest = {"alliances.parquet": file_digest(store / "alliances.parquet")}  # as the runner records it
+    (store / DONE_FILE).write_text(json.dumps({"config_hash": "h", "files": digest}))
     record = {"overrides": {"governance": "full"}, "config_hash": "h", "status": "computed", "seconds": 1}
     (cell / "cell.json").write_text(json.dumps({**record, "results": os.path.relpath(store, folder)}))
     (folder / "study.json").write_text(

@@ -164,11 +164,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def claim_folder(run_dir: Path, study: dict[str, Any]) -> None:
+def claim_folder(run_dir: Path, study: dict[str, Any]) -> Path:
     """Make ``run_dir`` this study's alone, or stop naming it: a folder another running study
     holds (its lock names a live process), or one that holds the results of another study
     (a different command), is refused. The same command again resumes in its own folder.
-    The lock is released when this process ends."""
+    The lock (returned) is released when the study ends, or at the latest with this process."""
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = run_dir / LOCK_FILE
     while True:
@@ -205,6 +205,7 @@ def claim_folder(run_dir: Path, study: dict[str, Any]) -> None:
                 f"hydra.sweep.dir = {run_dir}: the folder holds the results of another study "
                 f"(its {STUDY_FILE} differs); give this study another folder"
             )
+    return lock
 
 
 def _release(lock: Path, owner: int) -> None:
@@ -289,7 +290,7 @@ class StudyCallback(Callback):
         study["horizon_weeks"] = int(config.horizon_weeks)
         study["n_alliances"] = int(config.n_alliances)
         study["command_overrides"] = list(config.hydra.overrides.task)
-        claim_folder(run_dir, study)
+        self.lock = claim_folder(run_dir, study)
         (run_dir / STUDY_FILE).write_text(json.dumps(study, indent=2) + "\n")
         print(
             f"study {study['name']}: {len(cells)} cells, seeds {study['seeds']}, results in {run_dir}",
@@ -314,6 +315,10 @@ class StudyCallback(Callback):
                 file=sys.stderr,
             )
             sys.exit(1)
+        finally:  # the study is done with its folder: another run may use it from here on
+            lock = getattr(self, "lock", None)
+            if lock is not None:
+                _release(lock, os.getpid())
         cells = len(_sweep_cells(config))
         finished = len(list(run_dir.glob(f"cells/*/{CELL_FILE}")))
         if finished < cells:  # failed, or could not even record their failure
