@@ -6,7 +6,7 @@ beside the field or in the page for the app (never the logged "failed" of an une
 one ``error:`` line and exit 2 (or 1 for a damaged study) for a command, never a traceback; and
 no invalid value is accepted in silence. Inputs are drawn near the valid ones (the examples with
 one field changed, dropped or given an odd value) so that most reach deep into the checks.
-With the overrides and study files of ``test_fuzz_input.py`` the suite draws over 1,000 examples.
+With the overrides and study files of ``test_fuzz_input.py`` the suite draws 1,085 examples.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def charter_texts(draw: st.DrawFn) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=490, deadline=None, suppress_health_check=list(HealthCheck))
 @given(charter_texts())
 def test_a_charter_is_valid_or_refused_with_the_projects_error(text: str) -> None:
     from sim.config import load_config
@@ -185,7 +185,7 @@ REPLAY_ARGS = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(["0", "2", "-1", "x"]), REPLAY_ARGS)
 def test_the_replay_command_runs_or_stops_with_its_own_error(
     tmp_path_factory: pytest.TempPathFactory, weeks: str, pairs: list[tuple[str, str]]
@@ -193,7 +193,8 @@ def test_the_replay_command_runs_or_stops_with_its_own_error(
     from sim.classroom.cli import console_main
 
     out = tmp_path_factory.mktemp("replay") / "out"
-    argv = ["replay", "--weeks", weeks, "--out", str(out), *(part for pair in pairs for part in pair)]
+    argv = ["replay", "--weeks", weeks, "--alliances", "4", "--out", str(out)]  # small unless fuzzed
+    argv += [part for pair in pairs for part in pair]
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:

@@ -56,6 +56,7 @@ def fail(message: str, code: int = 2) -> typing.NoReturn:
 
 def replay_command(args: argparse.Namespace) -> None:
     from sim.classroom.debrief import write_tables
+    from sim.classroom.live import check_setup
     from sim.classroom.session import Injection, Setup, check_injection, replay
     from sim.folders import FolderError, check_writable, write_or_rescue
 
@@ -71,7 +72,7 @@ def replay_command(args: argparse.Namespace) -> None:
     try:
         out = check_writable(args.out, "--out")
         injections = [Injection.parse(text) for text in args.inject]
-        configs = [setup.config(c) for c in setup.charters]  # every key checked before any week runs
+        configs = [check_setup(setup, c) for c in setup.charters]  # every key checked before any week runs
         for injection in injections:
             for config in configs:
                 check_injection(injection, config)
