@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import shlex
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,7 +219,8 @@ def weekly_row(model: AllianceModel) -> dict[str, Any]:
     alliances = model.alliances
     running = [a for a in alliances if a.alive]
     # At the horizon the alliances still alive are given their outcome: they count there, not as running.
-    not_ended = sum(1 for a in alliances if a.ending() is None)
+    endings = Counter(a.ending() for a in alliances)
+    not_ended = endings[None]
     row: dict[str, Any] = {
         "week": model.week_index,
         "running": not_ended,
@@ -231,7 +233,7 @@ def weekly_row(model: AllianceModel) -> dict[str, Any]:
     row["proactive_effort"] = float(sum(a.effort_proactive for a in alliances))
     row["reactive_effort"] = float(sum(a.effort_reactive for a in alliances))
     for outcome in OUTCOMES:
-        row[outcome.value] = sum(1 for a in alliances if a.ending() is outcome)
+        row[outcome.value] = endings[outcome]
     return row
 
 
