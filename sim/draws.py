@@ -1,31 +1,42 @@
-"""The random numbers of one simulated week, drawn as arrays of fixed shape.
+"""The random numbers of the model: one counter-based stream per alliance and per firm.
 
-Every week both engines call :func:`draw_week` exactly once, before any
-mechanism runs. The shapes depend only on the cohort's size (firms, alliances,
-partner slots), never on the state or on the governance design, and the arrays
-are drawn in a fixed order. Consequences:
+Every random number of a run is a function of four things only: the replication's seed,
+who draws it (an alliance or a firm, by its index), the week, and what it is for (a kind
+and an index within the kind). The function is Philox4x32-10 (Salmon et al. 2011,
+"Parallel random numbers: as easy as 1, 2, 3"), a counter-based generator: it turns a
+128-bit counter (the index, the week, the index within the kind and the kind) and a 64-bit
+key (derived from the seed) into four 32-bit words, each made a uniform on (0, 1). It is
+the generator of the Random123 library and of numpy's, TensorFlow's and JAX's parallel
+streams; ``tests/test_draws.py`` checks it against Random123's published known answers.
 
-* common random numbers: two designs run from the same seed see the same
-  firms, the same shocks and the same uniforms for every issue, departure and
-  opportunistic temptation, so their difference is the design's effect alone;
-* the Mesa engine (one agent at a time) and the cohort engine (a compiled loop
-  over every alliance) read the same numbers, so their trajectories match.
+Consequences:
 
-Every stochastic event is decided by comparing one of these uniforms with a
-probability computed from the state (inverse-CDF sampling); no mechanism calls
-the generator itself.
+* common random numbers: two designs run from the same seed see the same firms, the same
+  shocks and the same uniform for every issue, departure and opportunistic temptation, so
+  their difference is the design's effect alone;
+* no order to keep: an alliance's numbers do not depend on which other alliances run, on
+  which thread steps it, or on what another alliance drew, so the two engines, any number
+  of threads and any split of the cohort give the same results, bit for bit;
+* an alliance draws only the numbers it uses: those it reads every week (noise, the
+  uniforms for a shock, new issues, departures, temptation and walking away) when its week
+  starts (:func:`start_draws`), the others (a shock's size and direction, new issues'
+  severity, each block of four open issues' settlement) when a mechanism needs them
+  (:func:`draw_shock`, :func:`draw_severity`, :func:`draw_resolve`).
 
-Arrays put the firm or alliance axis last, so that one week's draws for all
-alliances are a few contiguous blocks; both engines read them at an alliance's
-column. ``WeekDraws`` is a named tuple so that compiled code can read it.
+Every stochastic event is decided by comparing one of these uniforms with a probability
+computed from the state (inverse-CDF sampling). The numbers of an alliance's week live in
+its record (:class:`sim.state.AllianceDraws`), where a test or the classroom may script an
+event by editing a field once :func:`draw_all` has filled the record.
+
+The market at signing (firms, partners, charters) is drawn once from the replication's
+sequential stream, :func:`cohort_stream`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -37,225 +48,249 @@ from sim.mechanisms import mechanism
 
 
 def cohort_stream(seed: int) -> np.random.Generator:
-    """The replication's random stream: everything random in a cohort comes from it.
+    """The replication's sequential stream, for the market at signing (drawn once).
 
-    SFC64 (numpy's small fast chaotic generator, which passes the standard
-    statistical test batteries) draws doubles about 1.7x faster than the
-    default PCG64 here, and draws are a large share of a vectorized run.
+    SFC64 (numpy's small fast chaotic generator, which passes the standard statistical
+    test batteries) draws doubles about 1.7x faster than the default PCG64.
     """
     return np.random.Generator(np.random.SFC64(seed))
 
 
+KEY_DOMAIN = 0x57454B53
+"""Mixed into the seed for the weekly streams' key, so that they never share the market's
+seed material."""
+
+
+def stream_key(seed: int) -> np.ndarray:
+    """The key of the replication's weekly streams: two 32-bit words (held as uint64),
+    derived from the seed by numpy's SeedSequence, which spreads any seed over the key."""
+    words = np.random.SeedSequence([int(seed), KEY_DOMAIN]).generate_state(2, np.uint32)
+    return words.astype(np.uint64)
+
+
 @dataclass(frozen=True)
 class CohortShape:
-    """Sizes that fix the shape of every draw."""
+    """Sizes that fix the shape of every table."""
 
     n_firms: int
     n_alliances: int
     n_partners: int
 
 
-class WeekDraws(NamedTuple):
-    """One week's random numbers. ``F`` firms, ``N`` alliances, ``P`` partner slots, ``K`` objectives."""
+# Philox4x32-10: the multipliers and the key schedule's increments (Random123, philox.h).
+PHILOX_M0 = np.uint64(0xD2511F53)
+PHILOX_M1 = np.uint64(0xCD9E8D57)
+PHILOX_W0 = np.uint64(0x9E3779B9)
+PHILOX_W1 = np.uint64(0xBB67AE85)
+PHILOX_ROUNDS = 10
+LOW32 = np.uint64(0xFFFFFFFF)
+SHIFT32 = np.uint64(32)
 
-    strategy_noise: np.ndarray  # (K, F) unit-variance noise
-    culture_noise: np.ndarray  # (traits, F) unit-variance noise
-    incentive_noise: np.ndarray  # (K, P, N) unit-variance noise
-    expectation_noise: np.ndarray  # (P, N) unit-variance noise
-    value_noise: np.ndarray  # (N,) unit-variance noise: week-to-week luck in realised value
-    shock_direction: np.ndarray  # (K, P, N) uniform on [-1, 1]: how it moves incentives
-    shock_size: np.ndarray  # (N,) standard exponential: its size before scaling
-    shock_u: np.ndarray  # (N,) uniform: does a shock arrive?
-    shock_kind_u: np.ndarray  # (N,) uniform: which kind
-    issue_u: np.ndarray  # (N,) uniform: how many issues arise
-    severity_u: np.ndarray  # (MAX_NEW_ISSUES, N) uniform: is each new issue small?
-    resolve_u: np.ndarray  # (ISSUE_CAPACITY, N) uniform: is the issue in each slot settled?
-    contact_u: np.ndarray  # (P, N) uniform: does each partner's key contact leave?
-    opportunism_u: np.ndarray  # (P, N) uniform: does each partner act opportunistically?
-    walkaway_u: np.ndarray  # (P, N) uniform: does each partner walk away while it tests the fit?
+# What a number is for: the last word of its counter.
+ALLIANCE_WEEK = np.uint64(0)  # value noise, shock uniform, shock kind, issue uniform
+INCENTIVE = np.uint64(1)  # one block per partner slot: incentive noise of objectives 0..3
+PARTNER = np.uint64(2)  # one block per partner slot: expectation noise, contact, opportunism, walk away
+SHOCK_DIRECTION = np.uint64(3)  # one block per partner slot: direction on objectives 0..3
+SHOCK_SIZE = np.uint64(4)
+SEVERITY = np.uint64(5)  # new issues 0..2
+RESOLVE = np.uint64(6)  # one block per four issue slots
+FIRM_STRATEGY = np.uint64(7)  # strategy noise of objectives 0..3
+FIRM_CULTURE = np.uint64(8)  # culture noise of traits 0..2
+ZERO = np.uint64(0)
 
+# Which lazily drawn numbers an alliance's record holds this week (``AllianceDraws.drawn``).
+DRAWN_SHOCK = 1
+DRAWN_SEVERITY = 2
+DRAWN_RESOLVE = 4  # shifted left by the block of four issue slots
+RESOLVE_BLOCKS = (ISSUE_CAPACITY + 3) // 4
+DRAWN_ALL = DRAWN_RESOLVE * (1 << RESOLVE_BLOCKS) - 1
 
-SQRT3 = float(np.sqrt(3.0))
+# One block of four words holds every kind's numbers for one index.
+if N_OBJECTIVES != 4 or N_TRAITS > 4 or MAX_NEW_ISSUES > 4:
+    raise ImportError("sim.draws lays out four objectives, at most four traits and four new issues a block")
 
-NOISE = ("strategy_noise", "culture_noise", "incentive_noise", "expectation_noise", "value_noise")
-"""Drift and luck increments: uniform on [-sqrt(3), sqrt(3)], i.e. mean 0 and variance 1.
-Sums of many such increments are close to Gaussian; a uniform costs a quarter of a normal."""
-
-
-@functools.cache
-def _layout(shape: CohortShape) -> tuple[tuple[str, tuple[int, ...], int, int], ...]:
-    """Every array of the week in drawing order: name, dimensions, start and end in the block.
-
-    The noise arrays come first, so that one operation turns them all into unit-variance noise.
-    """
-    f, n, p = shape.n_firms, shape.n_alliances, shape.n_partners
-    dims = [
-        ("strategy_noise", (N_OBJECTIVES, f)),
-        ("culture_noise", (N_TRAITS, f)),
-        ("incentive_noise", (N_OBJECTIVES, p, n)),
-        ("expectation_noise", (p, n)),
-        ("value_noise", (n,)),
-        ("shock_direction", (N_OBJECTIVES, p, n)),
-        ("shock_size", (n,)),
-        ("shock_u", (n,)),
-        ("shock_kind_u", (n,)),
-        ("issue_u", (n,)),
-        ("severity_u", (MAX_NEW_ISSUES, n)),
-        ("resolve_u", (ISSUE_CAPACITY, n)),
-        ("contact_u", (p, n)),
-        ("opportunism_u", (p, n)),
-        ("walkaway_u", (p, n)),
-    ]
-    out, start = [], 0
-    for name, shape_ in dims:
-        size = math.prod(shape_)
-        out.append((name, shape_, start, start + size))
-        start += size
-    return tuple(out)
-
-
-def draw_week(rng: np.random.Generator, shape: CohortShape, reuse: WeekDraws | None = None) -> WeekDraws:
-    """Draw one week's numbers from the replication's stream: one block of uniforms, always
-    laid out in the same order, then transformed (noise to unit variance, shock directions to
-    [-1, 1], shock sizes to standard exponentials by inverse CDF).
-
-    ``reuse``, the draws this function returned last week for the same shape, is refilled
-    in place and returned: the same numbers as fresh arrays, without allocating the block
-    every week. Only a caller that keeps nothing of a week's draws past the week may pass it.
-    """
-    layout = _layout(shape)
-    block: np.ndarray
-    if reuse is None:
-        block = rng.random(layout[-1][3])  # one block; the named arrays are views of it
-        draws = WeekDraws(**{name: block[start:end].reshape(dims) for name, dims, start, end in layout})
-    else:
-        draws = reuse
-        block = cast(np.ndarray, draws.strategy_noise.base)  # the block every array views
-        rng.random(out=block)
-    _transform(block.reshape(1, -1), layout)
-    return draws
-
-
-def draw_weeks(
-    rng: np.random.Generator, shape: CohortShape, weeks: int, reuse: WeekDraws | None = None
-) -> WeekDraws:
-    """The numbers of the next ``weeks`` weeks at once: every array has a leading axis of
-    weeks, and ``week_of(draws, w)`` is what ``draw_week`` would give for week ``w`` (the same
-    numbers, in the stream's order: week after week, each one block laid out as in
-    ``draw_week``). ``reuse`` as in ``draw_week``, for the same shape and number of weeks."""
-    layout = _layout(shape)
-    block: np.ndarray
-    if reuse is None or reuse.value_noise.shape[0] != weeks:
-        block = rng.random((weeks, layout[-1][3]))
-        draws = WeekDraws(
-            **{name: block[:, start:end].reshape((weeks, *dims)) for name, dims, start, end in layout}
-        )
-    else:
-        draws = reuse
-        block = cast(np.ndarray, draws.strategy_noise.base)
-        rng.random(out=block)
-    _transform(block, layout)
-    return draws
-
-
-def _transform(block: np.ndarray, layout: tuple[tuple[str, tuple[int, ...], int, int], ...]) -> None:
-    """Turn the uniforms of a (weeks, block) array into each array's distribution, in place:
-    noise to unit variance and shock directions to [-1, 1] in compiled code (which holds no
-    lock a second thread would wait for; the arithmetic of (2u - 1)·√3 and 2u - 1, step by
-    step), shock sizes by numpy's log1p."""
-    from sim.compiled import compiled
-
-    noise_end = layout[len(NOISE) - 1][3]
-    spans = {name: (start, end) for name, _, start, end in layout}
-    compiled(centre_uniforms)(block, noise_end, *spans["shock_direction"])
-    size = block[:, slice(*spans["shock_size"])]
-    np.negative(size, out=size)
-    np.log1p(size, out=size)
-    np.negative(size, out=size)
-
-
-def centre_uniforms(block: np.ndarray, noise_end: int, start: int, end: int) -> None:
-    """Uniforms to unit-variance noise, ``(2u - 1)·√3``, up to column ``noise_end``, and to
-    shock directions, ``2u - 1``, from column ``start`` to ``end``, in every row."""
-    for w in range(block.shape[0]):
-        for i in range(noise_end):
-            block[w, i] = ((block[w, i] * 2.0) - 1.0) * SQRT3
-        for i in range(start, end):
-            block[w, i] = (block[w, i] * 2.0) - 1.0
+TWO_TO_MINUS_32 = 2.0**-32
+SQRT3 = math.sqrt(3.0)
 
 
 @mechanism
-def week_of(weeks: WeekDraws, w: int) -> WeekDraws:
-    """Week ``w`` of draws made by :func:`draw_weeks`."""
-    return WeekDraws(
-        weeks.strategy_noise[w],
-        weeks.culture_noise[w],
-        weeks.incentive_noise[w],
-        weeks.expectation_noise[w],
-        weeks.value_noise[w],
-        weeks.shock_direction[w],
-        weeks.shock_size[w],
-        weeks.shock_u[w],
-        weeks.shock_kind_u[w],
-        weeks.issue_u[w],
-        weeks.severity_u[w],
-        weeks.resolve_u[w],
-        weeks.contact_u[w],
-        weeks.opportunism_u[w],
-        weeks.walkaway_u[w],
-    )
+def philox(
+    c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64, k1: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """Philox4x32-10 of the counter ``(c0, c1, c2, c3)`` under the key ``(k0, k1)``: four
+    32-bit words. Every value is a uint64 below 2**32, so no product overflows 64 bits and
+    plain Python and compiled code compute the same words."""
+    for r in range(PHILOX_ROUNDS):
+        if r > 0:
+            k0 = (k0 + PHILOX_W0) & LOW32
+            k1 = (k1 + PHILOX_W1) & LOW32
+        p0 = PHILOX_M0 * c0
+        p1 = PHILOX_M1 * c2
+        c0, c1, c2, c3 = (p1 >> SHIFT32) ^ c1 ^ k0, p1 & LOW32, (p0 >> SHIFT32) ^ c3 ^ k1, p0 & LOW32
+    return c0, c1, c2, c3
 
 
-ALLIANCE_DRAWS = (
-    "incentive_noise",
-    "expectation_noise",
-    "value_noise",
-    "shock_direction",
-    "shock_size",
-    "shock_u",
-    "shock_kind_u",
-    "issue_u",
-    "severity_u",
-    "resolve_u",
-    "contact_u",
-    "opportunism_u",
-    "walkaway_u",
-)
-"""The week's draws that belong to one alliance, in the order of ``sim.state.AllianceDraws``."""
+@mechanism
+def uniform(word: np.uint64) -> float:
+    """A 32-bit word as a uniform on (0, 1), never 0 or 1: (word + 1/2) / 2**32."""
+    return (float(word) + 0.5) * TWO_TO_MINUS_32
+
+
+@mechanism
+def noise(word: np.uint64) -> float:
+    """A 32-bit word as unit-variance noise, uniform on [-sqrt(3), sqrt(3)] (mean 0, variance
+    1; sums of many such increments are close to Gaussian)."""
+    return ((uniform(word) * 2.0) - 1.0) * SQRT3
+
+
+@mechanism
+def block(w: AllianceDraws, index: int, kind: np.uint64) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """The four words of the alliance's week for ``kind`` and ``index``."""
+    return philox(np.uint64(w.alliance), np.uint64(w.week), np.uint64(index), kind, w.key0, w.key1)
+
+
+@mechanism
+def start_draws(w: AllianceDraws, key: np.ndarray, alliance: int, week: int) -> None:
+    """The numbers alliance ``alliance`` reads every week ``week``, into its record ``w``;
+    the others are drawn when needed."""
+    w.key0 = key[0]
+    w.key1 = key[1]
+    w.alliance = alliance
+    w.week = week
+    w.drawn = 0
+    x0, x1, x2, x3 = block(w, 0, ALLIANCE_WEEK)
+    w.value_noise = noise(x0)
+    w.shock_u = uniform(x1)
+    w.shock_kind_u = uniform(x2)
+    w.issue_u = uniform(x3)
+    for slot in range(w.contact_u.shape[0]):
+        x0, x1, x2, x3 = block(w, slot, INCENTIVE)
+        w.incentive_noise[0, slot] = noise(x0)
+        w.incentive_noise[1, slot] = noise(x1)
+        w.incentive_noise[2, slot] = noise(x2)
+        w.incentive_noise[3, slot] = noise(x3)
+        x0, x1, x2, x3 = block(w, slot, PARTNER)
+        w.expectation_noise[slot] = noise(x0)
+        w.contact_u[slot] = uniform(x1)
+        w.opportunism_u[slot] = uniform(x2)
+        w.walkaway_u[slot] = uniform(x3)
+
+
+@mechanism
+def draw_shock(w: AllianceDraws) -> None:
+    """A shock's size (a standard exponential, by inverse CDF) and its direction on each
+    partner's objectives (uniform on [-1, 1]), unless the record holds them already."""
+    if w.drawn & DRAWN_SHOCK:
+        return
+    for slot in range(w.contact_u.shape[0]):
+        x0, x1, x2, x3 = block(w, slot, SHOCK_DIRECTION)
+        w.shock_direction[0, slot] = (uniform(x0) * 2.0) - 1.0
+        w.shock_direction[1, slot] = (uniform(x1) * 2.0) - 1.0
+        w.shock_direction[2, slot] = (uniform(x2) * 2.0) - 1.0
+        w.shock_direction[3, slot] = (uniform(x3) * 2.0) - 1.0
+    x0, _, _, _ = block(w, 0, SHOCK_SIZE)
+    w.shock_size = -math.log1p(-uniform(x0))
+    w.drawn |= DRAWN_SHOCK
+
+
+@mechanism
+def draw_severity(w: AllianceDraws) -> None:
+    """The uniforms that tell whether each new issue of the week is small, unless held."""
+    if w.drawn & DRAWN_SEVERITY:
+        return
+    x0, x1, x2, x3 = block(w, 0, SEVERITY)
+    words = (x0, x1, x2, x3)
+    for j in range(w.severity_u.shape[0]):
+        w.severity_u[j] = uniform(words[j])
+    w.drawn |= DRAWN_SEVERITY
+
+
+@mechanism
+def draw_resolve(w: AllianceDraws, q: int) -> None:
+    """The uniforms that tell whether the issues in slots ``4b`` to ``4b + 3`` are settled this
+    week, ``b`` being the block of slot ``q``, unless held."""
+    b = q // 4
+    bit = DRAWN_RESOLVE << b
+    if w.drawn & bit:
+        return
+    x0, x1, x2, x3 = block(w, b, RESOLVE)
+    words = (x0, x1, x2, x3)
+    for j in range(4):
+        if 4 * b + j < w.resolve_u.shape[0]:
+            w.resolve_u[4 * b + j] = uniform(words[j])
+    w.drawn |= bit
+
+
+@mechanism
+def draw_all(w: AllianceDraws, key: np.ndarray, alliance: int, week: int) -> None:
+    """Every number of the alliance's week into its record, those drawn when needed too
+    (the same numbers :func:`start_draws` and the lazy draws give)."""
+    start_draws(w, key, alliance, week)
+    draw_shock(w)
+    draw_severity(w)
+    for b in range(RESOLVE_BLOCKS):
+        draw_resolve(w, 4 * b)
+
+
+@mechanism
+def draw_week_of_all(table: np.ndarray, key: np.ndarray, week: int) -> None:
+    """Every alliance's numbers of week ``week`` into its record of ``table``."""
+    for i in range(table.shape[0]):
+        draw_all(table[i], key, i, week)
+
+
+@mechanism
+def firm_draws(key: np.ndarray, firm: int, week: int, strategy: np.ndarray, culture: np.ndarray) -> None:
+    """Firm ``firm``'s noise of week ``week``: its strategy's, one per objective, into
+    ``strategy``, and its culture's, one per trait, into ``culture``."""
+    f, t = np.uint64(firm), np.uint64(week)
+    x0, x1, x2, x3 = philox(f, t, ZERO, FIRM_STRATEGY, key[0], key[1])
+    strategy[0] = noise(x0)
+    strategy[1] = noise(x1)
+    strategy[2] = noise(x2)
+    strategy[3] = noise(x3)
+    x0, x1, x2, x3 = philox(f, t, ZERO, FIRM_CULTURE, key[0], key[1])
+    words = (x0, x1, x2, x3)
+    for j in range(culture.shape[0]):
+        culture[j] = noise(words[j])
+
+
+class FirmDraws(NamedTuple):
+    """One week's firm noise, firm axis last: ``strategy_noise`` (K, F), ``culture_noise`` (T, F)."""
+
+    strategy_noise: np.ndarray
+    culture_noise: np.ndarray
+
+
+@mechanism
+def fill_firm_draws(key: np.ndarray, week: int, strategy: np.ndarray, culture: np.ndarray) -> None:
+    """Every firm's noise of week ``week`` (see :func:`firm_draws`), firm axis last."""
+    s = np.empty(strategy.shape[0])
+    c = np.empty(culture.shape[0])
+    for f in range(strategy.shape[1]):
+        firm_draws(key, f, week, s, c)
+        strategy[:, f] = s
+        culture[:, f] = c
+
+
+def firm_week(key: np.ndarray, week: int, n_firms: int) -> FirmDraws:
+    """Every firm's noise of week ``week`` as arrays (compiled)."""
+    from sim.compiled import compiled
+
+    out = FirmDraws(np.empty((N_OBJECTIVES, n_firms)), np.empty((N_TRAITS, n_firms)))
+    compiled(fill_firm_draws)(key, week, *out)
+    return out
 
 
 def alliance_draws_table(n_alliances: int, n_partners: int) -> np.ndarray:
-    """An empty table of one record of draws per alliance (filled by :func:`split_draws`)."""
+    """An empty table of one record of draws per alliance."""
     from sim.state import AllianceDraws, record_dtype
 
     return np.zeros(n_alliances, dtype=record_dtype(AllianceDraws, n_partners)).view(np.recarray)
 
 
-@mechanism
-def draws_of(w: WeekDraws, i: int, r: AllianceDraws) -> None:
-    """Copy alliance ``i``'s numbers of the week into its record ``r``."""
-    for k in range(w.incentive_noise.shape[0]):
-        for slot in range(w.incentive_noise.shape[1]):
-            r.incentive_noise[k, slot] = w.incentive_noise[k, slot, i]
-            r.shock_direction[k, slot] = w.shock_direction[k, slot, i]
-    for slot in range(w.expectation_noise.shape[0]):
-        r.expectation_noise[slot] = w.expectation_noise[slot, i]
-        r.contact_u[slot] = w.contact_u[slot, i]
-        r.opportunism_u[slot] = w.opportunism_u[slot, i]
-        r.walkaway_u[slot] = w.walkaway_u[slot, i]
-    r.value_noise = w.value_noise[i]
-    r.shock_size = w.shock_size[i]
-    r.shock_u = w.shock_u[i]
-    r.shock_kind_u = w.shock_kind_u[i]
-    r.issue_u = w.issue_u[i]
-    for j in range(w.severity_u.shape[0]):
-        r.severity_u[j] = w.severity_u[j, i]
-    for q in range(w.resolve_u.shape[0]):
-        r.resolve_u[q] = w.resolve_u[q, i]
+def fill_week(table: np.ndarray, key: np.ndarray, week: int) -> None:
+    """Every alliance's numbers of week ``week``, all of them, into ``table`` (compiled)."""
+    from sim.compiled import compiled_for
 
-
-@mechanism
-def split_draws(w: WeekDraws, out: np.ndarray) -> None:
-    """Copy the week's draws into one record per alliance (``out``), the form the mechanisms read."""
-    for i in range(out.shape[0]):
-        draws_of(w, i, out[i])
+    compiled_for(draw_week_of_all, table.dtype)(table, key, week)

@@ -1,7 +1,7 @@
 """The state of a cohort, the week's context and the parameters, as the mechanisms read them.
 
 Every mechanism (:mod:`sim.mechanisms`) is a function of one alliance ``i`` of a
-:class:`CohortState`, the week's random numbers (:class:`sim.draws.WeekDraws`),
+:class:`CohortState`, the week's random numbers (:class:`AllianceDraws`, from :mod:`sim.draws`),
 the week's :class:`Context` and the :data:`Params`. Both engines hold their state
 in one ``CohortState``: the Mesa engine's agents are views of their row of it, and
 the cohort engine loops over its rows in compiled code. So both engines run the
@@ -333,7 +333,14 @@ class FirmState(Protocol):
 
 
 class AllianceDraws(Protocol):
-    """One alliance's random numbers of one week (a record of ``alliance_draws``)."""
+    """One alliance's random numbers of one week (a record of ``alliance_draws``; see
+    :mod:`sim.draws`): whose they are, and the numbers drawn so far."""
+
+    key0: Annotated[np.uint64, "u8"]  # the replication's key (sim.draws.stream_key)
+    key1: Annotated[np.uint64, "u8"]
+    alliance: Annotated[int, "i8"]
+    week: Annotated[int, "i8"]
+    drawn: Annotated[int, "i8"]  # which numbers drawn when needed are held (sim.draws.DRAWN_*)
 
     incentive_noise: Annotated[np.ndarray, "f8", "KP"]
     expectation_noise: Annotated[np.ndarray, "f8", "P"]

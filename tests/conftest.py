@@ -1,7 +1,7 @@
 """Shared helpers: tiny Mesa models and hand-scripted weeks of random numbers.
 
 Every mechanism reads the week's random numbers from its alliance's record of
-``model.alliance_draws`` (filled from ``model.draws``, never the generator) and
+``model.alliance_draws`` (drawn from its own stream, see ``sim.draws``) and
 the week's calendar from ``model.context``, so a test can script exactly what
 happens in a week: a "quiet" week has no noise, no shock, no new issue, no
 settlement, no departure and no opportunism, and a test switches on only the
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from sim.draws import WeekDraws
+from sim.draws import DRAWN_ALL, FirmDraws
 from sim.engines.mesa_agents import Alliance
 from sim.engines.mesa_model import AllianceModel
 from sim.environment import market_at
@@ -27,7 +27,7 @@ from sim.mechanisms.firms import count_alliances
 from sim.mechanisms.lifecycle import start_week
 from sim.params import Engine, SimulationConfig
 from sim.state import Context
-from sim.vocabulary import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAITS, Touchpoints, touchpoints
+from sim.vocabulary import N_OBJECTIVES, N_TRAITS, Touchpoints, touchpoints
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_ROOT / "configs"
@@ -46,48 +46,38 @@ def tiny_model(**changes: Any) -> AllianceModel:
     return AllianceModel(small_config(**changes))
 
 
-def quiet_draws(model: AllianceModel) -> WeekDraws:
-    """The draws of a week in which nothing random happens, in the layout ``draw_week`` gives
-    (firm or alliance axis last).
+def quiet_draws(model: AllianceModel) -> FirmDraws:
+    """The firms' noise of a quiet week: none."""
+    f = model.shape.n_firms
+    return FirmDraws(strategy_noise=np.zeros((N_OBJECTIVES, f)), culture_noise=np.zeros((N_TRAITS, f)))
 
-    Uniforms are 1.0 (every event fires when ``u < p``, and p <= 1) except ``issue_u``,
-    which is 0.0 (no issue arrives when ``u < P(0 issues)``); noise is 0.
-    """
-    f, n, p = model.shape.n_firms, model.shape.n_alliances, model.shape.n_partners
-    return WeekDraws(
-        strategy_noise=np.zeros((N_OBJECTIVES, f)),
-        culture_noise=np.zeros((N_TRAITS, f)),
-        incentive_noise=np.zeros((N_OBJECTIVES, p, n)),
-        expectation_noise=np.zeros((p, n)),
-        value_noise=np.zeros(n),
-        shock_direction=np.zeros((N_OBJECTIVES, p, n)),
-        shock_size=np.zeros(n),
-        shock_u=np.ones(n),
-        shock_kind_u=np.zeros(n),
-        issue_u=np.zeros(n),
-        severity_u=np.ones((MAX_NEW_ISSUES, n)),
-        resolve_u=np.ones((ISSUE_CAPACITY, n)),
-        contact_u=np.ones((p, n)),
-        opportunism_u=np.ones((p, n)),
-        walkaway_u=np.ones((p, n)),
-    )
+
+def quiet_records(table: np.recarray) -> None:
+    """Make every alliance's numbers of the week quiet, and held (nothing is drawn when a
+    mechanism needs it): uniforms are 1.0 (every event fires when ``u < p``, and p <= 1)
+    except ``issue_u``, which is 0.0 (no issue arrives when ``u < P(0 issues)``); noise is 0."""
+    for name in ("incentive_noise", "expectation_noise", "value_noise", "shock_direction", "shock_size"):
+        table[name] = 0.0
+    for name in ("shock_u", "severity_u", "resolve_u", "contact_u", "opportunism_u", "walkaway_u"):
+        table[name] = 1.0
+    table.shock_kind_u = 0.0
+    table.issue_u = 0.0
+    table.drawn = DRAWN_ALL
 
 
 def quiet_week(model: AllianceModel, t: int | None = None, touch: Touchpoints | None = None) -> np.recarray:
     """Make week ``t`` (default: the model's current week) a quiet week, as ``AllianceModel.step``
-    sets it up before the phases: ``model.draws`` (see :func:`quiet_draws`), their copy by
-    alliance in ``model.alliance_draws``, and ``model.context`` with the touchpoints ``touch``
-    (default: the charter's calendar for week ``t``).
+    sets it up before the phases: ``model.draws`` (the firms' noise, see :func:`quiet_draws`),
+    the alliances' numbers in ``model.alliance_draws`` (see :func:`quiet_records`), and
+    ``model.context`` with the touchpoints ``touch`` (default: the charter's calendar for week ``t``).
 
     Returns the per-alliance draw records; a test scripts an event by editing one entry,
     e.g. ``quiet_week(model, t=10)[0].shock_u = 0.0`` (arrays are indexed as the mechanisms
     read them: ``incentive_noise[k, slot]``, ``contact_u[slot]``, ``resolve_u[issue slot]``).
-    Firm draws (``strategy_noise[k, firm]``) are edited in ``model.draws``.
+    Firm noise (``strategy_noise[k, firm]``) is edited in ``model.draws``.
     """
-    from sim.engines.cohort import split_week_draws  # as AllianceModel.step imports it
-
     model.draws = quiet_draws(model)
-    split_week_draws(model.draws, model.alliance_draws)
+    quiet_records(model.alliance_draws)
     at_week(model, t, touch)
     return model.alliance_draws
 

@@ -52,8 +52,8 @@ import sim
 import sim.engines.cohort
 import sim.engines.mesa_model
 from sim.compiled import cache_root, compiled_for
-from sim.draws import alliance_draws_table, draw_week
-from sim.engines.cohort import CohortRun, split_week_draws
+from sim.draws import alliance_draws_table, fill_week, firm_week, stream_key
+from sim.engines.cohort import CohortRun
 from sim.engines.mesa_model import AllianceModel, reference_result
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.engines.tables import cohort_result
@@ -551,12 +551,19 @@ def random_week(config: SimulationConfig, seed: int) -> RandomWeek:
             bring_partner_values(alliances[i], firms)
     perturb_firms(firms, rng)
     firms.load = rng.integers(0, 4, firms.shape[0])
-    # the week's numbers, with events made frequent (shocks, departures, opportunism)
-    week = draw_week(rng, run.shape)
+    # the week's numbers, with events made frequent (shocks, departures, opportunism); half
+    # the alliances draw a shock's size and direction, new issues' severity and settlements
+    # when a mechanism needs them (from their stream, in plain Python or compiled)
+    key = stream_key(int(rng.integers(2**63)))
+    week = firm_week(key, t, run.shape.n_firms)
     draws = alliance_draws_table(run.shape.n_alliances, run.shape.n_partners)
-    split_week_draws(week, draws)
+    fill_week(draws, key, t)
     for name in ("shock_u", "contact_u", "opportunism_u"):
         draws[name] = draws[name] * rng.choice([1.0, 0.2, 0.02])
+    lazy = rng.random(run.shape.n_alliances) < 0.5
+    for name in ("shock_direction", "shock_size", "severity_u", "resolve_u"):
+        draws[name][lazy] = np.nan
+    draws.drawn[lazy] = 0
     touch = touchpoints(t, config)
     market = (
         MarketPath(config.scenario)

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.draws import CohortShape, cohort_stream, draw_week
 from sim.market import build_market, form_alliances, market_graph, neighbour_table, poisson_ppf
 
 
@@ -104,15 +103,3 @@ def test_form_alliances_matches_one_by_one(n_firms, degree, n_partners):
     np.testing.assert_array_equal(
         form_alliances(table, degrees, focal, keys, n_partners), one_by_one(market, focal, keys, n_partners)
     )
-
-
-def test_refilled_draws_are_the_fresh_draws():
-    """The vectorized engine refills one block of draws every week; the numbers are the same."""
-    shape = CohortShape(n_firms=50, n_alliances=30, n_partners=3)
-    fresh_stream, reused_stream = cohort_stream(5), cohort_stream(5)
-    reused = None
-    for _ in range(4):
-        fresh = draw_week(fresh_stream, shape)
-        reused = draw_week(reused_stream, shape, reused)
-        for name in fresh._fields:
-            np.testing.assert_array_equal(getattr(reused, name), getattr(fresh, name), err_msg=name)

@@ -3,7 +3,7 @@
 For sweeps, calibration and stress tests. It runs the functions of
 :mod:`sim.mechanisms` (compiled by numba) in the order of
 :mod:`sim.engines.phases`, alliance by alliance, on the same
-:class:`~sim.state.CohortState` and the same weekly draws as the Mesa engine,
+:class:`~sim.state.CohortState` and the same random streams as the Mesa engine,
 so both give the same tables (``tests/test_engines.py`` keeps it so).
 
 Compiled code is cached in the user's cache folder (``$NUMBA_CACHE_DIR``, else
@@ -23,16 +23,7 @@ from typing import Any
 import numpy as np
 
 from sim.compiled import compiled_for
-from sim.draws import (
-    WeekDraws,
-    alliance_draws_table,
-    cohort_stream,
-    draw_week,
-    draw_weeks,
-    draws_of,
-    split_draws,
-    week_of,
-)
+from sim.draws import alliance_draws_table, cohort_stream, firm_draws, start_draws, stream_key
 from sim.engines import threads
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.environment import MarketPath
@@ -66,7 +57,7 @@ from sim.state import (
     params_record_of,
     week_context,
 )
-from sim.vocabulary import touchpoints
+from sim.vocabulary import N_OBJECTIVES, N_TRAITS, touchpoints
 
 LOG_DTYPE = np.dtype(
     [("week", "i8"), ("alliance", "i8"), ("kind", "i8"), ("first", "i8"), ("second", "i8"), ("amount", "f8")]
@@ -109,11 +100,20 @@ def log_events(a: AllianceState, week: int, log: np.ndarray, used: int) -> int:
 
 @mechanism
 def start_cohort_week(
-    alliances: np.ndarray, firms: np.ndarray, draws: WeekDraws, running: np.ndarray, c: Context, p: Params
+    alliances: np.ndarray,
+    firms: np.ndarray,
+    key: np.ndarray,
+    running: np.ndarray,
+    c: Context,
+    p: Params,
+    strategy_noise: np.ndarray,
+    culture_noise: np.ndarray,
 ) -> None:
-    """Before the alliances act: firms drift, and each firm's running alliances are counted."""
+    """Before the alliances act: firms drift (each by its noise of the week, drawn into
+    ``strategy_noise`` and ``culture_noise``), and each firm's running alliances are counted."""
     for f in range(firms.shape[0]):
-        drift_firm(firms[f], draws.strategy_noise[:, f], draws.culture_noise[:, f], c.volatility, p)
+        firm_draws(key, f, c.t, strategy_noise, culture_noise)
+        drift_firm(firms[f], strategy_noise, culture_noise, c.volatility, p)
     count_alliances(alliances, firms, running)
 
 
@@ -121,20 +121,20 @@ def start_cohort_week(
 def run_alliances(
     alliances: np.ndarray,
     firms: np.ndarray,
-    draws: WeekDraws,
+    key: np.ndarray,
     by_alliance: np.ndarray,
     running: np.ndarray,
     c: Context,
     p: Params,
 ) -> None:
-    """The week of every alliance in ``running`` (running when the week starts): its draws
-    of the week are copied into its record of ``by_alliance``, its partners' values into its
-    own record, and it goes through the week's phases. Alliances read the firms but write
-    only their own records, so blocks of them may run in any order, or at once on several
-    threads."""
+    """The week of every alliance in ``running`` (running when the week starts): its numbers
+    of the week are drawn into its record of ``by_alliance`` (from its own stream, see
+    :mod:`sim.draws`), its partners' values copied into its own record, and it goes through
+    the week's phases. Alliances read the firms but write only their own records, so blocks
+    of them may run in any order, or at once on several threads."""
     for i in running:
         a = alliances[i]
-        draws_of(draws, i, by_alliance[i])
+        start_draws(by_alliance[i], key, i, c.t)
         bring_partner_values(a, firms)
         alliance_week(a, by_alliance[i], c, p)
 
@@ -144,7 +144,7 @@ def end_cohort_week(
     alliances: np.ndarray,
     firms: np.ndarray,
     running: np.ndarray,
-    upcoming: WeekDraws,
+    key: np.ndarray,
     prepare: bool,
     c: Context,
     p: Params,
@@ -153,6 +153,8 @@ def end_cohort_week(
     used: int,
     loads: np.ndarray,
     sums: np.ndarray,
+    strategy_noise: np.ndarray,
+    culture_noise: np.ndarray,
 ) -> tuple[int, int]:
     """After the alliances acted: exits and collapses reach the firms, events the log, firms
     settle reputation, and the week's means are recorded.
@@ -160,9 +162,10 @@ def end_cohort_week(
     Only the alliances in ``running`` acted, so only they can have events. Those still
     running move, in their order, to the front of ``running``: the alliances of next week.
     With ``prepare``, the firms also start next week here, in the same pass (what
-    :func:`start_cohort_week` does): each drifts by ``upcoming``, next week's draws, and
-    its running alliances are counted (nothing reads a firm's strategy, culture or count
-    between now and then). ``loads`` and ``sums`` are room for the counts and the means.
+    :func:`start_cohort_week` does): each drifts by its noise of next week, and its running
+    alliances are counted (nothing reads a firm's strategy, culture or count between now and
+    then). ``loads`` and ``sums`` are room for the counts and the means, ``strategy_noise``
+    and ``culture_noise`` for a firm's noise.
     Returns the rows of ``log`` used and how many alliances run on."""
     kept = 0
     loads[:] = 0
@@ -181,9 +184,8 @@ def end_cohort_week(
         firm = firms[f]
         settle_reputation(firm, p)
         if prepare:
-            drift_firm(
-                firm, upcoming.strategy_noise[:, f], upcoming.culture_noise[:, f], c.next_volatility, p
-            )
+            firm_draws(key, f, c.t + 1, strategy_noise, culture_noise)
+            drift_firm(firm, strategy_noise, culture_noise, c.next_volatility, p)
             firm.load = loads[f]
     means = means_of(sums, alliances.shape[0])
     for k in range(4):
@@ -195,7 +197,7 @@ def end_cohort_week(
 def cohort_week(
     alliances: np.ndarray,
     firms: np.ndarray,
-    draws: WeekDraws,
+    key: np.ndarray,
     by_alliance: np.ndarray,
     running: np.ndarray,
     c: Context,
@@ -205,18 +207,35 @@ def cohort_week(
     used: int,
     loads: np.ndarray,
     sums: np.ndarray,
+    strategy_noise: np.ndarray,
+    culture_noise: np.ndarray,
 ) -> tuple[int, int]:
     """A whole week of a cohort stepped on one thread, in one compiled call (the three calls
     it makes, in their order, each cost a dispatch that outweighs a small cohort's week)."""
-    start_cohort_week(alliances, firms, draws, running, c, p)
-    run_alliances(alliances, firms, draws, by_alliance, running, c, p)
-    return end_cohort_week(alliances, firms, running, draws, False, c, p, series, log, used, loads, sums)
+    start_cohort_week(alliances, firms, key, running, c, p, strategy_noise, culture_noise)
+    run_alliances(alliances, firms, key, by_alliance, running, c, p)
+    return end_cohort_week(
+        alliances,
+        firms,
+        running,
+        key,
+        False,
+        c,
+        p,
+        series,
+        log,
+        used,
+        loads,
+        sums,
+        strategy_noise,
+        culture_noise,
+    )
 
 
 def run_weeks(
     alliances: np.ndarray,
     firms: np.ndarray,
-    weeks: WeekDraws,
+    key: np.ndarray,
     by_alliance: np.ndarray,
     running: np.ndarray,
     n_running: int,
@@ -227,15 +246,16 @@ def run_weeks(
     used: int,
     loads: np.ndarray,
     sums: np.ndarray,
+    strategy_noise: np.ndarray,
+    culture_noise: np.ndarray,
 ) -> tuple[int, int]:
-    """Several weeks in one compiled call, one ``cohort_week`` each: ``weeks`` holds their
-    draws (:func:`sim.draws.draw_weeks`), ``contexts`` their contexts. Returns the rows of
-    ``log`` used and how many alliances run on."""
+    """Several weeks in one compiled call, one ``cohort_week`` each, ``contexts`` their
+    contexts. Returns the rows of ``log`` used and how many alliances run on."""
     for w in range(contexts.shape[0]):
         used, n_running = cohort_week(
             alliances,
             firms,
-            week_of(weeks, w),
+            key,
             by_alliance,
             running[:n_running],
             contexts[w],
@@ -245,6 +265,8 @@ def run_weeks(
             used,
             loads,
             sums,
+            strategy_noise,
+            culture_noise,
         )
     return used, n_running
 
@@ -255,16 +277,9 @@ def close_cohort(alliances: np.ndarray, c: Context) -> None:
             close_at_horizon(alliances[i], c)
 
 
-def split_week_draws(draws: WeekDraws, by_alliance: np.ndarray) -> None:
-    """The week's draws copied into one record per alliance (compiled; both engines use it)."""
-    compiled_for(split_draws, by_alliance.dtype)(draws, by_alliance)
-
-
 MIN_HELPED = 2000
-"""Fewest alliances for which a second thread pays for its handoffs: it draws each week's
-numbers a week ahead and steps a share of each week's alliances (:class:`Helper`). Smaller
-cohorts run on one thread and draw each week as it starts (the same numbers, in the same
-order)."""
+"""Fewest alliances for which a second thread pays for its handoffs (:class:`Helper`):
+smaller cohorts run on one thread, several weeks per compiled call."""
 
 WEEKS_PER_CALL = 13
 """Weeks a cohort too small for a helper runs per compiled call (each call costs some
@@ -299,90 +314,55 @@ class Helper:
 
     In week ``t`` the calling thread hands the helper the last ``share`` of the running
     alliances, steps the others itself, waits for the helper's share and closes the week,
-    which also starts the firms on week ``t + 1`` (see ``end_cohort_week``). The helper
-    steps its share, then draws week ``t + 2`` from the stream, in its order; so the draws
-    of week ``t + 1`` are ready before week ``t`` closes. Three sets of draws take turns:
-    week ``t + 2`` refills those of week ``t - 1``, which nothing reads any more.
-    Alliances read the firms but write only their own records, so the results are the same
-    whatever the share (``tests/test_cell_worker.py`` checks it).
+    which also starts the firms on week ``t + 1`` (see ``end_cohort_week``). Each alliance
+    draws its own numbers from its own stream and writes only its own records, so the
+    results are the same whatever the share (``tests/test_cell_worker.py`` and
+    ``tests/test_engines.py`` check it).
 
-    The share is sized each week from measured times so that the helper, which is still
-    drawing when the week's alliances are handed over, finishes its share just before the
-    calling thread finishes its own; with one thread allowed (``threads()``) it is empty.
+    The share is sized each week from measured times so that both threads finish together,
+    the helper a margin early.
     """
 
-    def __init__(self, run: CohortRun, first: WeekDraws) -> None:
+    def __init__(self, run: CohortRun) -> None:
         self.jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        self.drawn: queue.SimpleQueue[tuple[WeekDraws, float] | Failed] = queue.SimpleQueue()
         self.done: queue.SimpleQueue[tuple[float, float] | Failed] = queue.SimpleQueue()
-        self.spare: list[WeekDraws | None] = [first, None, None]
         self.share = 0
         self.stepped = 0  # alliance-weeks the helper stepped, in all
-        self.sharing = threads() > 1
         self.main_s = 0.0  # seconds per alliance the calling thread took last week
         self.helper_s = 0.0  # the same for the helper, besides the cost of its call
-        self.draw_s = 0.0  # the helper's time to draw a week
-        self.free_at = time.perf_counter()  # when the helper finished its last share
         thread = threading.Thread(
-            target=self._work,
-            args=(run.stream, run.shape, run._run_alliances, run.config.horizon_weeks),
-            name="alliance-sim-helper",
-            daemon=True,
+            target=self._work, args=(run._run_alliances,), name="alliance-sim-helper", daemon=True
         )
         # a run given up before its horizon tells its helper to stop once it is collected
         weakref.finalize(run, self.jobs.put, None)
         thread.start()
 
-    def _work(self, stream: np.random.Generator, shape: Any, step: Any, horizon: int) -> None:
+    def _work(self, step: Any) -> None:
         try:
-            if horizon > 1:
-                self._draw(stream, shape, 1)
             while (job := self.jobs.get()) is not None:
-                t, args = job
                 began = time.perf_counter()
-                step(*args)
+                step(*job)
                 self.done.put((began, time.perf_counter()))
-                if t + 2 < horizon:
-                    self._draw(stream, shape, t + 2)
         except BaseException as error:  # handed to the calling thread, which raises it
             self.done.put(Failed(error))
-            self.drawn.put(Failed(error))
 
-    def _draw(self, stream: np.random.Generator, shape: Any, week: int) -> None:
-        began = time.perf_counter()
-        draws = draw_week(stream, shape, self.spare[week % 3])
-        self.spare[week % 3] = draws
-        self.drawn.put((draws, time.perf_counter() - began))
-
-    def next_draws(self) -> WeekDraws:
-        """The next week's draws (the helper drew them before it stepped this week's share)."""
-        got = self.drawn.get()
-        if isinstance(got, Failed):
-            raise got.error
-        draws, self.draw_s = got
-        return draws
-
-    def hand_over(
-        self, t: int, running: np.ndarray, args: Callable[[np.ndarray], tuple[Any, ...]]
-    ) -> np.ndarray:
-        """Give the helper its share of week ``t``'s alliances (stepped with ``args(share)``);
+    def hand_over(self, running: np.ndarray, args: Callable[[np.ndarray], tuple[Any, ...]]) -> np.ndarray:
+        """Give the helper its share of the week's alliances (stepped with ``args(share)``);
         returns the others."""
         n = len(running)
-        self.share = self.plan(n) if self.sharing else 0
+        self.share = self.plan(n)
         self.stepped += self.share
-        self.jobs.put((t, args(running[n - self.share :])))
+        self.jobs.put(args(running[n - self.share :]))
         return running[: n - self.share]
 
     def plan(self, n: int) -> int:
-        """Alliances for the helper this week: it finishes drawing next week (which it began
-        when it finished its last share), then both threads should finish together, the
+        """Alliances for the helper this week: both threads should finish together, the
         helper a margin early."""
         main = self.main_s
         if main == 0.0:
-            return 0  # nothing measured yet
+            return n // 2  # nothing measured yet
         helper = self.helper_s or main
-        drawing = max(0.0, self.free_at + self.draw_s - time.perf_counter())
-        spare = main * n - drawing - HELPER_CALL_S - HANDOFF_MARGIN_S
+        spare = main * n - HELPER_CALL_S - HANDOFF_MARGIN_S
         return min(n, max(0, int(spare / (main + helper))))
 
     def wait(self, mine: int, mine_s: float) -> None:
@@ -390,11 +370,11 @@ class Helper:
         got = self.done.get()
         if isinstance(got, Failed):
             raise got.error
-        began, self.free_at = got
+        began, finished = got
         if mine:
             self.main_s = mine_s / mine
         if self.share >= MIN_MEASURED_SHARE:
-            self.helper_s = max(0.0, self.free_at - began - HELPER_CALL_S) / self.share
+            self.helper_s = max(0.0, finished - began - HELPER_CALL_S) / self.share
 
 
 class CohortRun:
@@ -402,8 +382,8 @@ class CohortRun:
 
     def __init__(self, config: SimulationConfig, start: CohortStart | None = None) -> None:
         self.config = config
-        self.stream = cohort_stream(config.seed)
-        self.start = start if start is not None else build_cohort(config, self.stream)
+        self.key = stream_key(config.seed)
+        self.start = start if start is not None else build_cohort(config, cohort_stream(config.seed))
         self.shape = self.start.shape
         self.params = params_record_of(config)
         self.state = new_state(self.start, config)
@@ -417,6 +397,7 @@ class CohortRun:
         self._n_running = self.shape.n_alliances
         self._loads = np.zeros(self.shape.n_firms, dtype=np.int64)
         self._sums = np.zeros(4)
+        self._noise = (np.zeros(N_OBJECTIVES), np.zeros(N_TRAITS))  # room for one firm's noise
         self._room = self.shape.n_alliances * events_per_week(self.shape.n_partners)
         self.environment = MarketPath(config.scenario)
         self._context = week_context(0, config, touchpoints(0, config), MarketPath(config.scenario).week(0))
@@ -424,13 +405,10 @@ class CohortRun:
         self._start_week = compiled_for(start_cohort_week, layout)
         self._run_alliances = compiled_for(run_alliances, layout)
         self._end_week = compiled_for(end_cohort_week, layout)
-        self._whole_week = compiled_for(cohort_week, layout)
         self._run_weeks = compiled_for(run_weeks, layout)
         self._close = compiled_for(close_cohort, layout)
         self._by_alliance = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
-        self._helped = self.shape.n_alliances >= MIN_HELPED
-        self._draws: WeekDraws | None = None  # this week's
-        self._weeks: WeekDraws | None = None  # several weeks', drawn at once
+        self._helped = self.shape.n_alliances >= MIN_HELPED and threads() > 1
         self._helper: Helper | None = None
 
     @property
@@ -455,71 +433,51 @@ class CohortRun:
 
     def step(self) -> None:
         """One week of every running alliance."""
+        if not self._helped:
+            self._run_many(1)
+            return
         t = self.week_index
         running = self._running[: self._n_running]
         c = self._contexts(1)[0]
         self._make_room(1)
-        s, p = self.state, self.params
-        if not self._helped:
-            self._draws = draw_week(self.stream, self.shape, self._draws)
-            self.logged, self._n_running = self._whole_week(
-                s.alliances,
-                s.firms,
-                self._draws,
-                self._by_alliance,
-                running,
-                c,
-                p,
-                self.series,
-                self.log,
-                self.logged,
-                self._loads,
-                self._sums,
-            )
-        else:
-            if self._helper is None:
-                self._draws = draw_week(self.stream, self.shape)
-                self._start_week(s.alliances, s.firms, self._draws, running, c, p)
-                self._helper = Helper(self, self._draws)
-            draws = self._draws
-            assert draws is not None
+        s, p, key = self.state, self.params, self.key
+        if self._helper is None:
+            self._start_week(s.alliances, s.firms, key, running, c, p, *self._noise)
+            self._helper = Helper(self)
 
-            def args(block: np.ndarray) -> tuple[Any, ...]:
-                return (s.alliances, s.firms, draws, self._by_alliance, block, c, p)
+        def args(block: np.ndarray) -> tuple[Any, ...]:
+            return (s.alliances, s.firms, key, self._by_alliance, block, c, p)
 
-            mine = self._helper.hand_over(t, running, args)
-            began = time.perf_counter()
-            self._run_alliances(*args(mine))
-            self._helper.wait(len(mine), time.perf_counter() - began)
-            last = t + 1 >= self.config.horizon_weeks
-            upcoming = draws if last else self._helper.next_draws()
-            self.logged, self._n_running = self._end_week(
-                s.alliances,
-                s.firms,
-                running,
-                upcoming,
-                not last,
-                c,
-                p,
-                self.series,
-                self.log,
-                self.logged,
-                self._loads,
-                self._sums,
-            )
-            self._draws = upcoming
+        mine = self._helper.hand_over(running, args)
+        began = time.perf_counter()
+        self._run_alliances(*args(mine))
+        self._helper.wait(len(mine), time.perf_counter() - began)
+        self.logged, self._n_running = self._end_week(
+            s.alliances,
+            s.firms,
+            running,
+            key,
+            t + 1 < self.config.horizon_weeks,
+            c,
+            p,
+            self.series,
+            self.log,
+            self.logged,
+            self._loads,
+            self._sums,
+            *self._noise,
+        )
         self._advance(1)
 
     def run(self, progress: ProgressHook | None = None) -> CohortRun:
-        """Step to the horizon: a small cohort several weeks per compiled call (the numbers
-        drawn for them at once, in the stream's order), a large one week by week."""
+        """Step to the horizon: a small cohort several weeks per compiled call, a large one
+        week by week on two threads."""
         horizon = self.config.horizon_weeks
         while self.running:
-            weeks = 1 if self._helped else min(WEEKS_PER_CALL, horizon - self.week_index)
-            if weeks == 1:
+            if self._helped:
                 self.step()
             else:
-                self._run_many(weeks)
+                self._run_many(min(WEEKS_PER_CALL, horizon - self.week_index))
             if progress is not None:
                 progress(self.week_index, horizon)
         return self
@@ -528,11 +486,10 @@ class CohortRun:
         s = self.state
         contexts = self._contexts(weeks)
         self._make_room(weeks)
-        self._weeks = draw_weeks(self.stream, self.shape, weeks, self._weeks)
         self.logged, self._n_running = self._run_weeks(
             s.alliances,
             s.firms,
-            self._weeks,
+            self.key,
             self._by_alliance,
             self._running,
             self._n_running,
@@ -543,6 +500,7 @@ class CohortRun:
             self.logged,
             self._loads,
             self._sums,
+            *self._noise,
         )
         self._advance(weeks)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
-from sim.draws import WeekDraws, alliance_draws_table, cohort_stream, draw_week
+from sim.draws import FirmDraws, alliance_draws_table, cohort_stream, fill_week, firm_week, stream_key
 from sim.engines.mesa_agents import Alliance, Firm, fields_table
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.environment import MarketPath
@@ -85,11 +85,12 @@ class AllianceModel(mesa.Model):
             seed = int(rng)
         else:  # a generator or other seed material: derive a replication seed from Mesa's stream
             seed = int(self.rng.integers(2**63 - 1))
-        # The cohort's own stream (market, firms, weekly draws) comes from the recorded seed,
+        # The cohort's market and its weekly numbers (sim.draws) come from the recorded seed,
         # so a run is reproduced from its config alone, by either engine.
         self.config = config.replace(seed=seed, engine=Engine.MESA.value)
         self.stream = cohort_stream(seed)
         self.start = build_cohort(self.config, self.stream)
+        self.key = stream_key(seed)  # of the weekly streams of every alliance and firm (sim.draws)
         self.shape = self.start.shape
         self.market = self.start.market
         self.params = params_of(self.config)
@@ -99,7 +100,7 @@ class AllianceModel(mesa.Model):
             0, self.config, touchpoints(0, self.config), MarketPath(self.config.scenario).week(0)
         )
         self.events = EventLog()
-        self.draws: WeekDraws | None = None
+        self.draws: FirmDraws | None = None  # the firms' noise of the week
         self.alliance_draws = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
         self.every_alliance = np.arange(self.shape.n_alliances)
 
@@ -133,11 +134,9 @@ class AllianceModel(mesa.Model):
 
     def step(self) -> None:
         """One week: draw the week's numbers, then run each phase for every running alliance."""
-        from sim.engines.cohort import split_week_draws
-
         t = self.week_index
-        self.draws = draw_week(self.stream, self.shape, reuse=self.draws)
-        split_week_draws(self.draws, self.alliance_draws)
+        self.draws = firm_week(self.key, t, self.shape.n_firms)
+        fill_week(self.alliance_draws, self.key, t)
         self.before_phases(t)
         touch = touchpoints(t, self.config)
         self.context = self.context.for_week(t, touch, self.environment.week(t))

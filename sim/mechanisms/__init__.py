@@ -12,7 +12,9 @@ where compiled code calls it and leaves it plain Python everywhere else.
 Conventions that keep the two agreeing to the last bit:
 
 * every random decision compares a uniform of the week's draws with a
-  probability computed from the state; no mechanism draws numbers itself;
+  probability computed from the state, and every number is a function of the
+  seed, the alliance or firm, the week and its use (:mod:`sim.draws`), never of
+  a generator's state;
 * sums over partner slots run from slot 0 upward, a clip is
   ``min(max(x, lo), hi)``, a count of true conditions is a sum of ``int(...)``;
 * numba compiles without fast-math (no reordered sums, no fused multiply-adds)

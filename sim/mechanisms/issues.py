@@ -10,6 +10,7 @@ age and, on an escalation path, are escalated.
 
 from __future__ import annotations
 
+from sim.draws import draw_resolve, draw_severity
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import ESCALATION, record
 from sim.mechanisms.partners import (
@@ -100,6 +101,7 @@ def raise_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> N
             a.issues_dropped += 1
             continue
         a.issue_age[slot] = 0
+        draw_severity(w)
         a.issue_small[slot] = w.severity_u[j] < d.small_issue_share
     a.issues_raised += count
     a.raised = count
@@ -145,6 +147,7 @@ def resolve_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) ->
             miss = miss * (1.0 - d.escalation_resolve * drag)
         if g.cultural_bridging and a.issue_small[q]:
             miss = miss * (1.0 - d.fast_track_resolve * drag)
+        draw_resolve(w, q)
         if w.resolve_u[q] < 1.0 - miss:
             a.issue_age[q] = -1
             resolved += 1

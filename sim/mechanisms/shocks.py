@@ -9,6 +9,7 @@ and the others (market share) or sets integration back (technology).
 
 from __future__ import annotations
 
+from sim.draws import draw_shock
 from sim.mechanisms import mechanism
 from sim.mechanisms.log import SHOCK, record
 from sim.mechanisms.partners import clip01
@@ -43,6 +44,7 @@ def receive_shock(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> 
     d = p.dynamics
     if not w.shock_u < c.shock_rate:
         return
+    draw_shock(w)
     size = c.shock_scale * w.shock_size
     kind_u = w.shock_kind_u
     if kind_u < sc.regulatory_share:
