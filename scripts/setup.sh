@@ -26,7 +26,7 @@ find_python() {
   exit 1
 }
 
-EXTRAS="dev,cluster,calibration,app"
+EXTRAS="dev,cluster,calibration,app,workbench"
 STAMP=.venv/.setup-stamp
 
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then

@@ -44,7 +44,7 @@ from sim.vocabulary import ISSUE_CAPACITY, MAX_NEW_ISSUES, N_OBJECTIVES, N_TRAIT
 
 if TYPE_CHECKING:
     from sim.state import AllianceDraws
-from sim.mechanisms import mechanism
+from sim.mechanisms import inlined, mechanism
 
 
 def cohort_stream(seed: int) -> np.random.Generator:
@@ -62,10 +62,9 @@ seed material."""
 
 
 def stream_key(seed: int) -> np.ndarray:
-    """The key of the replication's weekly streams: two 32-bit words (held as uint64),
-    derived from the seed by numpy's SeedSequence, which spreads any seed over the key."""
-    words = np.random.SeedSequence([int(seed), KEY_DOMAIN]).generate_state(2, np.uint32)
-    return words.astype(np.uint64)
+    """The key of the replication's weekly streams: two 32-bit words, derived from the seed
+    by numpy's SeedSequence, which spreads any seed over the key."""
+    return np.random.SeedSequence([int(seed), KEY_DOMAIN]).generate_state(2, np.uint32)
 
 
 @dataclass(frozen=True)
@@ -87,16 +86,16 @@ LOW32 = np.uint64(0xFFFFFFFF)
 SHIFT32 = np.uint64(32)
 
 # What a number is for: the last word of its counter.
-ALLIANCE_WEEK = np.uint64(0)  # value noise, shock uniform, shock kind, issue uniform
-INCENTIVE = np.uint64(1)  # one block per partner slot: incentive noise of objectives 0..3
-PARTNER = np.uint64(2)  # one block per partner slot: expectation noise, contact, opportunism, walk away
-SHOCK_DIRECTION = np.uint64(3)  # one block per partner slot: direction on objectives 0..3
-SHOCK_SIZE = np.uint64(4)
-SEVERITY = np.uint64(5)  # new issues 0..2
-RESOLVE = np.uint64(6)  # one block per four issue slots
-FIRM_STRATEGY = np.uint64(7)  # strategy noise of objectives 0..3
-FIRM_CULTURE = np.uint64(8)  # culture noise of traits 0..2
-ZERO = np.uint64(0)
+ALLIANCE_WEEK = np.uint32(0)  # value noise, shock uniform, shock kind, issue uniform
+INCENTIVE = np.uint32(1)  # one block per partner slot: incentive noise of objectives 0..3
+PARTNER = np.uint32(2)  # one block per partner slot: expectation noise, contact, opportunism, walk away
+SHOCK_DIRECTION = np.uint32(3)  # one block per partner slot: direction on objectives 0..3
+SHOCK_SIZE = np.uint32(4)
+SEVERITY = np.uint32(5)  # new issues 0..2
+RESOLVE = np.uint32(6)  # one block per four issue slots
+FIRM_STRATEGY = np.uint32(7)  # strategy noise of objectives 0..3
+FIRM_CULTURE = np.uint32(8)  # culture noise of traits 0..2
+ZERO = np.uint32(0)
 
 # Which lazily drawn numbers an alliance's record holds this week (``AllianceDraws.drawn``).
 DRAWN_SHOCK = 1
@@ -106,74 +105,141 @@ RESOLVE_BLOCKS = (ISSUE_CAPACITY + 3) // 4
 DRAWN_ALL = DRAWN_RESOLVE * (1 << RESOLVE_BLOCKS) - 1
 
 # One block of four words holds every kind's numbers for one index.
-if N_OBJECTIVES != 4 or N_TRAITS > 4 or MAX_NEW_ISSUES > 4:
-    raise ImportError("sim.draws lays out four objectives, at most four traits and four new issues a block")
+if N_OBJECTIVES != 4 or N_TRAITS != 3 or MAX_NEW_ISSUES > 4:
+    raise ImportError("sim.draws lays out four objectives, three traits and at most four new issues a block")
 
 TWO_TO_MINUS_32 = 2.0**-32
 SQRT3 = math.sqrt(3.0)
 
 
-@mechanism
+@inlined
 def philox(
-    c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64, k1: np.uint64
-) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    c0: np.uint32, c1: np.uint32, c2: np.uint32, c3: np.uint32, k0: np.uint32, k1: np.uint32
+) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
     """Philox4x32-10 of the counter ``(c0, c1, c2, c3)`` under the key ``(k0, k1)``: four
-    32-bit words. Every value is a uint64 below 2**32, so no product overflows 64 bits and
-    plain Python and compiled code compute the same words."""
-    for r in range(PHILOX_ROUNDS):
-        if r > 0:
-            k0 = (k0 + PHILOX_W0) & LOW32
-            k1 = (k1 + PHILOX_W1) & LOW32
-        p0 = PHILOX_M0 * c0
-        p1 = PHILOX_M1 * c2
-        c0, c1, c2, c3 = (p1 >> SHIFT32) ^ c1 ^ k0, p1 & LOW32, (p0 >> SHIFT32) ^ c3 ^ k1, p0 & LOW32
-    return c0, c1, c2, c3
+    32-bit words. Words are uint32; each product of two of them is taken in 64 bits (it never
+    overflows), and the key schedule adds in 64 bits and keeps the low 32, so plain Python
+    and compiled code compute the same words, with no overflow anywhere."""
+    x0, x1, x2, x3, key0, key1 = c0, c1, c2, c3, k0, k1
+    for _ in range(PHILOX_ROUNDS):
+        p0 = np.uint64(x0) * PHILOX_M0
+        p1 = np.uint64(x2) * PHILOX_M1
+        x0, x1, x2, x3 = (
+            np.uint32((p1 >> SHIFT32) ^ np.uint64(x1) ^ np.uint64(key0)),
+            np.uint32(p1 & LOW32),
+            np.uint32((p0 >> SHIFT32) ^ np.uint64(x3) ^ np.uint64(key1)),
+            np.uint32(p0 & LOW32),
+        )
+        key0 = np.uint32((np.uint64(key0) + PHILOX_W0) & LOW32)
+        key1 = np.uint32((np.uint64(key1) + PHILOX_W1) & LOW32)
+    return x0, x1, x2, x3
 
 
 @mechanism
-def uniform(word: np.uint64) -> float:
+def uniform(word: np.uint32) -> float:
     """A 32-bit word as a uniform on (0, 1), never 0 or 1: (word + 1/2) / 2**32."""
     return (float(word) + 0.5) * TWO_TO_MINUS_32
 
 
 @mechanism
-def noise(word: np.uint64) -> float:
+def noise(word: np.uint32) -> float:
     """A 32-bit word as unit-variance noise, uniform on [-sqrt(3), sqrt(3)] (mean 0, variance
     1; sums of many such increments are close to Gaussian)."""
     return ((uniform(word) * 2.0) - 1.0) * SQRT3
 
 
 @mechanism
-def block(w: AllianceDraws, index: int, kind: np.uint64) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+def block(w: AllianceDraws, index: int, kind: np.uint32) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
     """The four words of the alliance's week for ``kind`` and ``index``."""
-    return philox(np.uint64(w.alliance), np.uint64(w.week), np.uint64(index), kind, w.key0, w.key1)
+    return philox(np.uint32(w.alliance), np.uint32(w.week), np.uint32(index), kind, w.key0, w.key1)
 
 
 @mechanism
-def start_draws(w: AllianceDraws, key: np.ndarray, alliance: int, week: int) -> None:
-    """The numbers alliance ``alliance`` reads every week ``week``, into its record ``w``;
-    the others are drawn when needed."""
+def start_blocks(n_partners: int) -> int:
+    """Blocks an alliance's week starts with: the alliance-week block, then an incentive and a
+    partner block per slot."""
+    return 2 * n_partners + 1
+
+
+@mechanism
+def start_kind(b: int) -> tuple[int, np.uint32]:
+    """Index and kind of block ``b`` of an alliance's start (see :func:`start_blocks`)."""
+    if b == 0:
+        return 0, ALLIANCE_WEEK
+    if b % 2 == 1:
+        return (b - 1) // 2, INCENTIVE
+    return (b - 2) // 2, PARTNER
+
+
+@mechanism
+def start_words(
+    key: np.ndarray,
+    week: int,
+    alliances: np.ndarray,
+    n_partners: int,
+    counters: np.ndarray,
+    words: np.ndarray,
+) -> None:
+    """The start blocks of every alliance of ``alliances`` in week ``week``: alliance ``j``'s
+    block ``b`` into column ``j * start_blocks(n_partners) + b`` of ``words`` (4 rows of
+    uint32). The counters are laid out first (``counters``, 3 rows of uint32), then one loop
+    computes every block, which compiled code runs several blocks at a time (Philox's rounds
+    are a chain; independent blocks fill the vector lanes)."""
+    per = start_blocks(n_partners)
+    for j in range(alliances.shape[0]):
+        for b in range(per):
+            q = j * per + b
+            index, kind = start_kind(b)
+            counters[0, q] = np.uint32(alliances[j])
+            counters[1, q] = np.uint32(index)
+            counters[2, q] = kind
+    k0, k1, t = key[0], key[1], np.uint32(week)
+    for q in range(alliances.shape[0] * per):
+        x0, x1, x2, x3 = philox(counters[0, q], t, counters[1, q], counters[2, q], k0, k1)
+        words[0, q] = x0
+        words[1, q] = x1
+        words[2, q] = x2
+        words[3, q] = x3
+
+
+@mechanism
+def place_start(
+    w: AllianceDraws, key: np.ndarray, alliance: int, week: int, words: np.ndarray, first: int
+) -> None:
+    """Alliance ``alliance``'s numbers of the start of week ``week`` into its record ``w``,
+    from its start blocks in ``words`` (columns ``first`` on, see :func:`start_words`); the
+    others are drawn when needed."""
     w.key0 = key[0]
     w.key1 = key[1]
     w.alliance = alliance
     w.week = week
     w.drawn = 0
-    x0, x1, x2, x3 = block(w, 0, ALLIANCE_WEEK)
-    w.value_noise = noise(x0)
-    w.shock_u = uniform(x1)
-    w.shock_kind_u = uniform(x2)
-    w.issue_u = uniform(x3)
+    w.value_noise = noise(words[0, first])
+    w.shock_u = uniform(words[1, first])
+    w.shock_kind_u = uniform(words[2, first])
+    w.issue_u = uniform(words[3, first])
     for slot in range(w.contact_u.shape[0]):
-        x0, x1, x2, x3 = block(w, slot, INCENTIVE)
-        w.incentive_noise[0, slot] = noise(x0)
-        w.incentive_noise[1, slot] = noise(x1)
-        w.incentive_noise[2, slot] = noise(x2)
-        w.incentive_noise[3, slot] = noise(x3)
-        x0, x1, x2, x3 = block(w, slot, PARTNER)
-        w.expectation_noise[slot] = noise(x0)
-        w.contact_u[slot] = uniform(x1)
-        w.opportunism_u[slot] = uniform(x2)
-        w.walkaway_u[slot] = uniform(x3)
+        incentive = first + 1 + 2 * slot
+        for k in range(4):
+            w.incentive_noise[k, slot] = noise(words[k, incentive])
+        partner = incentive + 1
+        w.expectation_noise[slot] = noise(words[0, partner])
+        w.contact_u[slot] = uniform(words[1, partner])
+        w.opportunism_u[slot] = uniform(words[2, partner])
+        w.walkaway_u[slot] = uniform(words[3, partner])
+
+
+@mechanism
+def start_draws(w: AllianceDraws, key: np.ndarray, alliance: int, week: int) -> None:
+    """The numbers alliance ``alliance`` reads every week ``week``, into its record ``w``
+    (one alliance's :func:`start_words` and :func:`place_start`)."""
+    per = start_blocks(w.contact_u.shape[0])
+    counters = np.empty((3, per), dtype=np.uint32)
+    words = np.empty((4, per), dtype=np.uint32)
+    alliances = np.empty(1, dtype=np.int64)
+    alliances[0] = alliance
+    start_words(key, week, alliances, w.contact_u.shape[0], counters, words)
+    place_start(w, key, alliance, week, words, 0)
 
 
 @mechanism
@@ -239,22 +305,6 @@ def draw_week_of_all(table: np.ndarray, key: np.ndarray, week: int) -> None:
         draw_all(table[i], key, i, week)
 
 
-@mechanism
-def firm_draws(key: np.ndarray, firm: int, week: int, strategy: np.ndarray, culture: np.ndarray) -> None:
-    """Firm ``firm``'s noise of week ``week``: its strategy's, one per objective, into
-    ``strategy``, and its culture's, one per trait, into ``culture``."""
-    f, t = np.uint64(firm), np.uint64(week)
-    x0, x1, x2, x3 = philox(f, t, ZERO, FIRM_STRATEGY, key[0], key[1])
-    strategy[0] = noise(x0)
-    strategy[1] = noise(x1)
-    strategy[2] = noise(x2)
-    strategy[3] = noise(x3)
-    x0, x1, x2, x3 = philox(f, t, ZERO, FIRM_CULTURE, key[0], key[1])
-    words = (x0, x1, x2, x3)
-    for j in range(culture.shape[0]):
-        culture[j] = noise(words[j])
-
-
 class FirmDraws(NamedTuple):
     """One week's firm noise, firm axis last: ``strategy_noise`` (K, F), ``culture_noise`` (T, F)."""
 
@@ -264,13 +314,21 @@ class FirmDraws(NamedTuple):
 
 @mechanism
 def fill_firm_draws(key: np.ndarray, week: int, strategy: np.ndarray, culture: np.ndarray) -> None:
-    """Every firm's noise of week ``week`` (see :func:`firm_draws`), firm axis last."""
-    s = np.empty(strategy.shape[0])
-    c = np.empty(culture.shape[0])
+    """Every firm's noise of week ``week``, firm axis last: firm ``f``'s strategy noise, one
+    per objective, into ``strategy[:, f]`` and its culture noise, one per trait, into
+    ``culture[:, f]``. One loop over the firms, which compiled code runs several firms at a
+    time."""
+    t = np.uint32(week)
     for f in range(strategy.shape[1]):
-        firm_draws(key, f, week, s, c)
-        strategy[:, f] = s
-        culture[:, f] = c
+        x0, x1, x2, x3 = philox(np.uint32(f), t, ZERO, FIRM_STRATEGY, key[0], key[1])
+        strategy[0, f] = noise(x0)
+        strategy[1, f] = noise(x1)
+        strategy[2, f] = noise(x2)
+        strategy[3, f] = noise(x3)
+        y0, y1, y2, _ = philox(np.uint32(f), t, ZERO, FIRM_CULTURE, key[0], key[1])
+        culture[0, f] = noise(y0)
+        culture[1, f] = noise(y1)
+        culture[2, f] = noise(y2)
 
 
 def firm_week(key: np.ndarray, week: int, n_firms: int) -> FirmDraws:

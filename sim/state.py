@@ -336,8 +336,8 @@ class AllianceDraws(Protocol):
     """One alliance's random numbers of one week (a record of ``alliance_draws``; see
     :mod:`sim.draws`): whose they are, and the numbers drawn so far."""
 
-    key0: Annotated[np.uint64, "u8"]  # the replication's key (sim.draws.stream_key)
-    key1: Annotated[np.uint64, "u8"]
+    key0: Annotated[np.uint32, "u4"]  # the replication's key (sim.draws.stream_key)
+    key1: Annotated[np.uint32, "u4"]
     alliance: Annotated[int, "i8"]
     week: Annotated[int, "i8"]
     drawn: Annotated[int, "i8"]  # which numbers drawn when needed are held (sim.draws.DRAWN_*)

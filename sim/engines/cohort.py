@@ -23,7 +23,15 @@ from typing import Any
 import numpy as np
 
 from sim.compiled import compiled_for
-from sim.draws import alliance_draws_table, cohort_stream, firm_draws, start_draws, stream_key
+from sim.draws import (
+    alliance_draws_table,
+    cohort_stream,
+    fill_firm_draws,
+    place_start,
+    start_blocks,
+    start_words,
+    stream_key,
+)
 from sim.engines import threads
 from sim.engines.phases import ALLIANCE_PHASES
 from sim.environment import MarketPath
@@ -109,11 +117,12 @@ def start_cohort_week(
     strategy_noise: np.ndarray,
     culture_noise: np.ndarray,
 ) -> None:
-    """Before the alliances act: firms drift (each by its noise of the week, drawn into
-    ``strategy_noise`` and ``culture_noise``), and each firm's running alliances are counted."""
+    """Before the alliances act: firms drift (each by its noise of the week, drawn for every
+    firm at once into ``strategy_noise`` and ``culture_noise``, firm axis last), and each
+    firm's running alliances are counted."""
+    fill_firm_draws(key, c.t, strategy_noise, culture_noise)
     for f in range(firms.shape[0]):
-        firm_draws(key, f, c.t, strategy_noise, culture_noise)
-        drift_firm(firms[f], strategy_noise, culture_noise, c.volatility, p)
+        drift_firm(firms[f], strategy_noise[:, f], culture_noise[:, f], c.volatility, p)
     count_alliances(alliances, firms, running)
 
 
@@ -126,17 +135,28 @@ def run_alliances(
     running: np.ndarray,
     c: Context,
     p: Params,
+    counters: np.ndarray,
+    words: np.ndarray,
 ) -> None:
     """The week of every alliance in ``running`` (running when the week starts): its numbers
     of the week are drawn into its record of ``by_alliance`` (from its own stream, see
-    :mod:`sim.draws`), its partners' values copied into its own record, and it goes through
-    the week's phases. Alliances read the firms but write only their own records, so blocks
-    of them may run in any order, or at once on several threads."""
-    for i in running:
-        a = alliances[i]
-        start_draws(by_alliance[i], key, i, c.t)
-        bring_partner_values(a, firms)
-        alliance_week(a, by_alliance[i], c, p)
+    :mod:`sim.draws`; those read every week for a chunk of alliances at once, in
+    ``counters`` and ``words``), its partners' values copied into its own record, and it goes
+    through the week's phases. Alliances read the firms but write only their own records, so
+    blocks of them may run in any order, or at once on several threads (each with its own
+    ``counters`` and ``words``)."""
+    n_partners = by_alliance[0].contact_u.shape[0]
+    per = start_blocks(n_partners)
+    chunk = words.shape[1] // per
+    for first in range(0, running.shape[0], chunk):
+        some = running[first : first + chunk]
+        start_words(key, c.t, some, n_partners, counters, words)
+        for j in range(some.shape[0]):
+            i = some[j]
+            place_start(by_alliance[i], key, i, c.t, words, j * per)
+            a = alliances[i]
+            bring_partner_values(a, firms)
+            alliance_week(a, by_alliance[i], c, p)
 
 
 @mechanism
@@ -165,11 +185,13 @@ def end_cohort_week(
     :func:`start_cohort_week` does): each drifts by its noise of next week, and its running
     alliances are counted (nothing reads a firm's strategy, culture or count between now and
     then). ``loads`` and ``sums`` are room for the counts and the means, ``strategy_noise``
-    and ``culture_noise`` for a firm's noise.
+    and ``culture_noise`` for the firms' noise.
     Returns the rows of ``log`` used and how many alliances run on."""
     kept = 0
     loads[:] = 0
     sums[:] = 0.0
+    if prepare:
+        fill_firm_draws(key, c.t + 1, strategy_noise, culture_noise)
     for i in running:
         a = alliances[i]
         report_to_firms(a, firms)
@@ -184,8 +206,7 @@ def end_cohort_week(
         firm = firms[f]
         settle_reputation(firm, p)
         if prepare:
-            firm_draws(key, f, c.t + 1, strategy_noise, culture_noise)
-            drift_firm(firm, strategy_noise, culture_noise, c.next_volatility, p)
+            drift_firm(firm, strategy_noise[:, f], culture_noise[:, f], c.next_volatility, p)
             firm.load = loads[f]
     means = means_of(sums, alliances.shape[0])
     for k in range(4):
@@ -209,11 +230,13 @@ def cohort_week(
     sums: np.ndarray,
     strategy_noise: np.ndarray,
     culture_noise: np.ndarray,
+    counters: np.ndarray,
+    words: np.ndarray,
 ) -> tuple[int, int]:
     """A whole week of a cohort stepped on one thread, in one compiled call (the three calls
     it makes, in their order, each cost a dispatch that outweighs a small cohort's week)."""
     start_cohort_week(alliances, firms, key, running, c, p, strategy_noise, culture_noise)
-    run_alliances(alliances, firms, key, by_alliance, running, c, p)
+    run_alliances(alliances, firms, key, by_alliance, running, c, p, counters, words)
     return end_cohort_week(
         alliances,
         firms,
@@ -248,6 +271,8 @@ def run_weeks(
     sums: np.ndarray,
     strategy_noise: np.ndarray,
     culture_noise: np.ndarray,
+    counters: np.ndarray,
+    words: np.ndarray,
 ) -> tuple[int, int]:
     """Several weeks in one compiled call, one ``cohort_week`` each, ``contexts`` their
     contexts. Returns the rows of ``log`` used and how many alliances run on."""
@@ -267,6 +292,8 @@ def run_weeks(
             sums,
             strategy_noise,
             culture_noise,
+            counters,
+            words,
         )
     return used, n_running
 
@@ -280,6 +307,10 @@ def close_cohort(alliances: np.ndarray, c: Context) -> None:
 MIN_HELPED = 2000
 """Fewest alliances for which a second thread pays for its handoffs (:class:`Helper`):
 smaller cohorts run on one thread, several weeks per compiled call."""
+
+DRAW_CHUNK = 256
+"""Alliances whose numbers read every week are drawn at once (room for them: a few
+kilobytes per thread, in the processor's cache)."""
 
 WEEKS_PER_CALL = 13
 """Weeks a cohort too small for a helper runs per compiled call (each call costs some
@@ -300,6 +331,12 @@ ProgressHook = Callable[[int, int], None]
 
 PHASE_ORDER = ALLIANCE_PHASES
 """The order ``alliance_week`` must follow (checked by the tests)."""
+
+
+def draw_room(n_partners: int) -> tuple[np.ndarray, np.ndarray]:
+    """Room for the counters and the words of ``DRAW_CHUNK`` alliances' start blocks."""
+    columns = DRAW_CHUNK * start_blocks(n_partners)
+    return np.zeros((3, columns), dtype=np.uint32), np.zeros((4, columns), dtype=np.uint32)
 
 
 class Failed:
@@ -330,6 +367,7 @@ class Helper:
         self.stepped = 0  # alliance-weeks the helper stepped, in all
         self.main_s = 0.0  # seconds per alliance the calling thread took last week
         self.helper_s = 0.0  # the same for the helper, besides the cost of its call
+        self.scratch = draw_room(run.shape.n_partners)  # the helper's own room for draws
         thread = threading.Thread(
             target=self._work, args=(run._run_alliances,), name="alliance-sim-helper", daemon=True
         )
@@ -346,13 +384,17 @@ class Helper:
         except BaseException as error:  # handed to the calling thread, which raises it
             self.done.put(Failed(error))
 
-    def hand_over(self, running: np.ndarray, args: Callable[[np.ndarray], tuple[Any, ...]]) -> np.ndarray:
-        """Give the helper its share of the week's alliances (stepped with ``args(share)``);
-        returns the others."""
+    def hand_over(
+        self,
+        running: np.ndarray,
+        args: Callable[[np.ndarray, tuple[np.ndarray, np.ndarray]], tuple[Any, ...]],
+    ) -> np.ndarray:
+        """Give the helper its share of the week's alliances (stepped with
+        ``args(share, its room for draws)``); returns the others."""
         n = len(running)
         self.share = self.plan(n)
         self.stepped += self.share
-        self.jobs.put(args(running[n - self.share :]))
+        self.jobs.put(args(running[n - self.share :], self.scratch))
         return running[: n - self.share]
 
     def plan(self, n: int) -> int:
@@ -397,8 +439,10 @@ class CohortRun:
         self._n_running = self.shape.n_alliances
         self._loads = np.zeros(self.shape.n_firms, dtype=np.int64)
         self._sums = np.zeros(4)
-        self._noise = (np.zeros(N_OBJECTIVES), np.zeros(N_TRAITS))  # room for one firm's noise
-        self._room = self.shape.n_alliances * events_per_week(self.shape.n_partners)
+        # room for the firms' noise of a week, firm axis last
+        self._noise = (np.zeros((N_OBJECTIVES, self.shape.n_firms)), np.zeros((N_TRAITS, self.shape.n_firms)))
+        self._room = draw_room(self.shape.n_partners)  # for the calling thread's draws
+        self._log_room = self.shape.n_alliances * events_per_week(self.shape.n_partners)
         self.environment = MarketPath(config.scenario)
         self._context = week_context(0, config, touchpoints(0, config), MarketPath(config.scenario).week(0))
         layout = self.state.alliances.dtype
@@ -426,8 +470,8 @@ class CohortRun:
 
     def _make_room(self, weeks: int) -> None:
         """Room in the log for what ``weeks`` more weeks can record."""
-        if self.logged + weeks * self._room > len(self.log):
-            grown = np.zeros(max(2 * len(self.log), self.logged + weeks * self._room), dtype=LOG_DTYPE)
+        if self.logged + weeks * self._log_room > len(self.log):
+            grown = np.zeros(max(2 * len(self.log), self.logged + weeks * self._log_room), dtype=LOG_DTYPE)
             grown[: self.logged] = self.log[: self.logged]
             self.log = grown.view(np.recarray)
 
@@ -445,12 +489,12 @@ class CohortRun:
             self._start_week(s.alliances, s.firms, key, running, c, p, *self._noise)
             self._helper = Helper(self)
 
-        def args(block: np.ndarray) -> tuple[Any, ...]:
-            return (s.alliances, s.firms, key, self._by_alliance, block, c, p)
+        def args(block: np.ndarray, room: tuple[np.ndarray, np.ndarray]) -> tuple[Any, ...]:
+            return (s.alliances, s.firms, key, self._by_alliance, block, c, p, *room)
 
         mine = self._helper.hand_over(running, args)
         began = time.perf_counter()
-        self._run_alliances(*args(mine))
+        self._run_alliances(*args(mine, self._room))
         self._helper.wait(len(mine), time.perf_counter() - began)
         self.logged, self._n_running = self._end_week(
             s.alliances,
@@ -501,6 +545,7 @@ class CohortRun:
             self._loads,
             self._sums,
             *self._noise,
+            *self._room,
         )
         self._advance(weeks)
 

@@ -41,3 +41,9 @@ import sim.compiled  # noqa: F401  (names compiled record types by their layout;
 def mechanism[F: Callable[..., object]](function: F) -> F:
     """Register ``function`` for compiled callers; it stays a plain Python function."""
     return register_jitable(error_model="numpy")(function)  # type: ignore[no-any-return]
+
+
+def inlined[F: Callable[..., object]](function: F) -> F:
+    """As :func:`mechanism`, and compiled into its callers' code (so that a loop calling it
+    can run several of its iterations at once, in vector instructions)."""
+    return register_jitable(error_model="numpy", inline="always")(function)  # type: ignore[no-any-return]
