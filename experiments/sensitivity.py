@@ -35,14 +35,12 @@ evaluations are independent of how they are spread over worker processes.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import shlex
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +51,10 @@ from SALib.sample import morris as morris_sample
 from tqdm import tqdm
 
 from sim.analysis.calibration import apply_overrides
+from sim.analysis.uncertainty import make_factor
 from sim.cli import ROOT
 from sim.config import load_config
-from sim.params import SimulationConfig
+from sim.params import ConfigError, SimulationConfig
 from sim.runner import run_cohort
 
 DESIGNS = ("handshake", "meetings", "committee", "full")
@@ -98,65 +97,6 @@ PARAMETERS: dict[str, tuple[Any, ...]] = {
     "alliance.complementarity": (0.75, 1.25),
     "alliance.objective_value": RELATIVE,
 }
-
-
-@dataclass(frozen=True)
-class Factor:
-    """One uncertain parameter: its dotted name, default and the range it is varied over."""
-
-    name: str
-    default: float
-    low: float
-    high: float
-    integer: bool
-
-    @property
-    def label(self) -> str:
-        return self.name.split(".", 1)[1]
-
-    def value(self, x: float) -> float | int:
-        """The value applied to the model for a sampled ``x`` in [low, high]."""
-        return round(x) if self.integer else float(x)
-
-
-def field_of(config: SimulationConfig, name: str) -> tuple[Any, dataclasses.Field]:
-    """The current value and the dataclass field of a dotted parameter ``section.name``."""
-    parts = name.split(".")
-    if len(parts) != 2:
-        raise SystemExit(f"sensitivity: {name!r}: expected a dotted parameter like dynamics.base_issue_rate")
-    section, key = parts
-    group = getattr(config, section, None)
-    if not dataclasses.is_dataclass(group):
-        raise SystemExit(f"sensitivity: {name!r}: unknown section {section!r}")
-    fields = {f.name: f for f in dataclasses.fields(group)}
-    if key not in fields:
-        raise SystemExit(
-            f"sensitivity: {name!r}: unknown parameter; {section} has {', '.join(sorted(fields))}"
-        )
-    return getattr(group, key), fields[key]
-
-
-def make_factor(config: SimulationConfig, name: str, spec: Sequence[Any]) -> Factor:
-    """The range of ``name`` around its default in ``config``, clipped to the field's allowed range."""
-    default, fld = field_of(config, name)
-    if isinstance(default, bool) or not isinstance(default, int | float):
-        raise SystemExit(f"sensitivity: {name} = {default!r} is not numeric and cannot be varied")
-    integer = isinstance(default, int)
-    if spec[0] == "abs":
-        low, high = default + spec[1], default + spec[2]
-    else:
-        low, high = default * spec[0], default * spec[1]
-    lo, hi = fld.metadata.get("lo"), fld.metadata.get("hi")
-    low = max(low, lo) if lo is not None else low
-    high = min(high, hi) if hi is not None else high
-    if integer:
-        low, high = float(round(low)), float(round(high))
-    if not high > low:
-        raise SystemExit(
-            f"sensitivity: {name}: default {default!r} gives an empty range [{low}, {high}]; "
-            "give it an absolute span in PARAMETERS"
-        )
-    return Factor(name, float(default), float(low), float(high), integer)
 
 
 def resolve_parameters(selection: str | None) -> dict[str, tuple[Any, ...]]:
@@ -325,7 +265,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     selection = resolve_parameters(args.parameters)
     configs = base_configs(args.n, args.seed)
     reference = configs[DESIGNS[0]]
-    factors = [make_factor(reference, name, spec) for name, spec in selection.items()]
+    try:
+        factors = [make_factor(reference, name, spec) for name, spec in selection.items()]
+    except ConfigError as error:
+        raise SystemExit(f"sensitivity: {error}") from None
     problem = {
         "num_vars": len(factors),
         "names": [f.name for f in factors],
