@@ -25,7 +25,7 @@ from sim.classroom.probe import (
     week_of,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 SESSIONS = 30
 KEEP_SECONDS = 3.0

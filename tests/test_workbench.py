@@ -1,4 +1,4 @@
-"""The model as an EMA Workbench model (sim.workbench): perform_experiments runs it in the three
+"""The model as an EMA Workbench model (sim.analysis.workbench): perform_experiments runs it in the three
 lines the docs give, and each experiment's outcomes are those of the model run directly with
 the same values.
 
@@ -14,9 +14,9 @@ ema_workbench = pytest.importorskip("ema_workbench")
 
 from sim.analysis.calibration import apply_overrides  # noqa: E402
 from sim.analysis.uncertainty import SET_INPUT, UNCERTAIN, read_ensemble  # noqa: E402
+from sim.analysis.workbench import OUTCOMES, alliance_model  # noqa: E402
 from sim.config import load_config  # noqa: E402
 from sim.runner import run_cohort  # noqa: E402
-from sim.workbench import OUTCOMES, alliance_model  # noqa: E402
 
 
 def test_perform_experiments_runs_the_model_and_each_outcome_is_the_models_own():

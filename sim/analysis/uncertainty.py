@@ -1,6 +1,6 @@
 """The model's uncertain inputs and its headline outputs, for global sensitivity studies and
 exploratory modelling (``experiments/sobol.py``, ``experiments/sensitivity.py``,
-:mod:`sim.workbench`).
+:mod:`sim.analysis.workbench`).
 
 **Inputs.** The calibrated parameters are known only as far as the calibration's ensemble
 (``results/calibration/ensemble.csv``): every set reproduces the patterns, and which one is

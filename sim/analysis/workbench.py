@@ -1,7 +1,7 @@
 """The model as an EMA Workbench model, for exploratory modelling and scenario discovery.
 
     from ema_workbench import perform_experiments
-    from sim.workbench import alliance_model
+    from sim.analysis.workbench import alliance_model
     experiments, outcomes = perform_experiments(alliance_model(), scenarios=200, policies=4)
 
 **Uncertainties**: which calibrated parameter set is right (``parameter_set``, when the
