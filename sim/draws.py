@@ -81,7 +81,6 @@ PHILOX_M0 = np.uint64(0xD2511F53)
 PHILOX_M1 = np.uint64(0xCD9E8D57)
 PHILOX_W0 = np.uint64(0x9E3779B9)
 PHILOX_W1 = np.uint64(0xBB67AE85)
-PHILOX_ROUNDS = 10
 LOW32 = np.uint64(0xFFFFFFFF)
 SHIFT32 = np.uint64(32)
 
@@ -113,26 +112,44 @@ SQRT3 = math.sqrt(3.0)
 
 
 @inlined
+def philox_round(
+    x0: np.uint32, x1: np.uint32, x2: np.uint32, x3: np.uint32, k0: np.uint32, k1: np.uint32
+) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
+    """One round of Philox4x32: each product of two 32-bit words taken in 64 bits (it never
+    overflows), so plain Python and compiled code compute the same words."""
+    p0 = np.uint64(x0) * PHILOX_M0
+    p1 = np.uint64(x2) * PHILOX_M1
+    return (
+        np.uint32((p1 >> SHIFT32) ^ np.uint64(x1) ^ np.uint64(k0)),
+        np.uint32(p1 & LOW32),
+        np.uint32((p0 >> SHIFT32) ^ np.uint64(x3) ^ np.uint64(k1)),
+        np.uint32(p0 & LOW32),
+    )
+
+
+@inlined
+def round_key(k: np.uint32, step: np.uint64, r: int) -> np.uint32:
+    """The key word of round ``r``: ``k + r * step``, modulo 2**32 (added in 64 bits)."""
+    return np.uint32((np.uint64(k) + np.uint64(r) * step) & LOW32)
+
+
+@inlined
 def philox(
     c0: np.uint32, c1: np.uint32, c2: np.uint32, c3: np.uint32, k0: np.uint32, k1: np.uint32
 ) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
     """Philox4x32-10 of the counter ``(c0, c1, c2, c3)`` under the key ``(k0, k1)``: four
-    32-bit words. Words are uint32; each product of two of them is taken in 64 bits (it never
-    overflows), and the key schedule adds in 64 bits and keeps the low 32, so plain Python
-    and compiled code compute the same words, with no overflow anywhere."""
-    x0, x1, x2, x3, key0, key1 = c0, c1, c2, c3, k0, k1
-    for _ in range(PHILOX_ROUNDS):
-        p0 = np.uint64(x0) * PHILOX_M0
-        p1 = np.uint64(x2) * PHILOX_M1
-        x0, x1, x2, x3 = (
-            np.uint32((p1 >> SHIFT32) ^ np.uint64(x1) ^ np.uint64(key0)),
-            np.uint32(p1 & LOW32),
-            np.uint32((p0 >> SHIFT32) ^ np.uint64(x3) ^ np.uint64(key1)),
-            np.uint32(p0 & LOW32),
-        )
-        key0 = np.uint32((np.uint64(key0) + PHILOX_W0) & LOW32)
-        key1 = np.uint32((np.uint64(key1) + PHILOX_W1) & LOW32)
-    return x0, x1, x2, x3
+    32-bit words, after ten rounds, the key bumped by the schedule's increments before each
+    round but the first (written out round by round: no loop for compiled code to carry)."""
+    x = philox_round(c0, c1, c2, c3, k0, k1)
+    x = philox_round(x[0], x[1], x[2], x[3], round_key(k0, PHILOX_W0, 1), round_key(k1, PHILOX_W1, 1))
+    x = philox_round(x[0], x[1], x[2], x[3], round_key(k0, PHILOX_W0, 2), round_key(k1, PHILOX_W1, 2))
+    x = philox_round(x[0], x[1], x[2], x[3], round_key(k0, PHILOX_W0, 3), round_key(k1, PHILOX_W1, 3))
+    x = philox_round(x[0], x[1], x[2], x[3], round_key(k0, PHILOX_W0, 4), round_key(k1, PHILOX_W1, 4))
+    x = philox_round(x[0], x[1], x[2], x[3], round_key(k0, PHILOX_W0, 5), round_key(k1, PHILOX_W1, 5))
+    x = philox_round(x[0], x[1], x[2], x[3], round_key(k0, PHILOX_W0, 6), round_key(k1, PHILOX_W1, 6))
+    x = philox_round(x[0], x[1], x[2], x[3], round_key(k0, PHILOX_W0, 7), round_key(k1, PHILOX_W1, 7))
+    x = philox_round(x[0], x[1], x[2], x[3], round_key(k0, PHILOX_W0, 8), round_key(k1, PHILOX_W1, 8))
+    return philox_round(x[0], x[1], x[2], x[3], round_key(k0, PHILOX_W0, 9), round_key(k1, PHILOX_W1, 9))
 
 
 @mechanism
@@ -316,10 +333,18 @@ class FirmDraws(NamedTuple):
 def fill_firm_draws(key: np.ndarray, week: int, strategy: np.ndarray, culture: np.ndarray) -> None:
     """Every firm's noise of week ``week``, firm axis last: firm ``f``'s strategy noise, one
     per objective, into ``strategy[:, f]`` and its culture noise, one per trait, into
-    ``culture[:, f]``. One loop over the firms, which compiled code runs several firms at a
-    time."""
+    ``culture[:, f]``."""
+    fill_firm_draws_between(key, week, strategy, culture, 0, strategy.shape[1])
+
+
+@mechanism
+def fill_firm_draws_between(
+    key: np.ndarray, week: int, strategy: np.ndarray, culture: np.ndarray, first: int, last: int
+) -> None:
+    """The noise of firms ``first`` to ``last - 1`` (see :func:`fill_firm_draws`). One loop
+    over the firms, which compiled code runs several firms at a time."""
     t = np.uint32(week)
-    for f in range(strategy.shape[1]):
+    for f in range(first, last):
         x0, x1, x2, x3 = philox(np.uint32(f), t, ZERO, FIRM_STRATEGY, key[0], key[1])
         strategy[0, f] = noise(x0)
         strategy[1, f] = noise(x1)

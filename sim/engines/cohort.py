@@ -27,6 +27,7 @@ from sim.draws import (
     alliance_draws_table,
     cohort_stream,
     fill_firm_draws,
+    fill_firm_draws_between,
     place_start,
     start_blocks,
     start_words,
@@ -175,6 +176,7 @@ def end_cohort_week(
     sums: np.ndarray,
     strategy_noise: np.ndarray,
     culture_noise: np.ndarray,
+    settled: int,
 ) -> tuple[int, int]:
     """After the alliances acted: exits and collapses reach the firms, events the log, firms
     settle reputation, and the week's means are recorded.
@@ -185,13 +187,13 @@ def end_cohort_week(
     :func:`start_cohort_week` does): each drifts by its noise of next week, and its running
     alliances are counted (nothing reads a firm's strategy, culture or count between now and
     then). ``loads`` and ``sums`` are room for the counts and the means, ``strategy_noise``
-    and ``culture_noise`` for the firms' noise.
+    and ``culture_noise`` for the firms' noise. Firms ``0`` to ``settled - 1`` are settled
+    here (:func:`settle_firms`); the others are left to the caller, which may settle them on
+    two threads at once (each firm's settling reads and writes that firm alone).
     Returns the rows of ``log`` used and how many alliances run on."""
     kept = 0
     loads[:] = 0
     sums[:] = 0.0
-    if prepare:
-        fill_firm_draws(key, c.t + 1, strategy_noise, culture_noise)
     for i in running:
         a = alliances[i]
         report_to_firms(a, firms)
@@ -202,16 +204,37 @@ def end_cohort_week(
             kept += 1
             count_partners(a, loads)
             add_to_means(a, sums)
-    for f in range(firms.shape[0]):
+    settle_firms(firms, key, prepare, c, p, loads, strategy_noise, culture_noise, 0, settled)
+    means = means_of(sums, alliances.shape[0])
+    for k in range(4):
+        series[c.t, k] = means[k]
+    return used, kept
+
+
+@mechanism
+def settle_firms(
+    firms: np.ndarray,
+    key: np.ndarray,
+    prepare: bool,
+    c: Context,
+    p: Params,
+    loads: np.ndarray,
+    strategy_noise: np.ndarray,
+    culture_noise: np.ndarray,
+    first: int,
+    last: int,
+) -> None:
+    """Firms ``first`` to ``last - 1`` settle the week's reputation and, with ``prepare``,
+    start next week: each drifts by its noise of next week and takes its count of running
+    alliances from ``loads``."""
+    if prepare:
+        fill_firm_draws_between(key, c.t + 1, strategy_noise, culture_noise, first, last)
+    for f in range(first, last):
         firm = firms[f]
         settle_reputation(firm, p)
         if prepare:
             drift_firm(firm, strategy_noise[:, f], culture_noise[:, f], c.next_volatility, p)
             firm.load = loads[f]
-    means = means_of(sums, alliances.shape[0])
-    for k in range(4):
-        series[c.t, k] = means[k]
-    return used, kept
 
 
 @mechanism
@@ -252,6 +275,7 @@ def cohort_week(
         sums,
         strategy_noise,
         culture_noise,
+        firms.shape[0],
     )
 
 
@@ -361,25 +385,25 @@ class Helper:
     """
 
     def __init__(self, run: CohortRun) -> None:
-        self.jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self.jobs: queue.SimpleQueue[tuple[Any, tuple[Any, ...]] | None] = queue.SimpleQueue()
         self.done: queue.SimpleQueue[tuple[float, float] | Failed] = queue.SimpleQueue()
         self.share = 0
         self.stepped = 0  # alliance-weeks the helper stepped, in all
         self.main_s = 0.0  # seconds per alliance the calling thread took last week
         self.helper_s = 0.0  # the same for the helper, besides the cost of its call
         self.scratch = draw_room(run.shape.n_partners)  # the helper's own room for draws
-        thread = threading.Thread(
-            target=self._work, args=(run._run_alliances,), name="alliance-sim-helper", daemon=True
-        )
+        self.step = run._run_alliances
+        thread = threading.Thread(target=self._work, name="alliance-sim-helper", daemon=True)
         # a run given up before its horizon tells its helper to stop once it is collected
         weakref.finalize(run, self.jobs.put, None)
         thread.start()
 
-    def _work(self, step: Any) -> None:
+    def _work(self) -> None:
         try:
             while (job := self.jobs.get()) is not None:
+                function, args = job
                 began = time.perf_counter()
-                step(*job)
+                function(*args)
                 self.done.put((began, time.perf_counter()))
         except BaseException as error:  # handed to the calling thread, which raises it
             self.done.put(Failed(error))
@@ -394,7 +418,7 @@ class Helper:
         n = len(running)
         self.share = self.plan(n)
         self.stepped += self.share
-        self.jobs.put(args(running[n - self.share :], self.scratch))
+        self.jobs.put((self.step, args(running[n - self.share :], self.scratch)))
         return running[: n - self.share]
 
     def plan(self, n: int) -> int:
@@ -406,6 +430,14 @@ class Helper:
         helper = self.helper_s or main
         spare = main * n - HELPER_CALL_S - HANDOFF_MARGIN_S
         return min(n, max(0, int(spare / (main + helper))))
+
+    def both(self, function: Any, theirs: tuple[Any, ...], mine: tuple[Any, ...]) -> None:
+        """``function(*theirs)`` on the helper and ``function(*mine)`` here, at once."""
+        self.jobs.put((function, theirs))
+        function(*mine)
+        got = self.done.get()
+        if isinstance(got, Failed):
+            raise got.error
 
     def wait(self, mine: int, mine_s: float) -> None:
         """Wait for the helper's share of the week; learn both threads' speed."""
@@ -449,6 +481,7 @@ class CohortRun:
         self._start_week = compiled_for(start_cohort_week, layout)
         self._run_alliances = compiled_for(run_alliances, layout)
         self._end_week = compiled_for(end_cohort_week, layout)
+        self._settle_firms = compiled_for(settle_firms, layout)
         self._run_weeks = compiled_for(run_weeks, layout)
         self._close = compiled_for(close_cohort, layout)
         self._by_alliance = alliance_draws_table(self.shape.n_alliances, self.shape.n_partners)
@@ -496,12 +529,13 @@ class CohortRun:
         began = time.perf_counter()
         self._run_alliances(*args(mine, self._room))
         self._helper.wait(len(mine), time.perf_counter() - began)
+        prepare = t + 1 < self.config.horizon_weeks
         self.logged, self._n_running = self._end_week(
             s.alliances,
             s.firms,
             running,
             key,
-            t + 1 < self.config.horizon_weeks,
+            prepare,
             c,
             p,
             self.series,
@@ -510,7 +544,13 @@ class CohortRun:
             self._loads,
             self._sums,
             *self._noise,
+            0,
         )
+        # each firm's settling touches that firm alone: half the firms on each thread
+        n_firms = self.shape.n_firms
+        half = n_firms // 2
+        common = (s.firms, key, prepare, c, p, self._loads, *self._noise)
+        self._helper.both(self._settle_firms, (*common, half, n_firms), (*common, 0, half))
         self._advance(1)
 
     def run(self, progress: ProgressHook | None = None) -> CohortRun:
