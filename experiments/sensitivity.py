@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shlex
 import sys
 import time
@@ -56,6 +55,7 @@ from sim.cli import ROOT
 from sim.config import load_config
 from sim.params import ConfigError, SimulationConfig
 from sim.runner import run_cohort
+from sim.validation import usable_cores
 
 DESIGNS = ("handshake", "meetings", "committee", "full")
 BASE = ["alliance=complementary", "scenario=calm", "launch=full", "horizon_weeks=156"]
@@ -256,9 +256,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error("--trajectories must be at least 2")
     if args.n < 1:
         parser.error("--n must be at least 1")
-    jobs = args.jobs or (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    )
+    jobs = args.jobs or usable_cores()
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     started = time.perf_counter()

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shlex
 import sys
 import time
@@ -60,6 +59,7 @@ from sim.analysis.uncertainty import (
 )
 from sim.cli import ROOT
 from sim.params import ConfigError, SimulationConfig
+from sim.validation import usable_cores
 
 OUT = ROOT / "results" / "sensitivity"
 OUTPUTS = {
@@ -233,9 +233,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--base {args.base}: must be a power of 2, at least 8")
     if args.n < 1:
         parser.error(f"--n {args.n}: must be at least 1")
-    jobs = args.jobs or (
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    )
+    jobs = args.jobs or usable_cores()
     try:
         ensemble = read_ensemble(args.ensemble)
         configs = headline_configs(args.n, args.seed)

@@ -65,11 +65,6 @@ CACHE_FORMAT = "records-by-layout-1"
 their layout (sim.mechanisms) is never loaded."""
 
 
-CACHE_FORMAT = "records-by-layout-1"
-"""Part of every cache folder's name: compiled code from before record types were named by
-their layout is never loaded."""
-
-
 @functools.cache
 def model_digest() -> str:
     """A digest of the source of everything compiled code is built from. Numba checks a
