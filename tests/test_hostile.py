@@ -175,7 +175,7 @@ def test_a_killed_stress_test_leaves_no_process_behind(tmp_path: Path, kill: str
     import signal
     import time
 
-    from test_studies import child_env
+    from test_studies import child_env, interruptible
 
     moments = random.Random(kill).sample([2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 1)
     for moment in moments:
@@ -199,6 +199,7 @@ def test_a_killed_stress_test_leaves_no_process_behind(tmp_path: Path, kill: str
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
+            preexec_fn=interruptible,
         )
         time.sleep(moment)
         proc.send_signal(getattr(signal, kill))

@@ -55,6 +55,14 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def interruptible() -> None:
+    """For ``preexec_fn``: the child answers Ctrl-C as in a terminal, even when the tests were
+    started where SIGINT is ignored (a background job of a shell), which the child would inherit."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def study_command(experiment: str, sweep_dir: Path, *overrides: str, shrink: bool = True) -> list[str]:
     return [
         sys.executable,

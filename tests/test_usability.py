@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_studies import SHRINK, child_env, output, run, study_command
+from test_studies import SHRINK, child_env, interruptible, output, run, study_command
 
 import sim
 from sim.cli.hydra_support import check_overrides
@@ -230,6 +230,7 @@ def test_ctrl_c_stops_with_one_line_and_no_traceback(tmp_path):
         ],
         cwd=tmp_path,
         env=child_env(),
+        preexec_fn=interruptible,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
