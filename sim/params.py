@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 import numbers
 import re
@@ -145,6 +146,13 @@ def _check_value(key: str, value: Any, annotation: Any, meta: Mapping[str, Any])
     return value
 
 
+@functools.cache
+def type_hints(cls: type) -> dict[str, Any]:
+    """A parameter group's field types, resolved once per class (resolving them compiles each
+    annotation's string, which a config built thousands of times would repeat)."""
+    return typing.get_type_hints(cls)
+
+
 @dataclass(frozen=True)
 class Section:
     """Base of every parameter group: validates all fields at construction."""
@@ -152,7 +160,7 @@ class Section:
     SECTION: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        hints = type_hints(type(self))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if dataclasses.is_dataclass(hints[f.name]):
@@ -176,7 +184,7 @@ class Section:
         """Build from a plain mapping, rejecting unknown keys with the list of known ones."""
         prefix = cls.SECTION if prefix is None else prefix
         data = dict(data or {})
-        hints = typing.get_type_hints(cls)
+        hints = type_hints(cls)
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
@@ -528,7 +536,12 @@ class Dynamics(Section):
     termination_health: float = knob(0.4, 0.0, 1.0, "criterion: relationship health below this")
     termination_misalignment: float = knob(0.35, 0.0, 1.0, "criterion: misalignment above this")
     termination_value: float = knob(0.6, 0.0, 1.0, "criterion: value perception below this")
-    termination_criteria: int = knob(2, 1, 4, "criteria failing at once for a review to count against")
+    termination_criteria: int = knob(
+        2,
+        1,
+        5,
+        "criteria failing at once for a review to count against (5, more than there are: no termination clause)",
+    )
     termination_reviews: int = knob(2, 1, 52, "consecutive failing reviews to end deliberately")
 
 
