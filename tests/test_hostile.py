@@ -67,7 +67,7 @@ def test_script_injection_in_the_stress_report_is_shown_not_run(hostile_report: 
     seen = Elements()
     seen.feed(page)
     assert "script" not in seen.tags and not any(a.startswith("on") for a in seen.attrs)
-    assert seen.tags.count("img") == 6  # the six figures, no other
+    assert seen.tags.count("img") == 8  # the eight figures, no other
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "{{ 7*7 }}" in page and "49" not in page.split("<body>")[1].split("Seed")[0]
     md = (tmp_path / "report.md").read_text()

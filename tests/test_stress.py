@@ -203,9 +203,28 @@ def test_every_example_produces_a_report(tmp_path: Path, path: Path) -> None:
         assert c["effort_person_weeks"] == pytest.approx(
             c["effort_setup_person_weeks"] + c["effort_recurring_person_weeks"]
         )
+    for name in ("bundles.csv", "frontier.csv", "input_importance.csv"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    import jsonschema
+
+    schema = json.loads((REPO_ROOT / "docs" / "report.schema.json").read_text())
+    jsonschema.validate(on_disk, schema)
+    assert len(report["input_importance"]) == len(report["uncertain_fields"])
+    assert any(p["on_frontier"] and p["kind"] != "charter" for p in report["frontier"]) or all(
+        c["verdict"] != "helps" for c in report["clauses"]
+    )
     html = (tmp_path / "report.html").read_text()
-    assert html.count('src="data:image/png;base64,') == 6
-    assert "About" in html or "about" in html
+    markdown = (tmp_path / "report.md").read_text()
+    assert html.count('src="data:image/png;base64,') == (8 if report["input_importance"] else 7)
+    sentence = report["recommendation"]["sentence"]
+    assert sentence and sentence[0].isupper()
+    for text in (html, markdown):
+        assert "What to do before signing" in text
+        assert "How the charter was read" in text and "Glossary" in text
+    from markupsafe import escape
+
+    assert str(escape(sentence)) in html
+    assert sentence.split(":")[0] in markdown
 
 
 @pytest.mark.slow
@@ -278,10 +297,10 @@ def test_a_stressor_the_charter_already_meets_is_said_so_in_every_format(tmp_pat
 
     report = write_report(stress(parse_charter(SUBSIDY.read_text()), TINY), tmp_path, SUBSIDY)
     notes = {s["name"]: s["note"] for s in report["stressors"]}
-    assert notes["regulatory_shock"] == "already at this level or harsher in the charter"
+    assert notes["regulatory_shock"] == "Already at this level or harsher in the charter."
     assert notes["key_contact_loss"] == ""
     for name in ("report.html", "report.md", "stressors.csv"):
-        assert "already at this level or harsher" in (tmp_path / name).read_text(), name
+        assert "already at this level or harsher" in (tmp_path / name).read_text().lower(), name
 
 
 # ------------------------------------------------------------------ calibrated ensemble

@@ -17,6 +17,7 @@ import pandas as pd
 from sim.analysis.summaries import wilson
 from sim.stress.runner import FEATURES, StressResult
 from sim.stress.stressors import DESCRIBE, SEVERITIES, STRESSORS
+from sim.stress.words import capitalised, condition_value, percent, sentence, share_words, years
 from sim.vocabulary import OUTCOMES
 
 SURVIVAL_RUNS = ("charter as written", "handshake", "full framework")
@@ -88,25 +89,6 @@ def _paired(
 # ---------------------------------------------------------------- numbers
 
 
-def one_in(p: float) -> str:
-    """A share in words for a plain sentence: "about 1 in 4", "about 6 in 10"."""
-    if p <= 0.0:
-        return "none of the"
-    if p >= 0.95:
-        return "almost all"
-    if p < 0.3:
-        return f"about 1 in {round(1 / p)}" if p >= 0.01 else "fewer than 1 in 100"
-    return f"about {round(10 * p)} in 10"
-
-
-def _years(weeks: int) -> str:
-    years = weeks / 52
-    words = {1: "one year", 2: "two years", 3: "three years", 4: "four years", 5: "five years"}
-    return (
-        words.get(round(years), f"{years:g} years") if abs(years - round(years)) < 1e-9 else f"{weeks} weeks"
-    )
-
-
 def headline(result: StressResult) -> dict[str, Any]:
     charter = result.runs[result.runs["kind"] == "charter"]
     out: dict[str, Any] = {}
@@ -121,6 +103,8 @@ SENTENCES = {
     "underperforming": "{share} are still running at the horizon but short of their objectives {numbers}.",
     "terminated": "{share} are ended deliberately by the partners under the charter's termination criteria {numbers}.",
 }
+ZERO = {"failed": "no", "success": "none", "underperforming": "none", "terminated": "none"}
+"""What a share of 0 reads as, so that every sentence stays grammatical."""
 
 
 def outcome_sentences(outcomes: dict[str, dict[str, float]], horizon_weeks: int) -> dict[str, str]:
@@ -128,11 +112,11 @@ def outcome_sentences(outcomes: dict[str, dict[str, float]], horizon_weeks: int)
     out = {}
     for name, template in SENTENCES.items():
         est = outcomes[name]
-        share = one_in(est["estimate"])
-        numbers = f"({est['estimate']:.0%}; 95% interval {est['low']:.0%} to {est['high']:.0%})"
-        out[name] = template.format(
-            share=share[0].upper() + share[1:], years=_years(horizon_weeks), numbers=numbers
+        share = share_words(est["estimate"], zero=ZERO[name])
+        numbers = (
+            f"({percent(est['estimate'])}; 95% interval {percent(est['low'])} to {percent(est['high'])})"
         )
+        out[name] = capitalised(template.format(share=share, years=years(horizon_weeks), numbers=numbers))
     return out
 
 
@@ -164,6 +148,7 @@ def stressor_table(result: StressResult) -> list[dict[str, Any]]:
         note = str(frame["note"].iloc[0]) if "note" in frame else ""
         if not note and name != "calm_baseline" and fails_the_same(frame, result):
             note = "it changed no alliance's failure: the charter's clauses leave it nothing to act on"
+        note = sentence(note) if note else ""
         rows.append(
             {
                 "name": name,
@@ -188,30 +173,11 @@ def fails_the_same(frame: pd.DataFrame, result: StressResult) -> bool:
 
 
 def clause_table(result: StressResult) -> list[dict[str, Any]]:
-    runs = result.runs
-    charter = runs[runs["kind"] == "charter"]
-    rows = []
-    for change in dict.fromkeys(runs.loc[runs["kind"] == "clause", "name"]):
-        frame = runs[(runs["kind"] == "clause") & (runs["name"] == change)]
-        setup = _paired(frame, charter, "effort_setup")
-        recurring = _paired(frame, charter, "effort_proactive")
-        rows.append(
-            {
-                "change": change,
-                "delta_failure": _paired(frame, charter, result=result),
-                "effort_person_weeks": setup["estimate"] + recurring["estimate"],
-                "effort_setup_person_weeks": setup["estimate"],
-                "effort_recurring_person_weeks": recurring["estimate"],
-                "effort_person_weeks_interval": recurring,
-                "failure_probability": interval(_rate(frame).to_numpy(), _pooled(frame)),
-            }
-        )
-    rows.sort(key=lambda r: (r["delta_failure"]["estimate"], r["change"]))
-    for rank, row in enumerate(rows, 1):
-        row["rank"] = rank
-        d = row["delta_failure"]
-        row["verdict"] = "helps" if d["high"] < 0 else "hurts" if d["low"] > 0 else "no clear effect"
-    return rows
+    """Every single clause change, ranked by its paired change in failure (with its effort and
+    what it buys per person-week: :func:`sim.stress.decision.option_rows`)."""
+    from sim.stress.decision import option_rows
+
+    return option_rows(result, "clause")
 
 
 def benchmark_table(result: StressResult) -> list[dict[str, Any]]:
@@ -333,9 +299,10 @@ def discover_scenarios(result: StressResult) -> dict[str, Any]:
 def _condition_words(c: dict[str, Any]) -> str:
     phrase = DESCRIBE.get(c["feature"], f"{c['feature']} is")
     if c["op"] == "between":
-        return f"{phrase} between {c['value'][0]:.3g} and {c['value'][1]:.3g}"
+        low, high = (condition_value(c["feature"], v) for v in c["value"])
+        return f"{phrase} between {low} and {high}"
     direction = "above" if c["op"] == ">" else "at most"
-    return f"{phrase} {direction} {c['value']:.3g}"
+    return f"{phrase} {direction} {condition_value(c['feature'], c['value'])}"
 
 
 def merge_conditions(conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -360,11 +327,10 @@ def merge_conditions(conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _box_sentence(box: dict[str, Any]) -> str:
     rate = box["failure_rate"]
-    tenths = round(10 * rate)
-    count = f"{tenths} of 10" if tenths >= 1 else f"{round(100 * rate)} of 100"
     where = " and ".join(_condition_words(c) for c in box["conditions"]) or "in every future"
-    return (
-        f"It fails in {count} futures where {where} ({box['share_of_futures']:.0%} of the futures sampled)."
+    return sentence(
+        f"Where {where}, {share_words(rate, zero='none')} of the alliances fail ({percent(rate)}; "
+        f"{box['share_of_futures']:.0%} of the futures sampled)"
     )
 
 

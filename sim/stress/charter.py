@@ -121,6 +121,11 @@ class SuccessMeasure(enum.StrEnum):
     COST_SAVINGS = "cost_savings"
     LEARNING = "learning"
     STRATEGIC_VALUE = "strategic_value"
+    LEADS = "leads"
+    CLIENTS_WON = "clients_won"
+    CUSTOMER_SATISFACTION = "customer_satisfaction"
+    TIME_TO_MARKET = "time_to_market"
+    PROJECT_DELIVERED = "project_delivered"
 
 
 class Partner(Strict):
@@ -265,12 +270,58 @@ class Trigger(Strict):
 
 
 class Termination(Strict):
-    """When the partners end the alliance deliberately (graceful termination)."""
+    """When the partners end the alliance deliberately (graceful termination); ``clause: false``
+    (or ``termination: none``) for a charter without a termination clause."""
 
+    clause: bool = Field(True, description="the charter has a termination clause (false: none)")
     criteria_below: int = Field(
         2, ge=1, le=4, description="how many of alignment, value, health, opportunity cost below threshold"
     )
     consecutive_reviews: int = Field(2, ge=1, le=52, description="for how many consecutive reviews")
+
+
+def _termination_none(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("none", "no"):
+        return {"clause": False}
+    if value is False:
+        return {"clause": False}
+    return value
+
+
+class Budget(Strict):
+    """What the alliance's effort costs and how its money is shared (all optional but the rate)."""
+
+    cost_per_person_week: float = Field(
+        gt=0,
+        le=1_000_000,
+        description="what one person-week of alliance management costs (all partners alike)",
+    )
+    currency: str = Field(
+        "EUR", min_length=1, max_length=8, pattern=r"^[A-Za-z$£€¥₹]+$", description="currency code or sign"
+    )
+    shared_budget: float | None = Field(
+        None, ge=0, le=1e12, description="the alliance's joint budget over the horizon, in the currency"
+    )
+    cost_split: dict[str, float] | None = Field(
+        None, description="each partner's share of the costs (shares of 1, by partner name)"
+    )
+    revenue_split: dict[str, float] | None = Field(
+        None, description="each partner's share of the revenue (shares of 1, by partner name)"
+    )
+
+    @model_validator(mode="after")
+    def _shares(self) -> Budget:
+        for name in ("cost_split", "revenue_split"):
+            split = getattr(self, name)
+            if split is None:
+                continue
+            if any(not 0.0 <= v <= 1.0 for v in split.values()):
+                raise ValueError(f"{name}: each share must lie between 0 and 1")
+            if abs(sum(split.values()) - 1.0) > 0.01:
+                raise ValueError(
+                    f"{name}: the shares must add up to 1 (they add up to {sum(split.values()):.3g})"
+                )
+        return self
 
 
 class DisputeResolution(enum.StrEnum):
@@ -302,7 +353,12 @@ class Charter(Strict):
     environment: Environment = Field(Environment.CALM, description="the market the partners expect")
     governance: Governance = Field(default_factory=lambda: Governance.model_validate({}))
     triggers: list[Trigger] = Field(default_factory=list)
-    termination: Termination = Field(default_factory=lambda: Termination.model_validate({}))
+    termination: Annotated[Termination, BeforeValidator(_termination_none)] = Field(
+        default_factory=lambda: Termination.model_validate({})
+    )
+    budget: Budget | None = Field(
+        None, description="the cost of a person-week and the money split (optional)"
+    )
     checklist: Checklist = Field(default_factory=lambda: Checklist.model_validate({}))
 
     @model_validator(mode="after")
@@ -321,6 +377,10 @@ class Charter(Strict):
         unknown = sorted(set(self.checklist.decision_makers) - set(names))
         if unknown:
             raise ValueError(f"checklist.decision_makers names {unknown[0]!r}, not a partner ({names})")
+        for split in ("cost_split", "revenue_split"):
+            given = getattr(self.budget, split) if self.budget is not None else None
+            if given is not None and set(given) != set(names):
+                raise ValueError(f"budget.{split} must name every partner once: {names}")
         return self
 
     @property
@@ -384,9 +444,16 @@ def _describe(error: Any, node: yaml.Node | None, source: str) -> str:
         return f"{where}: field {field!r} is required"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind == "enum":
-        return f"{where}: {field} = {value!r}: {message}"
-    shown = "" if isinstance(value, dict) else f" = {value!r}"
-    return f"{where}: {field}{shown}: {message}"
+        return f"{where}: {field}{_shown(value)}: {message}"
+    return f"{where}: {field}{_shown(value)}: {message}"
+
+
+def _shown(value: Any) -> str:
+    """A value as an error message shows it: a number or short text, never a whole mapping or list."""
+    if isinstance(value, dict | list | tuple) or value is None:
+        return ""
+    text = repr(value)
+    return f" = {text[:60]}..." if len(text) > 60 else f" = {text}"
 
 
 def _parent_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -114,12 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     p = report["failure_probability"]
     print(report["sentences"]["failed"])
-    best = [c for c in report["clauses"] if c["verdict"] == "helps"][:3]
-    if best:
-        print(
-            "clause changes that help most: "
-            + "; ".join(f"{c['change']} ({100 * c['delta_failure']['estimate']:+.1f} pts)" for c in best)
-        )
+    print(report["recommendation"]["sentence"])
+    if report["ranking"]["warning"]:
+        print(f"Warning: {report['ranking']['warning']}")
     print(
         f"failure probability {p['estimate']:.1%} (95% interval {p['low']:.1%} to {p['high']:.1%}); "
         f"report in {out}/report.html ({time.perf_counter() - started:.1f} s, simulation {result.elapsed_s:.1f} s)"

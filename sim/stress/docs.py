@@ -34,12 +34,13 @@ anything runs, with the file, the line, the field, the value and what is allowed
 | section | what it says |
 | --- | --- |
 | `name`, `description` | what the alliance is called |
-| `partners` | each partner: `name`, `size` (what it can commit, 1 = typical), `priorities` (`speed`, `compliance`, `margin`, `learning`, each 0 to 1), `culture` (`decision_speed`, `formality`, `risk_appetite`, each 0 to 1), `success_measure` (`revenue`, `profit`, `market_share`, `cost_savings`, `learning`, `strategic_value`), `institutionalisation` (0: one key contact, 1: fully institutionalised), `outside_option` (what it earns a week alone, in units of the alliance's weekly value per partner). The first partner is the hub of an ecosystem. |
-| `alliance` | `type` (`complementary`, `coopetition`, `ecosystem`), `scope` (`project` with `sunset_weeks`, or `open_ended`), `horizon_years`, `launch` (`pilot` or `full`), `prelude_to_larger`, `ip_sharing` (`protect`, `layered`, `share`), and optionally `complementarity`, `capability_overlap`, `integration_complexity` |
+| `partners` | each partner: `name`, `size` (what it can commit, 1 = typical), `priorities` (`speed`, `compliance`, `margin`, `learning`, each 0 to 1), `culture` (`decision_speed`, `formality`, `risk_appetite`, each 0 to 1), `success_measure` (`revenue`, `profit`, `market_share`, `cost_savings`, `learning`, `strategic_value`, `leads`, `clients_won`, `customer_satisfaction`, `time_to_market`, `project_delivered`), `people` (people concerned: scales every effort), `institutionalisation` (0: one key contact, 1: fully institutionalised), `outside_option` (what it earns a week alone, in units of the alliance's weekly value per partner). The first partner is the hub of an ecosystem. |
+| `alliance` | `type` (`complementary`, `coopetition`, `ecosystem`), `scope` (`project` with `sunset_weeks`, or `open_ended`), `horizon_years`, `launch` (`pilot` or `full`), `prelude_to_larger`, `ip_sharing` (`protect`, `layered`, `share`), and optionally `project_target` (the value each partner must get to count it a success), `complementarity`, `capability_overlap`, `integration_complexity` |
 | `environment` | the market the partners expect: `calm`, `volatile`, `regulatory_shock`, `downturn` |
 | `governance` | `cadence` (`none`, `biweekly`, `monthly`, `quarterly`), `decision_rights`, `steering_committee`, `working_groups`, `escalation` (`path`, `age_weeks`), `shared_kpis`, `cultural_bridging`, `explicit_expectations`, `strategic_realignment`, `handover_protocol`, `health_check_weeks` (0: none), `orchestration_role`, `ip_guardrails` |
 | `triggers` | adaptation clauses, each a `signal` (`regulatory_change`, `subsidy_change`, `market_share_shift`, `technology_shift`, `health`, `misalignment`) and its `threshold` (a subsidy change above 15%: `0.15`) |
-| `termination` | graceful termination: `criteria_below` (how many of alignment, value, health, opportunity cost) for `consecutive_reviews` |
+| `termination` | graceful termination: `criteria_below` (how many of alignment, value, health, opportunity cost) for `consecutive_reviews`; `termination: none` (or `clause: false`) for a charter without a termination clause |
+| `budget` | optional: `cost_per_person_week` and `currency` (every effort figure is then also given in money), `shared_budget`, `cost_split` and `revenue_split` (partner name: share of 1; recorded in the report) |
 | `checklist` | the source's checklist questions not answered elsewhere: `equitable`, `equal_partner`, `decision_makers` (partner name: roles), `dispute_resolution` (`informal`, `escalation`, `arbitration`) |
 
 ## The source's checklist, question by question
@@ -88,28 +89,71 @@ REPORT = """
 ## The report
 
 `--out DIR` (default `stress-<charter file name>/`) receives `report.html` (self-contained,
-figures inline), `report.md`, `report.json`, `provenance.json` and CSVs with every number:
-`outcomes.csv`, `benchmarks.csv`, `stressors.csv`, `clauses.csv`, `causes.csv`,
-`survival.csv`, `early_warning.csv`, `health_thresholds.csv`, `scenarios.csv`, `runs.csv`
-(every simulated cohort, with its settings) and `draws.csv` (each Monte Carlo draw: its
-seed, its calibrated parameter set and the values drawn for the charter's ranges).
+figures inline, prints to PDF from a browser), `report.md` (the same content), `report.json`,
+`provenance.json` and CSVs with every number: `outcomes.csv`, `benchmarks.csv`,
+`stressors.csv`, `clauses.csv`, `bundles.csv`, `frontier.csv`, `input_importance.csv`,
+`causes.csv`, `survival.csv`, `early_warning.csv`, `health_thresholds.csv`, `scenarios.csv`,
+`runs.csv` (every simulated cohort, with its settings) and `draws.csv` (each Monte Carlo
+draw: its seed, its calibrated parameter set and the values drawn for the charter's ranges).
 
-`report.json` holds `failure_probability` (`estimate`, `low`, `high`), `outcomes` (success,
-underperforming, failed, terminated, each with `estimate`, `low`, `high`), `sentences`,
-`benchmarks`, `stressors` (each `name`, `label`, `severity`, `failure_probability`,
-`delta_failure`, and `note`, which says in words why a stressor cannot change the results:
-it cannot act within the horizon, the charter is already at its level, or it changed no
-alliance's failure because the charter's clauses leave it nothing to act on), `clauses` (each
-`rank`, `change`, `delta_failure` with `estimate`, `low`, `high`, the paired change in effort
-per alliance in person-weeks, `effort_setup_person_weeks` one-off and
-`effort_recurring_person_weeks` recurring, and their sum `effort_person_weeks`, `verdict`), `causes`, `scenarios` (the tree's boxes and their
-sentences), `early_warning`, `model` (whether the calibrated ensemble was used), `plan`
-and `seed`.
+Every report format opens with one sentence: what to change before signing, what it costs
+and how sure the model is, or that no change is clearly better than the charter as written.
+
+### What is decided, and how
+
+- **Single changes**: every clause the charter could add, remove or tighten, each run on the
+  same alliances and shocks as the charter. Each has its paired change in failure (95%
+  interval), its effort (one-off set-up and recurring upkeep, person-weeks per alliance over
+  the horizon, all partners together), and, when it clearly helps, the percentage points of
+  failure it cuts per person-week. Its *value rank* orders the changes that clearly help by
+  what they buy: a change that costs nothing (under 0.05 person-weeks) first, by its cut; then
+  by the cut per person-week.
+- **Bundles**: the single changes that cut failure most (at most five; four with `--quick`)
+  are combined in every pair and triple that touches different settings, and each bundle is
+  run on the same draws.
+- **The efficient frontier**: the charter as written, every single change and every bundle;
+  an option is on the frontier when no other has both no more effort and no more failure.
+- **The recommendation**: among the options on the frontier whose interval lies below zero,
+  the one that buys most per person-week; when a larger cut on the frontier is clearly better
+  than it (paired, interval below zero) the sentence names it too, with the extra effort.
+  When no option clearly helps it says so, with the most promising option and its interval.
+  A clause whose removal saves a person-week or more with no clear change in failure is named
+  (`recommendation.saving`).
+- **Your own uncertainty**: each range the charter gives runs at its low and at its high end,
+  the other ranges as drawn; its swing is the paired change from low to high, and its share of
+  the spread is its squared swing over the sum of all squared swings (a first-order reading,
+  as a tornado diagram gives). The report draws them beside the built-in stressors.
+- **Honest numbers**: a stressor, clause change or range that changed no alliance's fate in any
+  draw says so in words instead of "+0.0 pts"; a stressor that cannot act within the horizon or
+  that the charter already meets says why. The ranking is *settled* when the first single
+  change's interval does not overlap any other's that does not hurt; when it is not, every
+  format says so, and a `--quick` report adds that its verdicts are provisional and the
+  default report may rank them differently.
+- **Money**: with `budget.cost_per_person_week`, every effort figure is also given in the
+  charter's currency.
+
+### report.json
+
+Documented field by field in [`report.schema.json`](report.schema.json), against which
+`tests/test_stress.py` checks every example's report. The main fields: `recommendation`
+(`sentence`, `change`, `parts`, `delta_failure`, `effort_person_weeks`, `cost`,
+`largest_cut`, `saving`, `settled`), `ranking` (`settled`, `overlapping`, `warning`),
+`failure_probability` and `outcomes` (each with `estimate`, `low`, `high`), `sentences`,
+`benchmarks`, `stressors` (each with its `note`), `clauses` and `bundles` (each `change`,
+`delta_failure`, `effort_setup_person_weeks`, `effort_recurring_person_weeks`,
+`effort_person_weeks`, `cut_per_person_week`, `value_rank`, `cost`, `verdict`, `note`),
+`frontier` (each option's `effort_person_weeks`, `failure`, `on_frontier`),
+`input_importance` (each range's `field`, `label`, `low`, `high`, `failure_at_low`,
+`failure_at_high`, `swing`, `share_of_spread`, `note`), `money`, `causes`, `scenarios`,
+`early_warning`, `charter_mapping` (each model setting, the charter field it comes from, the
+value used and the rule), `checklist_answers` (each question, the answer and what it did),
+`glossary`, `model`, `plan` and `seed`.
 
 Intervals are 95% t intervals over the Monte Carlo draws (for a share, widened to at least
 the Wilson interval of the pooled counts), so they carry the alliances' chance, the
 charter's ranges and the spread between calibrated parameter sets. Every difference is
-paired within a draw: the same alliances under the same shocks.
+paired within a draw: the same alliances under the same shocks, and its interval is at least
+the paired interval of the alliances whose fate differs.
 """
 
 
@@ -119,7 +163,8 @@ def plans() -> str:
     def say(plan: Plan) -> str:
         return (
             f"{plan.draws} draws of {plan.n_alliances} alliances per run, severities "
-            f"{', '.join(plan.severities)}, {plan.futures_per_draw} extra futures per draw"
+            f"{', '.join(plan.severities)}, {plan.futures_per_draw} extra futures per draw, bundles of the "
+            f"{plan.bundle_from} best single changes"
         )
 
     return f"\nThe default report runs {say(DEFAULT_PLAN)}; `--quick` runs {say(QUICK_PLAN)}.\n"

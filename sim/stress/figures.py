@@ -65,23 +65,44 @@ def figure_outcomes(outcomes: dict[str, dict[str, float]]) -> str:
     return _png(fig)
 
 
+RUN_STYLES = {"charter as written": "-", "handshake": "--", "full framework": ":"}
+"""Each survival curve drawn in its own line style too, so none hides under another."""
+
+
 def figure_survival(curves: pd.DataFrame) -> str:
+    return _png(draw_survival(curves))
+
+
+def draw_survival(curves: pd.DataFrame) -> Any:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for name, colour in RUN_COLOURS.items():
         c = curves[curves["run"] == name]
-        ax.step(c["week"], c["survival"], where="post", color=colour, label=name, lw=2)
+        width = 2.6 if name == "charter as written" else 1.8
+        ax.step(
+            c["week"], c["survival"], where="post", color=colour, label=name, lw=width, ls=RUN_STYLES[name]
+        )
         ax.fill_between(c["week"], c["low"], c["high"], step="post", color=colour, alpha=0.15, lw=0)
+    # scaled to the data: a chart of lines all in the top 5% must not be drawn from 0
+    low = float(np.nanmin(curves["low"])) if len(curves) else 0.0
+    span = max(1.0 - low, 0.02)
+    ax.set_ylim(max(0.0, low - 0.08 * span), 1.0 + 0.04 * span)
+    ax.set_xlim(0, float(curves["week"].max()) if len(curves) else 1)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}" if span > 0.1 else f"{v:.1%}"))
     ax.set_xlabel("weeks since signing")
-    ax.set_ylabel("share not failed")
-    ax.set_ylim(0, 1.02)
-    ax.legend(loc="lower left")
+    ax.set_ylabel("share of alliances not failed")
+    handles, labels = ax.get_legend_handles_labels()
+    from matplotlib.patches import Patch
+
+    handles.append(Patch(color=OKABE_ITO["grey"], alpha=0.3))
+    labels.append("95% interval")
+    ax.legend(handles, labels, loc="lower left", fontsize=8)
     ax.set_title(
         "Survival: this charter against the same partners on a handshake and under the full framework",
         fontsize=9,
     )
-    return _png(fig)
+    return fig
 
 
 def figure_tornado(stressors: list[dict[str, Any]]) -> str:
@@ -179,6 +200,10 @@ def figure_causes(causes: list[dict[str, Any]]) -> str:
 
 
 def figure_early_warning(warning: dict[str, Any]) -> str:
+    return _png(draw_early_warning(warning))
+
+
+def draw_early_warning(warning: dict[str, Any]) -> Any:
     import matplotlib.pyplot as plt
 
     series = pd.DataFrame(warning["series"])
@@ -190,7 +215,7 @@ def figure_early_warning(warning: dict[str, Any]) -> str:
             series[f"{name}_failed_mean"],
             color=OKABE_ITO["vermillion"],
             lw=2,
-            label="alliances that failed",
+            label="alliances that failed (mean)",
         )
         ax.fill_between(
             x,
@@ -199,6 +224,7 @@ def figure_early_warning(warning: dict[str, Any]) -> str:
             color=OKABE_ITO["vermillion"],
             alpha=0.2,
             lw=0,
+            label="middle half of the alliances that failed",
         )
         ax.plot(
             x,
@@ -206,10 +232,114 @@ def figure_early_warning(warning: dict[str, Any]) -> str:
             color=OKABE_ITO["blue"],
             lw=2,
             ls="--",
-            label="the others, same weeks",
+            label="the others at the same age (mean)",
         )
-        ax.set_title("trust" if name == "trust" else "relationship health index", fontsize=9)
+        title = "trust" if name == "trust" else "relationship health index"
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("weeks before failure")
+        ax.set_ylabel(f"{title} (0 to 1)")
         ax.set_ylim(0, 1)
-    axes[0].legend(fontsize=8, loc="lower left")
+    axes[0].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def figure_frontier(points: list[dict[str, Any]], currency_per_week: tuple[str, float] | None = None) -> str:
+    """Failure against effort for the charter, every single change and every bundle; the
+    efficient frontier joined by a line, its points named."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    kinds = {
+        "single": ("o", OKABE_ITO["blue"], "single change"),
+        "bundle": ("s", OKABE_ITO["orange"], "bundle of two or three"),
+        "charter": ("*", "black", "charter as written"),
+    }
+    for kind, (marker, colour, label) in kinds.items():
+        rows = [p for p in points if p["kind"] == kind]
+        if rows:
+            ax.scatter(
+                [p["effort_person_weeks"] for p in rows],
+                [p["failure"] for p in rows],
+                marker=marker,
+                s=110 if kind == "charter" else 34,
+                color=colour,
+                edgecolor="white",
+                linewidth=0.5,
+                label=label,
+                zorder=3,
+            )
+    front = [p for p in points if p["on_frontier"]]
+    if len(front) > 1:
+        ax.plot(
+            [p["effort_person_weeks"] for p in front],
+            [p["failure"] for p in front],
+            color=OKABE_ITO["green"],
+            lw=1.5,
+            label="efficient frontier",
+            zorder=2,
+        )
+    for i, p in enumerate(front):
+        if p["kind"] != "charter":
+            ax.annotate(
+                str(i + 1),
+                (p["effort_person_weeks"], p["failure"]),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=8,
+            )
+    ax.axvline(0, color=OKABE_ITO["grey"], lw=0.8)
+    ax.yaxis.set_major_formatter(
+        plt.FuncFormatter(
+            lambda v, _: f"{v:.0%}" if max((p["failure"] for p in points), default=1) > 0.1 else f"{v:.1%}"
+        )
+    )
+    ax.set_xlabel("change in effort, person-weeks per alliance over the horizon (negative: saved)")
+    ax.set_ylabel("failure probability")
+    if currency_per_week is not None:
+        currency, rate = currency_per_week
+        top = ax.secondary_xaxis(
+            "top", functions=(lambda v: np.asarray(v) * rate, lambda v: np.asarray(v) / rate)
+        )
+        top.set_xlabel(f"change in cost ({currency})")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def figure_inputs(inputs: list[dict[str, Any]], stressors: list[dict[str, Any]]) -> str:
+    """The charter's own ranges (failure at each end, paired swing) beside the moderate grade of
+    every built-in stressor, on one scale: which uncertainty matters most."""
+    import matplotlib.pyplot as plt
+
+    rows = [(f"{r['label']} ({r['low']:g} to {r['high']:g})", r["swing"], OKABE_ITO["blue"]) for r in inputs]
+    grade = "moderate" if any(s["severity"] == "moderate" for s in stressors) else None
+    rows += [
+        (f"stressor: {s['label']}", s["delta_failure"], OKABE_ITO["vermillion"])
+        for s in stressors
+        if s["severity"] == grade and not s.get("note")
+    ]
+    rows.sort(key=lambda r: abs(r[1]["estimate"]))
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(1, len(rows)) + 1.5))
+    if rows:
+        bars_with_intervals(
+            ax, np.arange(len(rows)), [r[1] for r in rows], color=[r[2] for r in rows], height=0.6
+        )
+        ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "nothing uncertain to rank", transform=ax.transAxes, ha="center")
+        ax.set_yticks([])
+    ax.axvline(0, color="black", lw=0.8)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:+.0f} pts"))
+    ax.set_xlabel(
+        "change in failure probability (95% interval): a range from its low to its high end; a stressor at moderate"
+    )
+    from matplotlib.patches import Patch
+
+    ax.legend(
+        [Patch(color=OKABE_ITO["blue"]), Patch(color=OKABE_ITO["vermillion"])],
+        ["the charter's own range", "built-in stressor (moderate)"],
+        fontsize=8,
+        loc="lower right",
+    )
     return _png(fig)

@@ -47,6 +47,8 @@ SHOCK_SIGNALS = (
     Signal.MARKET_SHARE_SHIFT,
     Signal.TECHNOLOGY_SHIFT,
 )
+NO_TERMINATION = 5
+"""More failing criteria than a review checks (four): a charter without a termination clause."""
 NEVER_SHOCK = 100.0
 """A shock threshold no shock reaches: the charter watches no shock."""
 
@@ -106,8 +108,14 @@ MAPPING: tuple[Rule, ...] = (
     Rule("triggers[].threshold (health)", "triggers.health_threshold", "as given; 0 (never) when not watched"),
     Rule("triggers[].threshold (misalignment)", "triggers.misalignment_threshold",
          "as given; 1 (never) when not watched"),
-    Rule("termination.criteria_below", "dynamics.termination_criteria", "as given"),
+    Rule("termination.criteria_below, termination.clause", "dynamics.termination_criteria",
+         "as given; 5 (more criteria than there are: never) without a termination clause"),
     Rule("termination.consecutive_reviews", "dynamics.termination_reviews", "as given"),
+    Rule("budget.cost_per_person_week, budget.currency", "(report)",
+         "every effort figure of the report is also given in money; the model is unchanged"),
+    Rule("budget.shared_budget, budget.cost_split, budget.revenue_split", "(none)",
+         "recorded in the report; the model shares value equally at signing and judges equity from "
+         "commitment, so a split does not change the simulation"),
     Rule("checklist.equitable, checklist.equal_partner", "(none)",
          "recorded in the report; the model derives equity from sizes (capacity) and value shares"),
     Rule("checklist.decision_makers", "(none)", "recorded in the report; decision_rights is the model's lever"),
@@ -130,6 +138,49 @@ CHECKLIST: tuple[tuple[str, str], ...] = (
     ("Who will be involved in decision-making on each side?", "checklist.decision_makers, governance.decision_rights"),
     ("How will disputes be resolved?", "checklist.dispute_resolution, governance.escalation"),
 )  # fmt: skip
+
+
+def checklist_effects(charter: Charter) -> list[tuple[str, str, str]]:
+    """Each checklist question with the charter's answer and what the answer did in the model."""
+    a, g, c = charter.alliance, charter.governance, charter.checklist
+    sizes = [p.size for p in charter.partners]
+    consult = [f"{g.cadence.value} meetings" if g.cadence.value != "none" else "no regular meetings"]
+    consult += [
+        name
+        for on, name in ((g.steering_committee, "a steering committee"), (g.working_groups, "working groups"))
+        if on
+    ]
+    deciders = "; ".join(f"{k}: {', '.join(v)}" for k, v in c.decision_makers.items()) or "not named"
+    ip = f"{a.ip_sharing.value} sharing" + (", with guardrails" if g.ip_guardrails else "")
+    return [
+        ("Is the arrangement equitable?", "yes" if c.equitable else "no",
+         "recorded only: the model judges equity from the partners' sizes (the spread of partners[].size sets "
+         "market.capacity_sd) and from their commitment"),
+        ("Are you dealing with an equal?", "yes" if c.equal_partner else "no",
+         "recorded only: partners[].size sets the spread of capacities ("
+         + ", ".join(f"{p.name} {_text(s)}" for p, s in zip(charter.partners, sizes, strict=True)) + ")"),
+        ("Is your time horizon long-term or short-term?", f"{a.horizon_years:g} years",
+         f"sets the horizon: {charter.horizon_weeks} weeks simulated"),
+        ("Is it for a specific project or is it open-ended?",
+         f"a project ending in week {a.sunset_weeks}" if a.sunset_weeks else "open-ended",
+         f"sets governance.sunset_week = {a.sunset_weeks or 0}"),
+        ("Is it a likely prelude to a larger or different arrangement?", "yes" if a.prelude_to_larger else "no",
+         "recorded only: the model does not value later options"),
+        ("How fully, formally, and frequently do you expect to consult with the other side?", ", ".join(consult),
+         "sets governance.meeting_cadence and governance.steering_committee"),
+        ("How extensively will you and your partner share or protect intellectual property?", ip,
+         "sets alliance.ip_exposure and governance.ip_guardrails"),
+        ("Who will be involved in decision-making on each side?", deciders,
+         "the names are recorded only; governance.decision_rights "
+         + ("is on (who decides what is written down)" if g.decision_rights else "is off")),
+        ("How will disputes be resolved?", c.dispute_resolution.value,
+         "recorded only; the model's lever for disputes is the escalation path, which is "
+         + ("on" if g.escalation.path else "off")),
+    ]  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    return f"{value.low:g} to {value.high:g}" if isinstance(value, Range) else f"{float(value):g}"
 
 
 def _ranges(value: Any, path: str) -> Iterator[tuple[str, Range]]:
@@ -158,6 +209,14 @@ def draw_charter(charter: Charter, rng: np.random.Generator) -> tuple[Charter, d
         drawn[path] = value
         _set_path(data, path, value)
     return Charter.model_validate(data), drawn
+
+
+def charter_with(charter: Charter, values: dict[str, float]) -> Charter:
+    """The charter with the ranges at ``values`` (field path -> value) replaced by those values."""
+    data = charter.model_dump(mode="python")
+    for path, value in values.items():
+        _set_path(data, path, value)
+    return Charter.model_validate(data)
 
 
 def central_charter(charter: Charter) -> Charter:
@@ -239,7 +298,9 @@ def model_overrides(charter: Charter, alliance_defaults: dict[str, Any]) -> dict
         "governance.escalation_path": g.escalation.path,
         "governance.escalation_age_weeks": g.escalation.age_weeks,
         "governance.health_check_weeks": g.health_check_weeks,
-        "dynamics.termination_criteria": charter.termination.criteria_below,
+        "dynamics.termination_criteria": charter.termination.criteria_below
+        if charter.termination.clause
+        else NO_TERMINATION,
         "dynamics.termination_reviews": charter.termination.consecutive_reviews,
     }
     for lever in LEVERS:  # the on-off clauses the charter names as the model does

@@ -21,7 +21,6 @@ from sim.stress.analysis import (
     _condition_words,
     benchmark_table,
     causes_table,
-    clause_table,
     discover_scenarios,
     early_warning,
     headline,
@@ -34,58 +33,96 @@ from sim.stress.figures import (
     figure_causes,
     figure_clauses,
     figure_early_warning,
+    figure_frontier,
+    figure_inputs,
     figure_outcomes,
     figure_survival,
     figure_tornado,
 )
 from sim.stress.runner import QUICK_PLAN, StressResult
+from sim.stress.words import money, percent, points
 
 # ---------------------------------------------------------------- report
 
 
 def build(result: StressResult, charter_path: Path | None = None) -> dict[str, Any]:
     """Every number of the report, as written to report.json."""
+    from sim.stress.decision import (
+        checklist_answers,
+        costing,
+        frontier,
+        input_importance,
+        option_rows,
+        ranking,
+        read_back,
+        recommendation,
+    )
+    from sim.stress.words import GLOSSARY
+
     outcomes = headline(result)
     stressors = stressor_table(result)
-    clauses = clause_table(result)
+    clauses = option_rows(result, "clause")
+    bundles = option_rows(result, "bundle")
+    points = frontier(result, clauses, bundles)
+    quick = result.plan == QUICK_PLAN
+    order = ranking(clauses, result.plan.rough)
     warning = early_warning(result)
     charter = result.charter
     ens = result.ensemble
     model = (
-        f"the calibrated ensemble ({len(ens.sets)} parameter sets from {ens.path}), each Monte Carlo draw takes the next set in a shuffled order"
+        f"the calibrated ensemble ({len(ens.sets)} parameter sets); each Monte Carlo draw takes the next set "
+        "in a shuffled order"
         if ens.used
-        else "the default calibrated model (configs/; no calibrated ensemble found at results/calibration/ensemble.csv)"
+        else "the default calibrated model (no calibrated ensemble was found)"
     )
+    cost = costing(result)
+    budget = charter.budget
     return {
         "charter": charter.name,
-        "charter_file": None if charter_path is None else str(charter_path),
+        "charter_file": None if charter_path is None else charter_path.name,
         "seed": result.seed,
-        "quick": result.plan == QUICK_PLAN,
+        "quick": quick,
         "plan": {
             "draws": result.plan.draws,
             "alliances_per_run": result.plan.n_alliances,
             "severities": list(result.plan.severities),
             "futures_per_draw": result.plan.futures_per_draw,
+            "bundles_from": result.plan.bundle_from,
             "runs": len(result.runs),
             "alliances_simulated": int(result.runs["n"].sum()),
         },
         "horizon_weeks": result.horizon_weeks,
         "model": {"ensemble_used": ens.used, "description": model},
         "uncertain_fields": [c for c in result.draws.columns if c not in ("draw", "seed", "parameter_set")],
+        "recommendation": recommendation(result, clauses, bundles, points, order["settled"]),
+        "ranking": order,
         "failure_probability": outcomes["failed"],
         "outcomes": outcomes,
         "sentences": outcome_sentences(outcomes, result.horizon_weeks),
         "benchmarks": benchmark_table(result),
         "stressors": stressors,
         "clauses": clauses,
+        "bundles": bundles,
+        "frontier": points,
+        "input_importance": input_importance(result),
+        "money": {
+            "cost_per_person_week": cost.per_person_week,
+            "currency": cost.currency or None,
+            "shared_budget": None if budget is None else budget.shared_budget,
+            "cost_split": None if budget is None else budget.cost_split,
+            "revenue_split": None if budget is None else budget.revenue_split,
+        },
         "causes": causes_table(result),
         "scenarios": discover_scenarios(result),
         "early_warning": {
             "thresholds": warning["thresholds"],
             "suggested_health_threshold": suggested_threshold(warning["thresholds"]),
         },
+        "charter_mapping": read_back(result),
+        "checklist_answers": checklist_answers(result),
         "checklist": charter.checklist.model_dump(mode="json")
         | {"prelude_to_larger": charter.alliance.prelude_to_larger},
+        "glossary": [{"term": t, "meaning": m} for t, m in GLOSSARY],
         "_warning_series": warning["series"],
     }
 
@@ -99,9 +136,13 @@ def write_report(result: StressResult, out_dir: Path, charter_path: Path | None 
     report = build(result, charter_path)
     series = report.pop("_warning_series")
     curves = survival_curves(result)
+    money = report["money"]
+    rate = money["cost_per_person_week"]
     figures = {
         "outcomes": figure_outcomes(report["outcomes"]),
         "survival": figure_survival(curves),
+        "frontier": figure_frontier(report["frontier"], None if rate is None else (money["currency"], rate)),
+        "inputs": figure_inputs(report["input_importance"], report["stressors"]),
         "tornado": figure_tornado(report["stressors"]),
         "clauses": figure_clauses(report["clauses"]),
         "causes": figure_causes(report["causes"]),
@@ -114,7 +155,7 @@ def write_report(result: StressResult, out_dir: Path, charter_path: Path | None 
     provenance = {"seed": result.seed, "git_revision": git_revision(), "packages": package_versions()}
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     _write_csvs(result, report, curves, pd.DataFrame(series), out_dir)
-    context = {"r": clean, "figures": figures, "pct": _pct, "pts": _pts}
+    context = {"r": clean, "figures": figures, **helpers(clean)}
     (out_dir / "report.md").write_text(_render("report.md.j2", context))
     (out_dir / "report.html").write_text(_render("report.html.j2", context))
     return clean
@@ -146,11 +187,45 @@ def _write_csvs(
                 "effort_person_weeks": c["effort_person_weeks"],
                 "effort_setup_person_weeks": c["effort_setup_person_weeks"],
                 "effort_recurring_person_weeks": c["effort_recurring_person_weeks"],
+                "cut_per_person_week": c["cut_per_person_week"],
+                "value_rank": c["value_rank"],
                 "verdict": c["verdict"],
             }
             for c in report["clauses"]
         ]
     ).to_csv(out / "clauses.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "change": c["change"],
+                **_flat("delta", c["delta_failure"]),
+                "effort_person_weeks": c["effort_person_weeks"],
+                "effort_setup_person_weeks": c["effort_setup_person_weeks"],
+                "effort_recurring_person_weeks": c["effort_recurring_person_weeks"],
+                "verdict": c["verdict"],
+            }
+            for c in report["bundles"]
+        ],
+        columns=["change", "delta_estimate", "delta_low", "delta_high", "effort_person_weeks",
+                 "effort_setup_person_weeks", "effort_recurring_person_weeks", "verdict"],
+    ).to_csv(out / "bundles.csv", index=False)  # fmt: skip
+    pd.DataFrame(report["frontier"]).to_csv(out / "frontier.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "field": i["field"],
+                "low": i["low"],
+                "high": i["high"],
+                "failure_at_low": i["failure_at_low"]["estimate"],
+                "failure_at_high": i["failure_at_high"]["estimate"],
+                **_flat("swing", i["swing"]),
+                "share_of_spread": i["share_of_spread"],
+            }
+            for i in report["input_importance"]
+        ],
+        columns=["field", "low", "high", "failure_at_low", "failure_at_high", "swing_estimate", "swing_low",
+                 "swing_high", "share_of_spread"],
+    ).to_csv(out / "input_importance.csv", index=False)  # fmt: skip
     pd.DataFrame(
         [{"name": b["name"], **_flat("failure", b["failure_probability"])} for b in report["benchmarks"]]
     ).to_csv(out / "benchmarks.csv", index=False)
@@ -191,12 +266,34 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
+def helpers(report: dict[str, Any]) -> dict[str, Any]:
+    """The templates' formatting functions (percentages, points, effort and its cost)."""
+    rate = report["money"]["cost_per_person_week"]
+    currency = report["money"]["currency"] or ""
 
+    def cost(person_weeks: float) -> str:
+        return "" if rate is None else money(person_weeks * rate, currency)
 
-def _pts(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:+.1f} pts"
+    def effort(person_weeks: float | None) -> str:
+        if person_weeks is None:
+            return "n/a"
+        text = f"{person_weeks:+.1f}"
+        return text if rate is None else f"{text} ({money(person_weeks * rate, currency)})"
+
+    def per_week(row: dict[str, Any]) -> str:
+        if row["free"]:
+            return "free" if row["delta_failure"]["estimate"] < 0 else ""
+        value = row["cut_per_person_week"]
+        return "" if value is None else f"{100 * value:.2f}"
+
+    return {
+        "pct": percent,
+        "pts": points,
+        "cost": cost,
+        "effort": effort,
+        "per_week": per_week,
+        "money": rate is not None,
+    }
 
 
 MARKDOWN_SPECIAL = str.maketrans(

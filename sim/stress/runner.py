@@ -10,6 +10,8 @@ from the same seed, so every comparison within a draw is paired.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -22,7 +24,7 @@ import pandas as pd
 
 from sim.params import ConfigError, SimulationConfig
 from sim.stress.charter import Charter
-from sim.stress.mapping import draw_charter, model_overrides, nest
+from sim.stress.mapping import charter_with, draw_charter, model_overrides, nest, uncertain_fields
 from sim.stress.stressors import (
     CALM,
     SEVERITIES,
@@ -41,17 +43,26 @@ ENSEMBLE_FILE = Path("results") / "calibration" / "ensemble.csv"
 
 @dataclass(frozen=True)
 class Plan:
-    """How much to simulate: draws x alliances per run, which severities, how many futures."""
+    """How much to simulate: draws x alliances per run, which severities, how many futures, and
+    how many of the best single clause changes are combined into bundles of two and three."""
 
     draws: int
     n_alliances: int
     severities: tuple[str, ...]
     futures_per_draw: int
+    bundle_from: int = 5
+    """The single changes that cut failure most (at most this many) are combined in pairs and
+    triples; 0: no bundles."""
+
+    @property
+    def rough(self) -> bool:
+        """Fewer draws or smaller cohorts than the default report: its verdicts are provisional."""
+        return self.draws < DEFAULT_PLAN.draws or self.n_alliances < DEFAULT_PLAN.n_alliances
 
 
-DEFAULT_PLAN = Plan(draws=8, n_alliances=250, severities=SEVERITIES, futures_per_draw=4)
+DEFAULT_PLAN = Plan(draws=8, n_alliances=250, severities=SEVERITIES, futures_per_draw=4, bundle_from=5)
 """The full report (experiments/stress_timing.py measures both plans)."""
-QUICK_PLAN = Plan(draws=3, n_alliances=80, severities=("moderate",), futures_per_draw=0)
+QUICK_PLAN = Plan(draws=3, n_alliances=80, severities=("moderate",), futures_per_draw=0, bundle_from=4)
 """One severity per stressor, smaller cohorts, no extra futures: for iterating on a draft."""
 
 FEATURES = (
@@ -151,7 +162,7 @@ def _plain(value: Any) -> Any:
 class RunSpec:
     """One cohort to simulate: what it is and the settings it changes over the draw's charter."""
 
-    kind: str  # charter, benchmark, calm, stressor, clause, future
+    kind: str  # charter, benchmark, calm, stressor, clause, input, future, bundle
     name: str
     severity: str
     overrides: dict[str, Any]
@@ -176,6 +187,10 @@ class StressResult:
     failed: dict[tuple[str, str, str, int], np.ndarray] = field(default_factory=dict)
     """(kind, name, severity, draw) -> which alliances of that run failed, for paired intervals."""
     elapsed_s: float = 0.0
+    bundles: list[ClauseChange] = field(default_factory=list)
+    """The bundles of two and three single changes tried (kind ``bundle`` in ``runs``)."""
+    mapped: list[dict[str, Any]] = field(default_factory=list)
+    """Each draw's model settings read from the charter (the read-back of the mapping)."""
 
 
 def draw_seed(seed: int, draw: int) -> int:
@@ -307,6 +322,54 @@ def simulate_batch(jobs: list[tuple[RunSpec, SimulationConfig, int]]) -> list[Ru
     return [simulate(*job) for job in jobs]
 
 
+def input_runs(
+    charter: Charter, drawn: dict[str, float], overrides: dict[str, Any], alliance_defaults: dict[str, Any]
+) -> list[RunSpec]:
+    """Each of the charter's ranges at its low and at its high end, the others as drawn: how
+    much of the spread in failure each of the manager's own uncertainties explains."""
+    specs = []
+    for path, span in uncertain_fields(charter):
+        for side, value in (("low", span.low), ("high", span.high)):
+            moved = charter_with(charter, {**drawn, path: value})
+            mapped = model_overrides(moved, alliance_defaults)
+            changed = {k: v for k, v in mapped.items() if overrides.get(k) != v}
+            specs.append(RunSpec("input", path, side, changed))
+    return specs
+
+
+def bundle_candidates(
+    outcomes: dict[tuple[str, str, str, int], np.ndarray], names: list[str], most: int
+) -> list[str]:
+    """The single changes that cut failure (pooled over the draws, paired), best first, at most ``most``."""
+    cuts = []
+    for name in names:
+        keys = [k for k in outcomes if k[0] == "clause" and k[1] == name]
+        changed = sum(
+            int(np.sum(outcomes[k])) - int(np.sum(outcomes[("charter", "charter as written", "", k[3])]))
+            for k in keys
+        )
+        if changed < 0:
+            cuts.append((changed, names.index(name), name))
+    return [name for _, _, name in sorted(cuts)[:most]]
+
+
+def bundles(changes: list[ClauseChange], chosen: list[str]) -> list[ClauseChange]:
+    """Every pair and triple of the ``chosen`` changes that touch different settings."""
+    by_name = {c.change: c for c in changes}
+    out = []
+    for size in (2, 3):
+        for group in itertools.combinations(chosen, size):
+            parts = [by_name[name] for name in group]
+            keys = [k for part in parts for k in part.overrides]
+            if len(keys) != len(set(keys)):
+                continue  # two changes of one clause (tighten and remove): not a bundle
+            merged: dict[str, Any] = {}
+            for part in parts:
+                merged.update(part.overrides)
+            out.append(ClauseChange(" + ".join(group), merged))
+    return out
+
+
 def run_stress(
     charter: Charter,
     plan: Plan,
@@ -318,8 +381,11 @@ def run_stress(
 ) -> StressResult:
     """Simulate every run of every draw; ``base`` is the composed config of the charter's groups.
 
-    With ``workers`` > 1 the cohorts run in that many processes; results are gathered in the
-    order of the runs, so the result is the same for any number of workers."""
+    First every run of every draw (the charter, benchmarks, stressors, single clause changes,
+    the charter's ranges at their ends, futures); then bundles of the single changes that cut
+    failure most, on the same draws. With ``workers`` > 1 the cohorts run in that many
+    processes; results are gathered in the order of the runs, so the result is the same for
+    any number of workers."""
     started = time.perf_counter()
     full = full_framework(base)
     alliance_defaults = base.alliance.to_dict()
@@ -329,7 +395,9 @@ def run_stress(
         max(1, len(ensemble.sets))
     )
     draw_rows: list[dict[str, Any]] = []
+    mapped: list[dict[str, Any]] = []
     clauses: list[ClauseChange] = []
+    configs: list[SimulationConfig] = []
     jobs: list[tuple[RunSpec, SimulationConfig, int]] = []
     for k in range(plan.draws):
         drawn_charter, drawn = draw_charter(charter, draw_rng)
@@ -340,75 +408,118 @@ def run_stress(
             index = int(order[k % len(order)])
             parameter_set = ensemble.names[index]
             overrides.update(ensemble.sets[index])
-        overrides.update(model_overrides(drawn_charter, alliance_defaults))
+        from_charter = model_overrides(drawn_charter, alliance_defaults)
+        overrides.update(from_charter)
+        mapped.append(from_charter)
         model_seed = draw_seed(seed, k)
         charter_config = base.replace(seed=model_seed, **nest(overrides))
+        configs.append(charter_config)
         specs = plan_runs(charter_config, full, plan)
+        specs += input_runs(charter, drawn, from_charter, alliance_defaults)
         future_rng = np.random.default_rng(np.random.SeedSequence([seed, k, 0xF]))
         for j in range(plan.futures_per_draw):
             specs.append(RunSpec("future", f"future {j + 1}", "", sample_future(future_rng)))
         if k == 0:
             clauses = clause_changes(charter_config)
         draw_rows.append({"draw": k, "seed": model_seed, "parameter_set": parameter_set, **drawn})
-        for spec in specs:
-            config = charter_config.replace(**nest(spec.overrides)) if spec.overrides else charter_config
-            jobs.append((spec, config, k))
-    outcomes: Iterable[RunOutcome]
-    pool = None
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        from sim.studies.scheduler import leave_with_the_parent
-
-        size = max(1, len(jobs) // (8 * workers))  # enough batches to keep every worker busy
-        batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-        # Workers started afresh (spawn), each ending with this process however it ends.
-        pool = ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=leave_with_the_parent,
-            initargs=(os.getpid(),),
-        )
-        outcomes = (o for batch in pool.map(simulate_batch, batches) for o in batch)
-    else:
-        outcomes = (simulate(*job) for job in jobs)
-    run_rows: list[dict[str, Any]] = []
-    alliance_rows: list[pd.DataFrame] = []
-    trust: list[np.ndarray] = []
-    health: list[np.ndarray] = []
-    failed: dict[tuple[str, str, str, int], np.ndarray] = {}
-    try:
-        for done, ((spec, _, k), outcome) in enumerate(zip(jobs, outcomes, strict=True), start=1):
-            run_rows.append(outcome.row)
-            failed[(spec.kind, spec.name, spec.severity, k)] = outcome.failed
-            if outcome.alliances is not None:
-                alliance_rows.append(outcome.alliances)
-            if outcome.trust is not None and outcome.health is not None:
-                trust.append(outcome.trust)
-                health.append(outcome.health)
-            if progress is not None:
-                progress(done, len(jobs))
-    except KeyboardInterrupt as stop:
-        if pool is not None:
-            for process in list(getattr(pool, "_processes", {}).values()):  # no waiting for them
-                process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
-        raise StressInterrupted(pd.DataFrame(run_rows), len(jobs), stop) from None
-    if pool is not None:
-        pool.shutdown()
+        jobs += [(spec, configured(charter_config, spec), k) for spec in specs]
+    gathered = Gathered()
+    expected = len(jobs) + plan.draws * max_bundles(plan.bundle_from)
+    gathered.run(jobs, workers, progress, expected)
+    chosen = bundle_candidates(gathered.failed, [c.change for c in clauses], plan.bundle_from)
+    combined = bundles(clauses, chosen)
+    second = [
+        (spec, configured(config, spec), k)
+        for k, config in enumerate(configs)
+        for spec in (RunSpec("bundle", b.change, "", b.overrides) for b in combined)
+    ]
+    gathered.run(second, workers, progress, len(jobs) + len(second))
     return StressResult(
         charter=charter,
         plan=plan,
         seed=seed,
         horizon_weeks=charter.horizon_weeks,
-        runs=pd.DataFrame(run_rows),
-        alliances=pd.concat(alliance_rows, ignore_index=True),
-        trust=np.concatenate(trust),
-        health=np.concatenate(health),
+        runs=pd.DataFrame(gathered.rows),
+        alliances=pd.concat(gathered.alliances, ignore_index=True),
+        trust=np.concatenate(gathered.trust),
+        health=np.concatenate(gathered.health),
         draws=pd.DataFrame(draw_rows),
         ensemble=ensemble,
         clauses=clauses,
-        failed=failed,
+        failed=gathered.failed,
         elapsed_s=time.perf_counter() - started,
+        bundles=combined,
+        mapped=mapped,
     )
+
+
+def configured(config: SimulationConfig, spec: RunSpec) -> SimulationConfig:
+    return config.replace(**nest(spec.overrides)) if spec.overrides else config
+
+
+def max_bundles(most: int) -> int:
+    """How many bundles ``most`` candidates can make (pairs and triples)."""
+    return math.comb(most, 2) + math.comb(most, 3)
+
+
+@dataclass
+class Gathered:
+    """The outcomes gathered so far, in the order of the runs."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    alliances: list[pd.DataFrame] = field(default_factory=list)
+    trust: list[np.ndarray] = field(default_factory=list)
+    health: list[np.ndarray] = field(default_factory=list)
+    failed: dict[tuple[str, str, str, int], np.ndarray] = field(default_factory=dict)
+
+    def run(
+        self,
+        jobs: list[tuple[RunSpec, SimulationConfig, int]],
+        workers: int,
+        progress: Callable[[int, int], None] | None,
+        total: int,
+    ) -> None:
+        """Simulate ``jobs`` (in ``workers`` processes when more than one) and keep their outcomes."""
+        if not jobs:
+            if progress is not None:
+                progress(len(self.rows), len(self.rows))
+            return
+        outcomes: Iterable[RunOutcome]
+        pool = None
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            from sim.studies.scheduler import leave_with_the_parent
+
+            size = max(1, len(jobs) // (8 * workers))  # enough batches to keep every worker busy
+            batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+            # Workers started afresh (spawn), each ending with this process however it ends.
+            pool = ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=leave_with_the_parent,
+                initargs=(os.getpid(),),
+            )
+            outcomes = (o for batch in pool.map(simulate_batch, batches) for o in batch)
+        else:
+            outcomes = (simulate(*job) for job in jobs)
+        try:
+            for (spec, _, k), outcome in zip(jobs, outcomes, strict=True):
+                self.rows.append(outcome.row)
+                self.failed[(spec.kind, spec.name, spec.severity, k)] = outcome.failed
+                if outcome.alliances is not None:
+                    self.alliances.append(outcome.alliances)
+                if outcome.trust is not None and outcome.health is not None:
+                    self.trust.append(outcome.trust)
+                    self.health.append(outcome.health)
+                if progress is not None:
+                    progress(len(self.rows), total)
+        except KeyboardInterrupt as stop:
+            if pool is not None:
+                for process in list(getattr(pool, "_processes", {}).values()):  # no waiting for them
+                    process.kill()
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise StressInterrupted(pd.DataFrame(self.rows), total, stop) from None
+        if pool is not None:
+            pool.shutdown()
