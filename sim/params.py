@@ -19,7 +19,7 @@ import numbers
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -146,11 +146,13 @@ def _check_value(key: str, value: Any, annotation: Any, meta: Mapping[str, Any])
     return value
 
 
-@functools.cache
-def type_hints(cls: type) -> dict[str, Any]:
-    """A parameter group's field types, resolved once per class (resolving them compiles each
-    annotation's string, which a config built thousands of times would repeat)."""
+def _resolve_hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
+
+
+type_hints: Callable[[Any], dict[str, Any]] = functools.cache(_resolve_hints)
+"""A parameter group's field types, resolved once per class (resolving them compiles each
+annotation's string, which a config built thousands of times would repeat)."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.stress.runner import StressResult
-from sim.stress.words import money, percent, points, sentence
+from sim.stress.words import money, percent, person_weeks, points, sentence
 
 Key = tuple[str, str, str]
 """A run across draws: (kind, name, severity)."""
@@ -125,6 +125,8 @@ def option_rows(result: StressResult, kind: str) -> list[dict[str, Any]]:
             "cost_recurring": cost.of(recurring["estimate"]),
             "verdict": verdict(delta),
             "provisional": quick,
+            "delta_success": rate_change(frame, charter, "success"),
+            "delta_terminated": rate_change(frame, charter, "terminated"),
         }
         if unchanged(result, (kind, name, "")):
             row["verdict"] = "no effect"
@@ -141,6 +143,17 @@ def option_rows(result: StressResult, kind: str) -> list[dict[str, Any]]:
     for row in rows:
         row.setdefault("value_rank", None)
     return rows
+
+
+def rate_change(frame: pd.DataFrame, charter: pd.DataFrame, outcome: str) -> dict[str, float]:
+    """The paired change in an outcome's share, draw by draw (t interval over the draws)."""
+    from sim.stress.analysis import interval
+
+    this = frame.set_index("draw")
+    ref = charter.set_index("draw")
+    common = this.index.intersection(ref.index)
+    diff = this.loc[common, outcome] / this.loc[common, "n"] - ref.loc[common, outcome] / ref.loc[common, "n"]
+    return interval(diff.to_numpy())
 
 
 def value_order(row: dict[str, Any]) -> tuple[float, float, str]:
@@ -270,7 +283,7 @@ def recommendation(
                 f" For the largest cut, {in_words(largest)} instead: failure "
                 f"{percent(largest['failure_probability']['estimate'])} "
                 f"({points(gain['estimate'])} more, 95% interval {points(gain['low'])} to {points(gain['high'])}) "
-                f"for {extra:+.1f} person-weeks{_money(cost, extra)}."
+                f"for {person_weeks(extra)} more person-weeks{_money(cost, extra)}."
             )
     if quick and not settled:
         text += " This quick report's ranking is not settled: run the default report before deciding."
@@ -303,7 +316,7 @@ def saving(singles: list[dict[str, Any]], cost: Costing) -> str:
     r = min(removals, key=lambda r: r["effort_person_weeks"])
     d = r["delta_failure"]
     return sentence(
-        f"To {r['change']} would save {-r['effort_person_weeks']:.1f} person-weeks per alliance"
+        f"To {r['change']} would save {person_weeks(-r['effort_person_weeks'])} person-weeks per alliance"
         f"{_money(cost, -r['effort_person_weeks'])} with no clear change in failure ({points(d['estimate'])}, "
         f"95% interval {points(d['low'])} to {points(d['high'])}): keep it only for what the model does not value"
     )
@@ -330,17 +343,37 @@ def describe_option(row: dict[str, Any], charter_p: float, cost: Costing, lead: 
     if abs(effort) < FREE_EFFORT:
         spend = "at almost no effort"
     elif effort < 0:
-        spend = f"and saves {-effort:.1f} person-weeks per alliance{_money(cost, -effort)}"
+        spend = f"and saves {person_weeks(-effort)} person-weeks per alliance{_money(cost, -effort)}"
     else:
+        amount = cost.of(effort)
+        priced = "" if amount is None else f", {money(amount, cost.currency)}"
         spend = (
-            f"for {effort:.1f} person-weeks per alliance{_money(cost, effort)} "
-            f"({row['effort_setup_person_weeks']:.1f} one-off, {row['effort_recurring_person_weeks']:.1f} recurring)"
+            f"for {person_weeks(effort)} person-weeks per alliance{priced} "
+            f"({person_weeks(row['effort_setup_person_weeks'])} one-off, "
+            f"{person_weeks(row['effort_recurring_person_weeks'])} recurring)"
         )
-    return sentence(
+    text = sentence(
         f"{lead}{in_words(row)}: it cuts the failure probability from {percent(charter_p)} to "
         f"{percent(row['failure_probability']['estimate'])} ({points(d['estimate'])}, 95% interval "
         f"{points(d['low'])} to {points(d['high'])}) {spend}"
     )
+    return text + trade_off(row)
+
+
+def trade_off(row: dict[str, Any]) -> str:
+    """What else the change moves, when it clearly moves it: fewer successes, or alliances ended
+    deliberately instead of failing (a pilot that shows no gain is wound down by agreement)."""
+    said = []
+    s, t = row.get("delta_success"), row.get("delta_terminated")
+    if t is not None and t["low"] > 0:
+        said.append(
+            f"the partners end {points(t['estimate'], signed=False)} more of the alliances by agreement"
+        )
+    if s is not None and s["high"] < 0:
+        said.append(f"success falls by {points(-s['estimate'], signed=False)}")
+    elif s is not None and s["low"] > 0:
+        said.append(f"success rises by {points(s['estimate'], signed=False)}")
+    return f" With it, {' and '.join(said)}." if said else ""
 
 
 def field_label(result: StressResult, path: str) -> str:

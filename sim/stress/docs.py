@@ -117,6 +117,8 @@ and how sure the model is, or that no change is clearly better than the charter 
   the one that buys most per person-week; when a larger cut on the frontier is clearly better
   than it (paired, interval below zero) the sentence names it too, with the extra effort.
   When no option clearly helps it says so, with the most promising option and its interval.
+  When the option clearly moves another outcome (the partners end more alliances by agreement,
+  as a pilot that shows no gain is wound down; fewer or more succeed), the sentence says so.
   A clause whose removal saves a person-week or more with no clear change in failure is named
   (`recommendation.saving`).
 - **Your own uncertainty**: each range the charter gives runs at its low and at its high end,
@@ -141,7 +143,8 @@ Documented field by field in [`report.schema.json`](report.schema.json), against
 `failure_probability` and `outcomes` (each with `estimate`, `low`, `high`), `sentences`,
 `benchmarks`, `stressors` (each with its `note`), `clauses` and `bundles` (each `change`,
 `delta_failure`, `effort_setup_person_weeks`, `effort_recurring_person_weeks`,
-`effort_person_weeks`, `cut_per_person_week`, `value_rank`, `cost`, `verdict`, `note`),
+`effort_person_weeks`, `cut_per_person_week`, `value_rank`, `cost`, `verdict`, `note`,
+`delta_success`, `delta_terminated`),
 `frontier` (each option's `effort_person_weeks`, `failure`, `on_frontier`),
 `input_importance` (each range's `field`, `label`, `low`, `high`, `failure_at_low`,
 `failure_at_high`, `swing`, `share_of_spread`, `note`), `money`, `causes`, `scenarios`,

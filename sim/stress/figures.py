@@ -60,6 +60,7 @@ def figure_outcomes(outcomes: dict[str, dict[str, float]]) -> str:
         left += share
     ax.set_xlim(0, 1)
     ax.set_yticks([])
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_xlabel("share of alliances like this one")
     ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.55), frameon=False)
     return _png(fig)
@@ -301,6 +302,7 @@ def figure_frontier(points: list[dict[str, Any]], currency_per_week: tuple[str, 
         top = ax.secondary_xaxis(
             "top", functions=(lambda v: np.asarray(v) * rate, lambda v: np.asarray(v) / rate)
         )
+        top.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         top.set_xlabel(f"change in cost ({currency})")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()

@@ -41,6 +41,7 @@ from sim.stress.figures import (
 )
 from sim.stress.runner import QUICK_PLAN, StressResult
 from sim.stress.words import money, percent, points
+from sim.stress.words import person_weeks as pw
 
 # ---------------------------------------------------------------- report
 
@@ -277,7 +278,7 @@ def helpers(report: dict[str, Any]) -> dict[str, Any]:
     def effort(person_weeks: float | None) -> str:
         if person_weeks is None:
             return "n/a"
-        text = f"{person_weeks:+.1f}"
+        text = pw(person_weeks, signed=True)
         return text if rate is None else f"{text} ({money(person_weeks * rate, currency)})"
 
     def per_week(row: dict[str, Any]) -> str:
@@ -292,6 +293,7 @@ def helpers(report: dict[str, Any]) -> dict[str, Any]:
         "cost": cost,
         "effort": effort,
         "per_week": per_week,
+        "pw": lambda v: pw(v, signed=True),
         "money": rate is not None,
     }
 

@@ -82,12 +82,19 @@ def percent(value: float | None) -> str:
 
 
 def money(amount: float | None, currency: str) -> str:
-    """An amount of money, rounded as a budget is ("EUR 12,300")."""
+    """An amount of money, rounded as a budget is ("EUR 12,300", "EUR 205")."""
     if amount is None or not math.isfinite(amount):
         return "n/a"
-    digits = 0 if abs(amount) >= 100 else 2
-    rounded = round(amount, -2) if abs(amount) >= 10_000 else amount
-    return f"{currency} {rounded:,.{digits}f}"
+    rounded = round(amount, -2) if abs(amount) >= 10_000 else round(amount)
+    return f"{currency} {rounded + 0:,.0f}"
+
+
+def person_weeks(value: float | None, signed: bool = False) -> str:
+    """Effort in person-weeks, with two decimals below one (a day is 0.2)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    digits = 2 if abs(value) < 1 else 1
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
 CHANCE_FEATURES = ("scenario.shock_rate", "dynamics.contact_hazard")
