@@ -323,3 +323,85 @@ def test_report_json_matches_its_published_schema() -> None:
     schema = json.loads((REPO_ROOT / "docs" / "report.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(json.loads((out / "report.json").read_text()), schema)
+
+
+class Outline:
+    """Headings, tables (their row counts) and images of an HTML page."""
+
+    def __init__(self, page: str) -> None:
+        from html.parser import HTMLParser
+
+        self.headings: list[str] = []
+        self.rows: list[int] = []
+        self.images: list[str] = []
+        outline = self
+
+        class Parser(HTMLParser):
+            heading: list[str] | None = None
+
+            def handle_starttag(self, tag: str, attrs: list) -> None:
+                if tag in ("h1", "h2", "h3"):
+                    self.heading = []
+                elif tag == "table":
+                    outline.rows.append(0)
+                elif tag == "tr":
+                    outline.rows[-1] += 1
+                elif tag == "img":
+                    outline.images.append(dict(attrs).get("src", ""))
+
+            def handle_data(self, data: str) -> None:
+                if self.heading is not None:
+                    self.heading.append(data)
+
+            def handle_endtag(self, tag: str) -> None:
+                if tag in ("h1", "h2", "h3") and self.heading is not None:
+                    outline.headings.append(" ".join("".join(self.heading).split()))
+                    self.heading = None
+
+        Parser().feed(page)
+
+
+def test_report_md_renders_the_same_content_as_the_html() -> None:
+    """report.md, rendered as Markdown (tables included), has the HTML page's headings, its
+    tables with as many rows, and its figures, which are files beside it."""
+    from markdown_it import MarkdownIt
+
+    out, _ = written()
+    html = Outline((out / "report.html").read_text())
+    rendered = Outline(MarkdownIt("commonmark").enable("table").render((out / "report.md").read_text()))
+    assert rendered.headings == html.headings
+    assert rendered.rows == html.rows
+    assert len(rendered.images) == len(html.images) == 8
+    for src in rendered.images:
+        assert (out / src).stat().st_size > 10_000, src
+
+
+def test_when_no_change_clearly_helps_the_recommendation_says_so() -> None:
+    from types import SimpleNamespace
+
+    from sim.stress.decision import recommendation
+
+    charter = parse_charter(SUBSIDY.read_text())
+    result = SimpleNamespace(charter=charter, plan=SimpleNamespace(rough=False))
+
+    def row(change: str, estimate: float, low: float, high: float, effort: float) -> dict:
+        return {
+            "change": change, "kind": "single", "parts": [change], "verdict": "no clear effect",
+            "delta_failure": {"estimate": estimate, "low": low, "high": high},
+            "effort_person_weeks": effort, "failure_probability": {"estimate": 0.3 + estimate},
+        }  # fmt: skip
+
+    singles = [
+        row("add shared KPIs", -0.01, -0.03, 0.01, 2.0),
+        row("remove the health checks", 0.004, -0.01, 0.02, -3.0),
+    ]
+    frontier = [{"change": "charter as written", "kind": "charter", "failure": 0.3, "on_frontier": True}]
+    rec = recommendation(result, singles, [], frontier, settled=True)
+    assert rec["change"] is None
+    assert rec["sentence"].startswith("No clause change is clearly better than the charter as written")
+    assert (
+        "add shared KPIs" in rec["sentence"]
+        and "-1.0 pts" in rec["sentence"]
+        and "+1.0 pts" in rec["sentence"]
+    )
+    assert rec["saving"].startswith("To remove the health checks would save 3.0 person-weeks")

@@ -89,7 +89,8 @@ REPORT = """
 ## The report
 
 `--out DIR` (default `stress-<charter file name>/`) receives `report.html` (self-contained,
-figures inline, prints to PDF from a browser), `report.md` (the same content), `report.json`,
+figures inline, prints to PDF from a browser), `report.md` (the same content, its figures in
+`figure-*.png` beside it), `report.json`,
 `provenance.json` and CSVs with every number: `outcomes.csv`, `benchmarks.csv`,
 `stressors.csv`, `clauses.csv`, `bundles.csv`, `frontier.csv`, `input_importance.csv`,
 `causes.csv`, `survival.csv`, `early_warning.csv`, `health_thresholds.csv`, `scenarios.csv`,

@@ -156,6 +156,10 @@ def write_report(result: StressResult, out_dir: Path, charter_path: Path | None 
     provenance = {"seed": result.seed, "git_revision": git_revision(), "packages": package_versions()}
     (out_dir / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     _write_csvs(result, report, curves, pd.DataFrame(series), out_dir)
+    import base64
+
+    for name, png in figures.items():  # report.md shows the figures the HTML page holds inline
+        (out_dir / f"figure-{name.replace('_', '-')}.png").write_bytes(base64.b64decode(png))
     context = {"r": clean, "figures": figures, **helpers(clean)}
     (out_dir / "report.md").write_text(_render("report.md.j2", context))
     (out_dir / "report.html").write_text(_render("report.html.j2", context))
