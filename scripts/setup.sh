@@ -55,4 +55,6 @@ fi
 rm -f "$STAMP"
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
+# Compile the model now, so that the first study after set-up starts from the cache.
+.venv/bin/python -m sim.warm
 echo "$wanted" > "$STAMP"

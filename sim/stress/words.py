@@ -104,9 +104,9 @@ CHANCE_FEATURES = ("scenario.shock_rate", "dynamics.contact_hazard")
 def condition_value(feature: str, value: float) -> str:
     """A scenario-discovery bound in the units a reader knows."""
     if feature in CHANCE_FEATURES:
-        return f"{100 * value:.2g}% a week"
+        return f"{100 * value:.2g}%"
     if feature == "scenario.value_trend":
-        return f"{100 * value:+.2g}% of value a week"
+        return f"{100 * value:+.2g}%"
     return f"{value:.2g}"
 
 
