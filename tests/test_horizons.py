@@ -220,7 +220,9 @@ def test_one_off_effort_is_booked_once_and_scaled_to_the_partners_size() -> None
 
 
 def test_a_short_project_charter_reads_its_people_and_target() -> None:
-    charter = parse_charter(EVENT.read_text(), str(EVENT))
+    from sim.stress.mapping import central_charter
+
+    charter = central_charter(parse_charter(EVENT.read_text(), str(EVENT)))  # its range at its midpoint
     overrides = model_overrides(charter, {"ip_exposure": 0.1})
     assert overrides["alliance.team_scale"] == pytest.approx(1 / 20)
     assert overrides["governance.sunset_week"] == 26 and overrides["horizon_weeks"] == 26

@@ -622,3 +622,49 @@ def test_a_duplicate_key_in_a_study_file_is_named_with_its_line(tmp_path: Path) 
     path.write_text(STUDY.replace("n_alliances: 20\n", "n_alliances: 20\nn_alliances: 30\n"))
     with pytest.raises(ConfigError, match=r"duplicate key 'n_alliances' \(first given on line 6\)"):
         check_study_file(path)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [
+            "-m",
+            "sim.stress.cli",
+            str(REPO_ROOT / "examples" / "charters" / "event_cohost.yaml"),
+            "--quick",
+            "--no-progress",
+        ],
+        ["-m", "sim.cli", "n_alliances=50"],
+    ],
+    ids=["alliance-stress", "alliance-sim"],
+)
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path, command: list[str]) -> None:
+    """``alliance-stress charter.yaml | head -1``: the reader closes the pipe before the command
+    prints; the work goes on, is written, and the command ends as usual, with no traceback."""
+    from test_studies import child_env
+
+    out = (
+        ["--out", str(tmp_path / "report")]
+        if "sim.stress.cli" in command
+        else [f"hydra.run.dir={tmp_path}/run"]
+    )
+    proc = subprocess.Popen(
+        [sys.executable, *command, *out],
+        cwd=tmp_path,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before anything is printed
+    err = proc.stderr.read()
+    proc.wait(timeout=300)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "cluster" not in err, err
+    written = (
+        tmp_path / "report" / "report.json"
+        if "sim.stress.cli" in command
+        else tmp_path / "run" / "summary.json"
+    )
+    assert written.stat().st_size > 0

@@ -35,6 +35,7 @@ from sim.cli.hydra_support import EXPERIMENT_GROUP, mirror_schema
 from sim.defaults import CHECKOUT, data_dir
 from sim.engines import threads
 from sim.params import ConfigError, SimulationConfig
+from sim.pipes import say
 from sim.studies.files import check_study_file
 from sim.studies.scheduler import CellsAhead
 from sim.studies.store import simulate
@@ -261,7 +262,7 @@ def main(cfg: DictConfig) -> dict:
         discard_run_dir(Path(HydraConfig.get().runtime.output_dir))
         fail(str(error))
     if note:
-        print(note, flush=True)
+        say(note)
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     check_writable(out_dir)
     label = f"{config.governance.name}/{config.alliance.type.value}"
@@ -279,8 +280,7 @@ def main(cfg: DictConfig) -> dict:
         f"{config.horizon_weeks} weeks"
         + ("" if sets is None else f", under each of {len(sets)} calibrated parameter sets")
     )
-    print(format_summary(summary, title))
-    print(f"results: {out_dir}")
+    say(format_summary(summary, title), f"results: {out_dir}")
     return summary
 
 
@@ -293,6 +293,7 @@ def console_main() -> None:
     study). Exit handlers (logging, launchers) run as usual.
     """
     from sim.cli.hydra_support import check_overrides, command_line_arguments, parse_overrides
+    from sim.pipes import reader_gone
 
     try:
         args = command_line_arguments()
@@ -320,8 +321,11 @@ def console_main() -> None:
             if args.multirun and not any(o.startswith("hydra/launcher=") for o in args.overrides):
                 CellsAhead.spawn()  # loads while Hydra composes the study
         main()
+        sys.stdout.flush()
     except ConfigError as error:
         fail(str(error))
+    except BrokenPipeError:  # the reader of the output went away (| head): the run is written
+        reader_gone()
     except ConnectionError as error:  # a launcher that could not reach its cluster
         fail(f"cannot reach the cluster the launcher runs the cells on: {error}")
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.params import ConfigError
+from sim.pipes import say
 
 if TYPE_CHECKING:
     from sim.stress.runner import StressInterrupted
@@ -113,13 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"alliance-stress: error: {error}", file=sys.stderr)
         return 1
     p = report["failure_probability"]
-    print(report["sentences"]["failed"])
-    print(report["recommendation"]["sentence"])
-    if report["ranking"]["warning"]:
-        print(f"Warning: {report['ranking']['warning']}")
-    print(
+    say(
+        report["sentences"]["failed"],
+        report["recommendation"]["sentence"],
+        *([f"Warning: {report['ranking']['warning']}"] if report["ranking"]["warning"] else []),
         f"failure probability {p['estimate']:.1%} (95% interval {p['low']:.1%} to {p['high']:.1%}); "
-        f"report in {out}/report.html ({time.perf_counter() - started:.1f} s, simulation {result.elapsed_s:.1f} s)"
+        f"report in {out}/report.html ({time.perf_counter() - started:.1f} s, simulation {result.elapsed_s:.1f} s)",
     )
     return 0
 
@@ -158,12 +158,16 @@ def interrupted(stopped: StressInterrupted, out: Path) -> int:
 
 def console_main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
+    from sim.pipes import reader_gone
+
     try:
         code = main()
+        sys.stdout.flush()
     except KeyboardInterrupt as stop:  # before or after the runs: nothing to keep
         print("alliance-stress: error: interrupted; no report was written", file=sys.stderr)
         code = 143 if isinstance(stop, Terminated) else 130
-    sys.stdout.flush()
+    except BrokenPipeError:
+        reader_gone()
     gc.freeze()  # skip the final collector pass over everything the run allocated
     sys.exit(code)
 
