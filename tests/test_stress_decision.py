@@ -405,3 +405,13 @@ def test_when_no_change_clearly_helps_the_recommendation_says_so() -> None:
         and "+1.0 pts" in rec["sentence"]
     )
     assert rec["saving"].startswith("To remove the health checks would save 3.0 person-weeks")
+
+
+def test_every_condition_scenario_discovery_splits_on_is_in_words() -> None:
+    from sim.stress.runner import FEATURES
+    from sim.stress.stressors import DESCRIBE
+
+    assert [f for f in FEATURES if f not in DESCRIBE] == []
+    _, report = written()
+    for text in report["scenarios"]["sentences"]:
+        assert not re.search(r"\b(scenario|dynamics|market|alliance)\.\w+", text), text

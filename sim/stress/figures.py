@@ -44,7 +44,7 @@ def _png(fig: Any) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})  # laid out when made
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -52,7 +52,7 @@ def _png(fig: Any) -> str:
 def figure_outcomes(outcomes: dict[str, dict[str, float]]) -> str:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 1.6))
+    fig, ax = plt.subplots(figsize=(7, 2.0), layout="constrained")
     left = 0.0
     for name, colour in OUTCOME_COLOURS.items():
         share = outcomes[name]["estimate"]
@@ -62,7 +62,7 @@ def figure_outcomes(outcomes: dict[str, dict[str, float]]) -> str:
     ax.set_yticks([])
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_xlabel("share of alliances like this one")
-    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.55), frameon=False)
+    fig.legend(ncol=4, loc="outside lower center", frameon=False)
     return _png(fig)
 
 
@@ -77,7 +77,7 @@ def figure_survival(curves: pd.DataFrame) -> str:
 def draw_survival(curves: pd.DataFrame) -> Any:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
     for name, colour in RUN_COLOURS.items():
         c = curves[curves["run"] == name]
         width = 2.6 if name == "charter as written" else 1.8
@@ -117,7 +117,7 @@ def figure_tornado(stressors: list[dict[str, Any]]) -> str:
     calm = [s for s in stressors if s["name"] == "calm_baseline"]
     severities = list(dict.fromkeys(s["severity"] for s in rows))
     height = 0.8 / max(1, len(severities))
-    fig, ax = plt.subplots(figsize=(7, 0.55 * len(names) + 1.8))
+    fig, ax = plt.subplots(figsize=(7, 0.55 * len(names) + 1.8), layout="constrained")
     for j, severity in enumerate(severities):
         found = {s["label"]: s["delta_failure"] for s in rows if s["severity"] == severity}
         at = [i for i, name in enumerate(names) if name in found]
@@ -143,7 +143,7 @@ def figure_tornado(stressors: list[dict[str, Any]]) -> str:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(names)), names)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:+.0f} pts"))
-    ax.set_xlabel("change in failure probability against the charter as written (95% interval)")
+    ax.set_xlabel("change in failure probability against the charter as written\n(95% interval)")
     ax.legend(loc="lower right", fontsize=8)
     return _png(fig)
 
@@ -168,7 +168,7 @@ def figure_clauses(clauses: list[dict[str, Any]]) -> str:
     import matplotlib.pyplot as plt
 
     rows = clauses[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.38 * len(rows) + 1.4))
+    fig, ax = plt.subplots(figsize=(7, 0.38 * len(rows) + 1.4), layout="constrained")
     d = [row["delta_failure"] for row in rows]
     colours = [
         OKABE_ITO["green"]
@@ -182,14 +182,16 @@ def figure_clauses(clauses: list[dict[str, Any]]) -> str:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(rows)), [r["change"] for r in rows], fontsize=8)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:+.0f} pts"))
-    ax.set_xlabel("paired change in failure probability (95% interval); green helps, vermillion hurts")
+    ax.set_xlabel(
+        "paired change in failure probability (95% interval)\ngreen helps, vermillion hurts, grey no clear effect"
+    )
     return _png(fig)
 
 
 def figure_causes(causes: list[dict[str, Any]]) -> str:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 0.4 * max(1, len(causes)) + 1.2))
+    fig, ax = plt.subplots(figsize=(7, 0.4 * max(1, len(causes)) + 1.2), layout="constrained")
     rows = causes[::-1]
     ax.barh(range(len(rows)), [c["share"] for c in rows], color=OKABE_ITO["vermillion"])
     ax.set_yticks(range(len(rows)), [c["cause"].replace("_", " ") for c in rows])
@@ -208,7 +210,7 @@ def draw_early_warning(warning: dict[str, Any]) -> Any:
     import matplotlib.pyplot as plt
 
     series = pd.DataFrame(warning["series"])
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharex=True)
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4), sharex=True, layout="constrained")
     for ax, name in zip(axes, ("trust", "health"), strict=True):
         x = -series["weeks_before"]
         ax.plot(
@@ -241,7 +243,6 @@ def draw_early_warning(warning: dict[str, Any]) -> Any:
         ax.set_ylabel(f"{title} (0 to 1)")
         ax.set_ylim(0, 1)
     axes[0].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
     return fig
 
 
@@ -250,7 +251,7 @@ def figure_frontier(points: list[dict[str, Any]], currency_per_week: tuple[str, 
     efficient frontier joined by a line, its points named."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    fig, ax = plt.subplots(figsize=(7.5, 4.6), layout="constrained")
     kinds = {
         "single": ("o", OKABE_ITO["blue"], "single change"),
         "bundle": ("s", OKABE_ITO["orange"], "bundle of two or three"),
@@ -305,8 +306,15 @@ def figure_frontier(points: list[dict[str, Any]], currency_per_week: tuple[str, 
         top.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         top.set_xlabel(f"change in cost ({currency})")
     ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
     return _png(fig)
+
+
+LABEL_CHARS = 60
+"""A label from the charter (a partner's name) is cut to this in a figure; the tables keep it whole."""
+
+
+def short(label: str) -> str:
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "\u2026"
 
 
 def figure_inputs(inputs: list[dict[str, Any]], stressors: list[dict[str, Any]]) -> str:
@@ -314,7 +322,10 @@ def figure_inputs(inputs: list[dict[str, Any]], stressors: list[dict[str, Any]])
     every built-in stressor, on one scale: which uncertainty matters most."""
     import matplotlib.pyplot as plt
 
-    rows = [(f"{r['label']} ({r['low']:g} to {r['high']:g})", r["swing"], OKABE_ITO["blue"]) for r in inputs]
+    rows = [
+        (short(f"{r['label']} ({r['low']:g} to {r['high']:g})"), r["swing"], OKABE_ITO["blue"])
+        for r in inputs
+    ]
     grade = "moderate" if any(s["severity"] == "moderate" for s in stressors) else None
     rows += [
         (f"stressor: {s['label']}", s["delta_failure"], OKABE_ITO["vermillion"])
@@ -322,7 +333,7 @@ def figure_inputs(inputs: list[dict[str, Any]], stressors: list[dict[str, Any]])
         if s["severity"] == grade and not s.get("note")
     ]
     rows.sort(key=lambda r: abs(r[1]["estimate"]))
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(1, len(rows)) + 1.5))
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(1, len(rows)) + 1.5), layout="constrained")
     if rows:
         bars_with_intervals(
             ax, np.arange(len(rows)), [r[1] for r in rows], color=[r[2] for r in rows], height=0.6
@@ -334,7 +345,7 @@ def figure_inputs(inputs: list[dict[str, Any]], stressors: list[dict[str, Any]])
     ax.axvline(0, color="black", lw=0.8)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:+.0f} pts"))
     ax.set_xlabel(
-        "change in failure probability (95% interval): a range from its low to its high end; a stressor at moderate"
+        "change in failure probability (95% interval)\na range: from its low to its high end; a stressor: at moderate severity"
     )
     from matplotlib.patches import Patch
 

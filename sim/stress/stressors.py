@@ -118,6 +118,7 @@ DESCRIBE: dict[str, str] = {
     "scenario.shock_rate": "the weekly chance of a shock is",
     "scenario.volatility": "market volatility (drift multiplier) is",
     "scenario.value_trend": "the weekly change in the alliance's value (a downturn) is",
+    "scenario.episode_weeks": "the adverse spell's length (volatility, crisis or downturn) in weeks is",
     "dynamics.contact_hazard": "the weekly chance a key contact leaves is",
     "dynamics.strategy_drift": "strategic drift (weekly s.d.) is",
     "market.culture_spread": "the distance between the partners' cultures (0 alike, 1 far apart) is",
