@@ -55,35 +55,19 @@ def _pooled(frame: pd.DataFrame, outcome: str = "failed") -> tuple[int, int]:
 def _paired(
     runs: pd.DataFrame, reference: pd.DataFrame, column: str = "failed", result: StressResult | None = None
 ) -> dict[str, float]:
-    """Draw-paired difference of a run against the charter as written.
+    """Draw-paired difference of a run against the charter as written; for failure, with the
+    paired interval of the alliances whose fate differs (:func:`sim.stress.decision.paired`)."""
+    if column == "failed" and result is not None and not runs.empty:
+        from sim.stress.decision import paired
 
-    For failure, the interval is at least the paired (McNemar-type) interval of the
-    pooled alliances: when every draw moves by the same few alliances, the draws alone
-    would claim a certainty their few discordant alliances do not carry."""
+        first = runs.iloc[0]
+        return paired(result, (first["kind"], first["name"], first["severity"]))
     ref = reference.set_index("draw")
     this = runs.set_index("draw")
     common = this.index.intersection(ref.index)
     if column != "failed":
         return interval((this.loc[common, column] - ref.loc[common, column]).to_numpy())
-    estimate = interval((_rate(this.loc[common]) - _rate(ref.loc[common])).to_numpy())
-    if result is None or this.empty:
-        return estimate
-    first = runs.iloc[0]
-    worse = better = total = 0
-    for k in common:
-        variant = result.failed[(first["kind"], first["name"], first["severity"], int(k))]
-        charter = result.failed[("charter", "charter as written", "", int(k))]
-        worse += int(np.sum(variant & ~charter))
-        better += int(np.sum(charter & ~variant))
-        total += len(variant)
-    diff = (worse - better) / total
-    se = math.sqrt(max(worse + better - (worse - better) ** 2 / total, 0.0)) / total
-    half = 1.959963984540054 * se
-    return {
-        "estimate": estimate["estimate"],
-        "low": min(estimate["low"], diff - half),
-        "high": max(estimate["high"], diff + half),
-    }
+    return interval((_rate(this.loc[common]) - _rate(ref.loc[common])).to_numpy())
 
 
 # ---------------------------------------------------------------- numbers
@@ -129,6 +113,8 @@ def failure_and_change(frame: pd.DataFrame, charter: pd.DataFrame, result: Stres
 
 
 def stressor_table(result: StressResult) -> list[dict[str, Any]]:
+    from sim.stress.decision import unchanged
+
     runs = result.runs
     charter = runs[runs["kind"] == "charter"]
     rows = []
@@ -146,7 +132,11 @@ def stressor_table(result: StressResult) -> list[dict[str, Any]]:
         if frame.empty:
             continue
         note = str(frame["note"].iloc[0]) if "note" in frame else ""
-        if not note and name != "calm_baseline" and fails_the_same(frame, result):
+        if (
+            not note
+            and name != "calm_baseline"
+            and unchanged(result, (str(frame["kind"].iloc[0]), name, severity))
+        ):
             note = "it changed no alliance's failure: the charter's clauses leave it nothing to act on"
         note = sentence(note) if note else ""
         rows.append(
@@ -159,17 +149,6 @@ def stressor_table(result: StressResult) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def fails_the_same(frame: pd.DataFrame, result: StressResult) -> bool:
-    """Whether the same alliances failed in every draw of a run as under the charter as written."""
-    first = frame.iloc[0]
-    for draw in frame["draw"]:
-        variant = result.failed.get((first["kind"], first["name"], first["severity"], int(draw)))
-        charter = result.failed.get(("charter", "charter as written", "", int(draw)))
-        if variant is None or charter is None or not np.array_equal(variant, charter):
-            return False
-    return True
 
 
 def clause_table(result: StressResult) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ def paired(result: StressResult, this: Key, reference: Key = CHARTER) -> dict[st
         worse += int(np.sum(a & ~b))
         better += int(np.sum(b & ~a))
         total += len(a)
-        per_draw.append((int(np.sum(a)) - int(np.sum(b))) / len(a))
+        per_draw.append(int(np.sum(a)) / len(a) - int(np.sum(b)) / len(b))
     by_draws = interval(per_draw)
     diff = (worse - better) / total
     se = math.sqrt(max(worse + better - (worse - better) ** 2 / total, 0.0)) / total
