@@ -415,3 +415,12 @@ def test_every_condition_scenario_discovery_splits_on_is_in_words() -> None:
     _, report = written()
     for text in report["scenarios"]["sentences"]:
         assert not re.search(r"\b(scenario|dynamics|market|alliance)\.\w+", text), text
+
+
+def test_a_long_partner_name_is_cut_in_a_figure_and_the_field_kept() -> None:
+    from sim.stress.figures import LABEL_CHARS, short
+
+    name = "Municipal utility number 10 with a very long legal name GmbH & Co. KG"
+    label = short(f"{name}: outside option (0 to 0.4)")
+    assert len(label) <= LABEL_CHARS and label.endswith(": outside option (0 to 0.4)")
+    assert short(name + name) == (name + name)[: LABEL_CHARS - 1] + "\u2026"

@@ -314,7 +314,15 @@ LABEL_CHARS = 60
 
 
 def short(label: str) -> str:
-    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "\u2026"
+    """``label`` cut to :data:`LABEL_CHARS`; in "partner: field" the partner's name is cut, so the
+    field stays readable."""
+    if len(label) <= LABEL_CHARS:
+        return label
+    head, sep, tail = label.rpartition(": ")
+    room = LABEL_CHARS - len(sep) - len(tail) - 1
+    if head and room >= 8:
+        return head[:room] + "\u2026" + sep + tail
+    return label[: LABEL_CHARS - 1] + "\u2026"
 
 
 def figure_inputs(inputs: list[dict[str, Any]], stressors: list[dict[str, Any]]) -> str:
