@@ -545,6 +545,14 @@ class Dynamics(Section):
         "criteria failing at once for a review to count against (5, more than there are: no termination clause)",
     )
     termination_reviews: int = knob(2, 1, 52, "consecutive failing reviews to end deliberately")
+    # partners' choices (sim.mechanisms.choices: a class's teams make them; the model's own
+    # partners commit what their capacity gives, raise every issue, share, take what tempts them)
+    silence_relief: float = knob(0.5, 0.0, 1.0, "cut of new issues' trust cost when all sit on them")
+    silence_drag: float = knob(0.5, 0.0, 1.0, "cut of informal settlement when all sit on issues")
+    protection_effect: float = knob(0.5, 0.0, 1.0, "cut of IP at risk when all protect their IP")
+    protection_drag: float = knob(0.4, 0.0, 1.0, "cut of integration progress when all protect")
+    side_deal_gain: float = knob(0.5, 0.0, 100.0, "private value a partner takes in one side deal")
+    added_meeting_weeks: int = knob(4, 1, 52, "weeks between the meetings of an added meeting clause")
 
 
 @dataclass(frozen=True)

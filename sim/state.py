@@ -315,6 +315,20 @@ class AllianceState(Protocol):
     partner_load: Annotated[np.ndarray, "i8", "P"]  # alliances the firm runs at the week's start
     partner_outside_option: Annotated[np.ndarray, "f8", "P"]
     partner_reputation_drop: Annotated[np.ndarray, "f8", "P"]  # its loss last week, news here
+    # what the partners chose (sim.mechanisms.choices; a class's teams set them between rounds);
+    # at their defaults every partner behaves as the model's own partner does
+    effort_choice: Annotated[np.ndarray, "f8", "P"]  # resources committed, times what its capacity gives
+    silent: Annotated[np.ndarray, "u1", "P"]  # sits on open issues instead of raising them
+    protects: Annotated[np.ndarray, "u1", "P"]  # protects its information and IP instead of sharing
+    declines_side_deals: Annotated[np.ndarray, "u1", "P"]  # turns down the private temptations it meets
+    leaving: Annotated[np.ndarray, "u1", "P"]  # walks out this week by choice
+    side_gains: Annotated[np.ndarray, "f8", "P"]  # private gains from side deals taken
+    net_value: Annotated[np.ndarray, "f8", "P"]  # the partner's own net value, summed over weeks
+    clause_meetings: Annotated[bool, "?"]  # clauses the partners added to the charter during the run
+    clause_kpis: Annotated[bool, "?"]
+    clause_escalation: Annotated[bool, "?"]
+    clause_expectations: Annotated[bool, "?"]
+    renegotiation_asked: Annotated[bool, "?"]  # a renegotiation the partners agreed on
 
 
 class FirmState(Protocol):
@@ -427,6 +441,7 @@ def new_state(start: CohortStart, config: SimulationConfig) -> CohortState:
     a.commitment = start.commitment
     a.share = 1.0 / p
     a.active = True
+    a.effort_choice = 1.0
     f = np.zeros(start.shape.n_firms, dtype=record_dtype(FirmState, p)).view(np.recarray)
     f.strategy = start.strategy
     f.core = start.strategy

@@ -173,7 +173,7 @@ def check_endings(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> 
             a.shortfall_weeks[slot] += 1
         else:
             a.shortfall_weeks[slot] = 0
-        if a.shortfall_weeks[slot] >= d.exit_patience or walks_away(a, w, slot, t, p):
+        if a.shortfall_weeks[slot] >= d.exit_patience or a.leaving[slot] or walks_away(a, w, slot, t, p):
             a.active[slot] = False
             a.exited[slot] = True
             record(a, PARTNER_EXIT, slot, -1, 0.0)

@@ -4,6 +4,7 @@ resolution, trust and value perception, each a moving average of this week's sig
 from __future__ import annotations
 
 from sim.mechanisms import mechanism
+from sim.mechanisms.choices import touches
 from sim.mechanisms.partners import clip01, expectation_gap, n_active, without_champion
 from sim.state import AllianceDraws, AllianceState, Context, Params
 
@@ -27,7 +28,7 @@ def update_health(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> 
         if age >= 0:
             open_count += 1
             age_total = age_total + age
-    touch = 1.0 if c.any_touchpoint and c.t >= c.charter_week else 0.0
+    touch = 1.0 if touches(a, c, p) and c.t >= c.charter_week else 0.0
     communication = clip01(
         d.communication_base
         + d.communication_touchpoint * touch

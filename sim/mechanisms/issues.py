@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sim.draws import draw_resolve, draw_severity
 from sim.mechanisms import mechanism
+from sim.mechanisms.choices import escalation_path, meets, protection, shared_kpis, silence
 from sim.mechanisms.log import ESCALATION, record
 from sim.mechanisms.partners import (
     effective_cultural_distance,
@@ -37,8 +38,9 @@ def friction_drivers(a: AllianceState, c: Context, p: Params) -> tuple[float, ..
     g = p.governance
     d = p.dynamics
     kind = p.alliance
-    measurement = 0.0 if g.shared_kpis else a.measurement
+    measurement = 0.0 if shared_kpis(a, p) else a.measurement
     ip = kind.ip_exposure * (1.0 - d.guardrail_effect) if g.ip_guardrails else kind.ip_exposure
+    ip = ip * (1.0 - d.protection_effect * protection(a))
     coordination = kind.coordination_load * max(0.0, n_active(a) - 2.0)
     if g.orchestrator:
         coordination = coordination * (1.0 - d.orchestration_effect)
@@ -127,7 +129,9 @@ def resolve_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) ->
     adhoc = d.adhoc_resolve * culture_factor * contact_factor * experience_factor
     if g.decision_rights:
         adhoc = adhoc * (1.0 + d.rights_boost)
-    adhoc = min(adhoc, 1.0)
+    adhoc = min(adhoc, 1.0) * (1.0 - d.silence_drag * silence(a))
+    escalating = escalation_path(a, p)
+    meeting_week = meets(a, c, p)
     drag = c.structure_slowdown
     meeting = d.rights_meeting_resolve if g.decision_rights else d.meeting_resolve
     resolved = 0
@@ -135,9 +139,9 @@ def resolve_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) ->
         age = a.issue_age[q]
         if age < 0:
             continue
-        escalated = g.escalation_path and age >= g.escalation_age_weeks
+        escalated = escalating and age >= g.escalation_age_weeks
         miss = 1.0 - adhoc * drag
-        if c.meeting:
+        if meeting_week:
             miss = miss * (1.0 - meeting * drag)
         if c.working_group:
             miss = miss * (1.0 - d.working_group_resolve * drag)
@@ -164,7 +168,7 @@ def resolve_issues(a: AllianceState, w: AllianceDraws, c: Context, p: Params) ->
             open_count += 1
             if a.issue_age[q] > d.aging_grace_weeks:
                 aged += 1
-            if g.escalation_path and a.issue_age[q] == g.escalation_age_weeks:
+            if escalating and a.issue_age[q] == g.escalation_age_weeks:
                 escalations += 1
     a.resolved_count += resolved
     a.resolved = resolved

@@ -12,6 +12,7 @@ levers' roles are declared in :mod:`sim.levers`.
 from __future__ import annotations
 
 from sim.mechanisms import mechanism
+from sim.mechanisms.choices import added_levers, explicit_expectations, meets, touches
 from sim.mechanisms.partners import misalignment, n_active, realign, reset_expectations
 from sim.state import AllianceDraws, AllianceState, Context, Params
 
@@ -24,7 +25,7 @@ def hold_touchpoints(a: AllianceState, w: AllianceDraws, c: Context, p: Params) 
     if c.t < c.charter_week:
         return
     effort = 0.0
-    if c.meeting:
+    if meets(a, c, p):
         effort = effort + d.meeting_effort
     if c.working_group:
         effort = effort + d.working_group_effort
@@ -32,11 +33,11 @@ def hold_touchpoints(a: AllianceState, w: AllianceDraws, c: Context, p: Params) 
         effort = effort + d.steering_effort
     if c.health_check:
         effort = effort + d.health_check_effort
-    effort = effort + d.lever_effort * c.standing_levers
+    effort = effort + d.lever_effort * (c.standing_levers + added_levers(a, p))
     a.proactive_effort = effort * n_active(a)
     if c.t == c.charter_week:
         a.setup_effort = c.setup_effort * n_active(a)
-    if g.explicit_expectations and c.any_touchpoint:
+    if explicit_expectations(a, p) and touches(a, c, p):
         reset_expectations(a, d.explicit_expectation_rate, p)
     if g.strategic_alignment and c.review:
         before = misalignment(a)

@@ -45,6 +45,11 @@ def apply_triggers(a: AllianceState, w: AllianceDraws, c: Context, p: Params) ->
     t = c.t
     if t < c.charter_week:
         return  # nothing agreed yet, nothing to renegotiate
+    if a.renegotiation_asked and a.renegotiation_left == 0:
+        # the partners agreed to renegotiate (sim.mechanisms.choices): a planned one
+        a.renegotiation_asked = False
+        renegotiate(a, c, p, d.realign_fraction, False)
+        return
     if a.renegotiation_left > 0 or t - a.last_renegotiation < tr.cooldown_weeks:
         return
     if c.triggers_on:

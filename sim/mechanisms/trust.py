@@ -16,6 +16,7 @@ which names the primary cause if the alliance fails.
 from __future__ import annotations
 
 from sim.mechanisms import mechanism
+from sim.mechanisms.choices import protection, silence, touches
 from sim.mechanisms.maturity import routine_cushion
 from sim.mechanisms.partners import expectation_gap, inequity, misalignment, n_active, value_ratio
 from sim.state import AllianceDraws, AllianceState, Context, Params
@@ -29,12 +30,13 @@ INEQUITY = int(Cause.INEQUITY)
 
 
 @mechanism
-def ip_at_risk(p: Params) -> float:
-    """Intellectual property exposed in joint work, cut by guardrails."""
+def ip_at_risk(a: AllianceState, p: Params) -> float:
+    """Intellectual property exposed in joint work, cut by guardrails and by partners who
+    protect theirs."""
     ip = p.alliance.ip_exposure
     if p.governance.ip_guardrails:
         ip = ip * (1.0 - p.dynamics.guardrail_effect)
-    return ip
+    return ip * (1.0 - p.dynamics.protection_effect * protection(a))
 
 
 @mechanism
@@ -50,7 +52,7 @@ def trust_gain(a: AllianceState, c: Context, p: Params) -> float:
     return (
         d.trust_per_resolution * a.resolved
         + d.trust_per_value * surplus
-        + d.trust_per_touchpoint * (1.0 if c.any_touchpoint and c.t >= c.charter_week else 0.0)
+        + d.trust_per_touchpoint * (1.0 if touches(a, c, p) and c.t >= c.charter_week else 0.0)
         + d.trust_per_realignment * a.realigned
     )
 
@@ -64,15 +66,13 @@ def trust_losses(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> t
     for q in range(a.issue_age.shape[0]):
         if a.issue_age[q] > d.aging_grace_weeks:
             aged = aged + (0.5 if a.issue_small[q] else 1.0)
-    temptation = min(
-        1.0, misalignment(a) + ip_at_risk(p) + d.overlap_temptation * p.alliance.capability_overlap
-    )
+    tempted = temptation(a, p)
     acts = 0.0
     reputation_drop = 0.0
     for slot in range(a.active.shape[0]):
         if not a.active[slot]:
             continue
-        if w.opportunism_u[slot] < d.opportunism_rate * temptation:
+        if takes_side_deal(a, w, slot, tempted, p):
             acts = acts + 1.0
         reputation_drop = reputation_drop + a.partner_reputation_drop[slot]
     # a pilot limits scope and exposure: its issues and temptations put less at stake
@@ -87,8 +87,24 @@ def trust_losses(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> t
         contact * a.departures,
         d.trust_per_reputation_drop * reputation_drop,
         d.trust_per_inequity * inequity(a),
-        d.trust_per_issue * a.raised * exposure,
+        d.trust_per_issue * a.raised * exposure * (1.0 - d.silence_relief * silence(a)),
     )
+
+
+@mechanism
+def temptation(a: AllianceState, p: Params) -> float:
+    """How much a side deal tempts: misalignment, IP at risk and, between competitors,
+    overlapping capabilities."""
+    d = p.dynamics
+    return min(1.0, misalignment(a) + ip_at_risk(a, p) + d.overlap_temptation * p.alliance.capability_overlap)
+
+
+@mechanism
+def takes_side_deal(a: AllianceState, w: AllianceDraws, slot: int, tempted: float, p: Params) -> bool:
+    """This week's draw offers the partner a side deal (``tempted``: :func:`temptation`), and it
+    does not turn it down."""
+    offered = w.opportunism_u[slot] < p.dynamics.opportunism_rate * tempted
+    return offered and not a.declines_side_deals[slot]
 
 
 @mechanism
@@ -117,3 +133,9 @@ def update_trust(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> N
     a.ledger[KEY_CONTACT_LOSS] += losses[3] * bite
     a.ledger[PARTNER_REPUTATION] += losses[4] * bite
     a.ledger[INEQUITY] += losses[5] * bite
+    # a side deal taken is the partner's private gain (at a pilot's scale while piloting)
+    exposure = p.launch.pilot_scale if a.piloting else 1.0
+    tempted = temptation(a, p)
+    for slot in range(a.active.shape[0]):
+        if a.active[slot] and takes_side_deal(a, w, slot, tempted, p):
+            a.side_gains[slot] += p.dynamics.side_deal_gain * exposure

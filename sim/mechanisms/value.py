@@ -11,6 +11,7 @@ falls when a firm takes on more; unequal commitment feels inequitable.
 from __future__ import annotations
 
 from sim.mechanisms import mechanism
+from sim.mechanisms.choices import protection
 from sim.mechanisms.partners import n_active
 from sim.state import AllianceDraws, AllianceState, Context, Params
 from sim.vocabulary import COMMITMENT_CAP
@@ -34,14 +35,18 @@ def create_value(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> N
     slots = a.active.shape[0]
     for slot in range(slots):
         if a.active[slot]:
-            a.commitment[slot] = commitment(a.partner_capacity[slot], a.partner_load[slot], d.load_dilution)
+            a.commitment[slot] = (
+                commitment(a.partner_capacity[slot], a.partner_load[slot], d.load_dilution)
+                * a.effort_choice[slot]
+            )
     commit_total = 0.0
     for slot in range(slots):
         if a.active[slot]:
             commit_total = commit_total + min(a.commitment[slot], 1.0)
     commit_factor = commit_total / count
     if c.t >= c.launch_week:
-        a.integration = a.integration + d.integration_rate * (1.0 - a.integration) * commit_factor
+        rate = d.integration_rate * (1.0 - d.protection_drag * protection(a))
+        a.integration = a.integration + rate * (1.0 - a.integration) * commit_factor
         scale = p.launch.pilot_scale if a.piloting else 1.0
     else:
         scale = 0.0
@@ -84,5 +89,6 @@ def create_value(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> N
                 net - a.perceived_value[slot]
             )
             a.value_received[slot] += share * value
+            a.net_value[slot] += net
     a.cumulative_value += joint_net / slots
     a.potential = a.potential * c.value_change
