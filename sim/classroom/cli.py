@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import typing
+from pathlib import Path
 
 from sim.params import ConfigError
 
@@ -46,7 +47,46 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("-b", dest="charter_b", action="append", default=None, help="override of charter B")
     replay.add_argument("--inject", action="append", default=[], help="event as week:target:kind:size")
     replay.add_argument("--out", type=str, required=True, help="folder for the tables")
+    class_replay = sub.add_parser(
+        "class-replay", help="replay a participatory class from its decision log and write its tables"
+    )
+    class_replay.add_argument("log", help="the class's decision log (decision-log.json of its export)")
+    class_replay.add_argument("--out", type=str, required=True, help="folder for the tables")
     return parser
+
+
+def class_replay_command(args: argparse.Namespace) -> None:
+    """Rebuild a class from its decision log; its tables are those of the class's export."""
+    from sim.classroom.game import InputError, read_log, replay, tables_text
+    from sim.folders import FolderError, check_writable, write_or_rescue
+
+    try:
+        out = check_writable(args.out, "--out")
+        try:
+            with open(args.log, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as error:
+            raise InputError(args.log, f"cannot read it ({error})") from None
+        data = read_log(text)
+    except (InputError, FolderError) as error:
+        fail(str(error))
+    from tqdm import tqdm
+
+    with tqdm(
+        total=len(data["rounds"]), desc="class replay", unit="round", file=sys.stderr, leave=False
+    ) as bar:
+        game = replay(data, progress=bar.update)
+
+    def write(folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in tables_text(game.tables()).items():
+            (folder / name).write_text(text, encoding="utf-8", newline="")
+
+    try:
+        write_or_rescue(write, out, "alliance-class-replay-")
+    except FolderError as error:
+        fail(str(error), code=1)
+    print(f"replayed {len(data['rounds'])} rounds of {len(game.seats)} seats: {out}")
 
 
 def fail(message: str, code: int = 2) -> typing.NoReturn:
@@ -145,6 +185,9 @@ def console_main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "replay":
         replay_command(args)
+        return
+    if args.command == "class-replay":
+        class_replay_command(args)
         return
     if not 0 < args.port < 65536:
         fail(f"--port = {args.port}: must be between 1 and 65535")
