@@ -34,6 +34,7 @@ import solara.server.kernel_context
 
 from sim.classroom import glossary
 from sim.classroom.charters import format_value
+from sim.classroom.class_app import ClassPage, JoinPage, PlayPage
 from sim.classroom.debrief import debrief_zip, summary
 from sim.classroom.figures import CHART_BY_KEY, CHART_PX, CHARTS, LIVE_FORMAT, MAIN_CHART
 from sim.classroom.live import (
@@ -711,4 +712,20 @@ def Page() -> None:
                 DebriefPage(live, snap)
 
 
-__all__ = ["KEEP_ENV", "PRESET_BY_KEY", "STORE", "Page"]
+@solara.component
+def Layout(children: list[Any] = []) -> None:  # noqa: B006 (Solara's idiom)
+    """Each page lays itself out (no navigation bar: a team must not wander into the console)."""
+    solara.Column(children=children, gap="0px")
+
+
+routes = [
+    solara.Route(path="/", component=Page, label="Classroom", layout=Layout),
+    solara.Route(path="class", component=ClassPage, label="Participatory class"),
+    solara.Route(path="join", component=JoinPage, label="Join a class"),
+    solara.Route(path="play", component=PlayPage, label="Your firm"),
+]
+"""``/`` the classroom; ``/class`` a participatory class's console; ``/join`` and ``/play/<seat
+code>`` a team's pages (sim.classroom.class_app)."""
+
+
+__all__ = ["KEEP_ENV", "PRESET_BY_KEY", "STORE", "Layout", "Page", "routes"]

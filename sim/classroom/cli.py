@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import typing
 from pathlib import Path
@@ -160,6 +161,8 @@ def serve(host: str, port: int, keep: float) -> None:
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
     os.environ[KEEP_ENV] = repr(keep)
     os.environ["SOLARA_KERNEL_CULL_TIMEOUT"] = f"{max(1.0, keep):.0f}s"
+    shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
+    os.environ["ALLIANCE_SIM_APP_URL"] = f"http://{shown}:{port}"  # the address a class's console shows
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     classroom_log = logging.getLogger("sim.classroom")

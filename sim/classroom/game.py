@@ -909,6 +909,59 @@ def class_tables(game: ClassGame) -> dict[str, pd.DataFrame]:
     return {"weeks": weeks, "decisions": decisions, "scoreboard": scoreboard, "comparison": comparison}
 
 
+def class_debrief(game: ClassGame) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The debrief in rows: each alliance as played and under each design on the same draws,
+    with a sentence; and the scoreboard of firm value, best first."""
+    with game.lock:
+        rows = []
+        for i in range(game.n_alliances):
+            teams = " / ".join(s.team or "computer" for s in game.seats if s.alliance == i)
+            outcomes = {name: outcome_words(m.alliances[i]) for name, m in game.models.items()}
+            rows.append(
+                (
+                    i,
+                    teams,
+                    outcomes[CLASS],
+                    *(outcomes[d] for d in DESIGNS),
+                    counterfactual_sentence(outcomes),
+                )
+            )
+        scores = sorted(
+            (
+                (
+                    s.team or "computer",
+                    s.firm,
+                    s.alliance,
+                    round(game.score(s), 1),
+                    outcomes_of(game, s.alliance),
+                )
+                for s in game.seats
+            ),
+            key=lambda row: -row[3],
+        )
+        return rows, [(rank, *row) for rank, row in enumerate(scores, start=1)]
+
+
+def outcomes_of(game: ClassGame, alliance: int) -> str:
+    return outcome_words(game.models[CLASS].alliances[alliance])
+
+
+def counterfactual_sentence(outcomes: Mapping[str, str]) -> str:
+    """Would another charter have saved it? Said of the same alliance on the same draws."""
+    played = outcomes[CLASS]
+    good = ("running", "success")
+    words = {"handshake": "a handshake", "committee": "a steering committee", "full": "the full framework"}
+    if played.startswith("failed"):
+        saved = [words[d] for d in DESIGNS if outcomes[d] in good]
+        if saved:
+            return f"It failed as played; {' and '.join(saved)} would have saved it, with the same decisions and luck."
+        return "It failed as played, and failed under every other charter too: the decisions, not the charter, decided it."
+    lost = [words[d] for d in DESIGNS if outcomes[d].startswith("failed")]
+    if lost:
+        return f"It held as played ({played}); under {' and '.join(lost)} it would have failed."
+    return f"It held as played ({played}), and under every other charter too."
+
+
 def tables_text(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     """Each table as the CSV text written to disk (the form a replay is compared in)."""
     out = {}
