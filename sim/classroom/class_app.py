@@ -85,22 +85,24 @@ def _seconds(left: float | None) -> str:
     return f"{minutes}:{seconds:02d} left"
 
 
-def _connect(game: ClassGame, tick: solara.Reactive[int]) -> Callable[[], None]:
+def _connect(game: ClassGame, tick: solara.Reactive[int], console: bool) -> Callable[[], None]:
     context = solara.server.kernel_context.get_current_context()
 
     def listener(version: int) -> None:
         with context:
             tick.value = tick.value + 1
 
-    key = game.subscribe(listener)
+    key = game.subscribe(listener, console=console)
     return lambda: game.unsubscribe(key)
 
 
-def use_game(game: ClassGame | None) -> None:
-    """Render again whenever the class changes (from any page or its timer) and once a second
-    for the clock."""
+def use_game(game: ClassGame | None, console: bool = False) -> None:
+    """Render again when the class changes (from any page or its timer: every change for the
+    console, a round's or the class's state for a team) and, for the clock, every second on the
+    console and every five seconds on a team's page."""
     tick = solara.use_reactive(0)
-    solara.use_effect(lambda: _connect(game, tick) if game is not None else None, [game])
+    solara.use_effect(lambda: _connect(game, tick, console) if game is not None else None, [game])
+    period = 1.0 if console else 5.0
     _ = tick.value
 
     def clock() -> Callable[[], None]:
@@ -110,7 +112,7 @@ def use_game(game: ClassGame | None) -> None:
         stop = threading.Event()
 
         def run() -> None:
-            while not stop.wait(1.0):
+            while not stop.wait(period):
                 if game is not None and game.state == "playing" and game.deadline is not None:
                     with context:
                         tick.value = tick.value + 1
@@ -173,12 +175,8 @@ def PlayPage() -> None:
                 'server. <a href="/join">Join a class</a>.</p>'
             )
             return
-        try:
-            view = game.team_view(token)
-        except Refused:
-            Html('<p class="error-text">This seat code opens no seat of this class.</p>')
-            return
-        TeamPanel(game, token, view)
+        # the panel reads the class itself when it renders (its own changes render it alone)
+        TeamPanel(game, token, game.version)
 
 
 def _find_seat(token: str) -> tuple[ClassGame, Any] | None:
@@ -189,11 +187,19 @@ def _find_seat(token: str) -> tuple[ClassGame, Any] | None:
 
 
 @solara.component
-def TeamPanel(game: ClassGame, token: str, view: Any) -> None:
+def TeamPanel(game: ClassGame, token: str, version: int) -> None:
+    """A team's brief and decisions, read from the class at each render (``version``: the
+    class's version its page last heard of, so a change of the class renders it again)."""
     draft, set_draft = solara.use_state(dict[str, Any]())
+    sent, set_sent = solara.use_state(0)  # decisions sent from this page (renders it again)
     error, set_error = solara.use_state("")
     # a new round starts from the round's decision (the last one's standing choices)
-    solara.use_effect(lambda: set_draft({}), [view.round])
+    solara.use_effect(lambda: set_draft({}), [game.round])
+    try:
+        view = game.team_view(token)
+    except Refused:
+        Html('<p class="error-text">This seat code opens no seat of this class.</p>')
+        return
     current = {**view.decision.to_dict(), **draft}
 
     def choose(name: str, value: Any) -> None:
@@ -212,6 +218,7 @@ def TeamPanel(game: ClassGame, token: str, view: Any) -> None:
             return
         set_draft({})
         set_error("")
+        set_sent(sent + 1)
 
     status = {
         "lobby": "Waiting for the teacher to start the game",
@@ -503,7 +510,7 @@ def export_zip(game: ClassGame) -> bytes:
 
 @solara.component
 def Console(game: ClassGame, code: str) -> None:
-    use_game(game)
+    use_game(game, console=True)
     error, set_error = solara.use_state("")
     kind, set_kind = solara.use_state(InjectionKind.SUBSIDY.value)
     target, set_target = solara.use_state("all")

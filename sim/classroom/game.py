@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hmac
 import io
 import json
@@ -33,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Concatenate
 
 import numpy as np
 import pandas as pd
@@ -318,6 +319,22 @@ class TeamView:
     feed: tuple[str, ...]
 
 
+def notifies[**A, R](
+    method: Callable[Concatenate[ClassGame, A], R],
+) -> Callable[Concatenate[ClassGame, A], R]:
+    """A method of :class:`ClassGame` that tells the pages of its changes once it has let go of
+    the class's lock."""
+
+    @functools.wraps(method)
+    def wrapper(self: ClassGame, *args: A.args, **kwargs: A.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._notify()
+
+    return wrapper
+
+
 class ClassGame:
     """One class: its seats, its four models, its rounds; every method holds the class's lock."""
 
@@ -369,6 +386,8 @@ class ClassGame:
         self.feed: list[tuple[int, int, str]] = []  # week, alliance, text
         self.version = 0
         self.listeners: dict[int, Callable[[int], None]] = {}
+        self.console_listeners: set[int] = set()
+        self._due: set[int] = set()
         self._next_listener = 0
         self._wake = threading.Condition(self.lock)
         self._closed = False
@@ -377,23 +396,39 @@ class ClassGame:
             threading.Thread(target=self._timer, name=f"class-{self.join_code}", daemon=True).start()
 
     # ---------------------------------------------------------------- listeners
-    def subscribe(self, listener: Callable[[int], None]) -> int:
+    def subscribe(self, listener: Callable[[int], None], console: bool = False) -> int:
+        """Call ``listener`` on every change of the class (``console``) or only when a round or
+        the class's state changes (a team's page: another team's decision changes nothing there)."""
         with self.lock:
             self._next_listener += 1
             self.listeners[self._next_listener] = listener
+            if console:
+                self.console_listeners.add(self._next_listener)
             return self._next_listener
 
     def unsubscribe(self, key: int) -> None:
         with self.lock:
             self.listeners.pop(key, None)
+            self.console_listeners.discard(key)
 
-    def _changed(self) -> None:
+    def _changed(self, everyone: bool = True) -> None:
+        """Mark a change (under the lock); :meth:`_notify` tells the pages after the lock is let go."""
         self.version += 1
-        for listener in list(self.listeners.values()):
+        self._due |= set(self.listeners) if everyone else set(self.listeners) & self.console_listeners
+
+    def _notify(self) -> None:
+        """Tell the pages of the changes marked, without holding the class's lock: a page renders
+        in the thread that tells it, and its render reads the class under that lock."""
+        with self.lock:
+            due, self._due = self._due, set()
+            version = self.version
+            listeners = [self.listeners[key] for key in sorted(due) if key in self.listeners]
+        for listener in listeners:
             with contextlib.suppress(Exception):  # a page that went away must not stop the class
-                listener(self.version)
+                listener(version)
 
     # ---------------------------------------------------------------- teams
+    @notifies
     def join(self, code: str, team: str) -> str:
         """Seat a team; returns its token. The same name again (a team that lost its page) gets
         a new token only from the teacher's console, never from the join form."""
@@ -427,6 +462,7 @@ class ClassGame:
                 raise Refused("this seat code opens no seat of this class")
             return self.seats[index]
 
+    @notifies
     def decide(self, token: str, decision: Decision | Mapping[str, Any]) -> None:
         """Record a team's decisions for the open round (a new one replaces the last); when the
         last team has decided, the round is played at once."""
@@ -447,7 +483,7 @@ class ClassGame:
             if all(s.index in self.submitted for s in self._deciding_seats()):
                 self._process()
             else:
-                self._changed()
+                self._changed(everyone=False)
 
     def _seat_plays(self, seat: Seat) -> bool:
         alliance = self.models[CLASS].alliances[seat.alliance]
@@ -466,6 +502,7 @@ class ClassGame:
         if not hmac.compare_digest(str(code).strip().upper().encode(), self.teacher_code.encode()):
             raise Refused("wrong teacher code")
 
+    @notifies
     def start(self, code: str) -> None:
         self.check_teacher(code)
         with self.lock:
@@ -475,6 +512,7 @@ class ClassGame:
             self._open_round()
             self._changed()
 
+    @notifies
     def pause(self, code: str) -> None:
         self.check_teacher(code)
         with self.lock:
@@ -484,6 +522,7 @@ class ClassGame:
                 self.deadline = None
                 self._changed()
 
+    @notifies
     def resume(self, code: str) -> None:
         self.check_teacher(code)
         with self.lock:
@@ -494,6 +533,7 @@ class ClassGame:
                 self._wake.notify_all()
                 self._changed()
 
+    @notifies
     def close_round(self, code: str) -> None:
         """Play the round now, with the stated default for every team that has not decided."""
         self.check_teacher(code)
@@ -503,6 +543,7 @@ class ClassGame:
             self.last_decision_at = self.clock()
             self._process()
 
+    @notifies
     def inject(self, code: str, kind: str, target: int | None, size: float) -> Injection:
         """An event for the coming round's first week, in one alliance or all, in every model."""
         self.check_teacher(code)
@@ -527,6 +568,7 @@ class ClassGame:
             self._changed()
             return injection
 
+    @notifies
     def end(self, code: str) -> None:
         self.check_teacher(code)
         with self.lock:
@@ -553,8 +595,10 @@ class ClassGame:
         self._wake.notify_all()
 
     def _timer(self) -> None:
-        with self.lock:
-            while not self._closed and self.state != "over":
+        while True:
+            with self.lock:
+                if self._closed or self.state == "over":
+                    return
                 if self.state == "playing" and self.deadline is not None:
                     wait = self.deadline - self.clock()
                     if wait <= 0:
@@ -563,10 +607,11 @@ class ClassGame:
                             self._process()
                         except Exception:  # the class goes on: the teacher sees the round unplayed
                             self.deadline = None
-                        continue
-                    self._wake.wait(timeout=min(wait, 1.0))
+                    else:
+                        self._wake.wait(timeout=min(wait, 1.0))
                 else:
                     self._wake.wait(timeout=1.0)
+            self._notify()
 
     def decision_for(self, seat: Seat, last: Mapping[int, Decision]) -> tuple[Decision, str]:
         """The decision a seat plays this round, and where it came from."""
