@@ -117,6 +117,7 @@ def test_thirty_teams_play_eight_rounds_and_the_debrief_compares_every_alliance(
                     raise AssertionError(f"team {team}, round {round_}:\n{page.inner_text('body')}") from None
             if shots and round_ == 3:
                 students[0].set_viewport_size({"width": 1920, "height": 1080})
+                students[0].evaluate("window.scrollTo(0, 0)")
                 students[0].screenshot(path=f"{shots}/class-student.png")
                 teacher.screenshot(path=f"{shots}/class-console.png")
 
@@ -127,7 +128,8 @@ def test_thirty_teams_play_eight_rounds_and_the_debrief_compares_every_alliance(
             cells = rows.nth(i).locator("td").all_inner_texts()
             assert len(cells) == 7 and all(cells[2:6]) and cells[6].startswith("It ")
         if shots:
-            teacher.screenshot(path=f"{shots}/class-debrief.png", full_page=True)
+            teacher.locator(".debrief-table").scroll_into_view_if_needed()
+            teacher.screenshot(path=f"{shots}/class-debrief.png")
         with teacher.expect_download(timeout=120_000) as download:
             teacher.locator(".export").get_by_role("button").click()
         archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))

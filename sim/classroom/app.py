@@ -37,6 +37,7 @@ from sim.classroom.charters import format_value
 from sim.classroom.class_app import ClassPage, JoinPage, PlayPage
 from sim.classroom.debrief import debrief_zip, summary
 from sim.classroom.figures import CHART_BY_KEY, CHART_PX, CHARTS, LIVE_FORMAT, MAIN_CHART
+from sim.classroom.guard import Guard
 from sim.classroom.live import (
     INTERVALS_MS,
     KEEP_ENV,
@@ -112,29 +113,6 @@ CSS = f"""
 
 
 # ------------------------------------------------------------------ pieces
-@solara.component
-def Guard(session_key: str, name: str, children: list[Any] = []) -> None:  # noqa: B006 (Solara's idiom)
-    """Shows its children; an error in them is logged with the session id and shown in their
-    place, never as a page of traceback."""
-    error, clear = solara.use_exception()
-
-    def report() -> None:
-        if error is not None:
-            log.error(
-                "session %s: the %s panel failed",
-                session_key,
-                name,
-                exc_info=(type(error), error, error.__traceback__),
-            )
-
-    solara.use_effect(report, [error])
-    if error is not None:
-        solara.Error(f"The {name} panel could not be shown ({type(error).__name__}: {error}); it is logged.")
-        solara.Button("Show it again", on_click=clear)
-        return
-    solara.Column(children=children, style={"min-height": "0"})
-
-
 @solara.component
 def NumberField(
     label: str,

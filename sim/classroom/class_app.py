@@ -44,6 +44,7 @@ from sim.classroom.game import (
     class_debrief,
     tables_text,
 )
+from sim.classroom.guard import Guard, log
 from sim.classroom.presets import PRESETS
 from sim.classroom.session import InjectionKind
 
@@ -72,6 +73,15 @@ CSS = """
 .feed-list { font-size: 16px; max-height: 260px; overflow-y: auto; }
 .error-text { color: #b00020; font-weight: 600; }
 """
+
+
+def failure(doing: str, problem: Exception) -> str:
+    """What a page says of a refused value, or of an unexpected error (logged, never shown as a
+    traceback)."""
+    if isinstance(problem, (InputError, Refused)):
+        return str(problem)
+    log.error("%s failed", doing, exc_info=(type(problem), problem, problem.__traceback__))
+    return f"{doing} failed ({type(problem).__name__}); it is logged on the server"
 
 
 def esc(text: Any) -> str:
@@ -141,8 +151,8 @@ def JoinPage() -> None:
         try:
             game = GAMES.find(code)
             token = game.join(code, team)
-        except (InputError, Refused) as problem:
-            set_error(str(problem))
+        except Exception as problem:
+            set_error(failure("Joining", problem))
             return
         router.push(f"/play/{token}")
 
@@ -176,7 +186,8 @@ def PlayPage() -> None:
             )
             return
         # the panel reads the class itself when it renders (its own changes render it alone)
-        TeamPanel(game, token, game.version)
+        with Guard(token[:6], "team"):
+            TeamPanel(game, token, game.version)
 
 
 def _find_seat(token: str) -> tuple[ClassGame, Any] | None:
@@ -213,8 +224,8 @@ def TeamPanel(game: ClassGame, token: str, version: int) -> None:
     def submit() -> None:
         try:
             game.decide(token, Decision.from_dict(current))
-        except (InputError, Refused) as problem:
-            set_error(str(problem))
+        except Exception as problem:
+            set_error(failure("Submitting the decisions", problem))
             return
         set_draft({})
         set_error("")
@@ -379,7 +390,8 @@ def ClassPage() -> None:
         if code is None:
             TeacherLogin(game)
             return
-        Console(game, code)
+        with Guard(game.join_code, "console"):
+            Console(game, code)
 
 
 @solara.component
@@ -415,8 +427,8 @@ def CreateClass() -> None:
             setup.check()
             set_busy(True)
             game = GAMES.create(setup)
-        except InputError as problem:
-            set_error(str(problem))
+        except Exception as problem:
+            set_error(failure("Creating the class", problem))
             set_busy(False)
             return
         teacher_codes.value = {**teacher_codes.value, game.join_code: game.teacher_code}
@@ -521,8 +533,8 @@ def Console(game: ClassGame, code: str) -> None:
             try:
                 action()
                 set_error("")
-            except (InputError, Refused) as problem:
-                set_error(str(problem))
+            except Exception as problem:
+                set_error(failure("The console's action", problem))
 
         return run
 
@@ -610,7 +622,7 @@ def Console(game: ClassGame, code: str) -> None:
     if game.feed:
         Html(
             "<h2>Events</h2><ul class='feed-list'>"
-            + "".join(f"<li>week {w}: {esc(t)}</li>" for w, _, t in game.feed[-40:][::-1])
+            + "".join(f"<li>{esc(t)}</li>" for _, _, t in game.feed[-40:][::-1])
             + "</ul>"
         )
     with solara.Details("The teacher code (keep it off the projector) and how the computer plays"):

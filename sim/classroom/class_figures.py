@@ -30,7 +30,7 @@ def class_network_svg(game: ClassGame, width: int = 960) -> str:
     model = game.models[CLASS]
     columns = max(1, min(5, math.ceil(math.sqrt(game.n_alliances * 1.6))))
     rows = math.ceil(game.n_alliances / columns)
-    cell_w, cell_h = width / columns, 150
+    cell_w, cell_h = width / columns, 130
     height = rows * cell_h + 10
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
@@ -38,7 +38,7 @@ def class_network_svg(game: ClassGame, width: int = 960) -> str:
     ]
     for i, a in enumerate(model.alliances):
         cx = (i % columns + 0.5) * cell_w
-        cy = (i // columns) * cell_h + 62
+        cy = (i // columns) * cell_h + 72
         seats = [s for s in game.seats if s.alliance == i]
         radius = 0.0 if len(seats) == 2 else 38.0
         points = []
@@ -73,10 +73,15 @@ def class_network_svg(game: ClassGame, width: int = 960) -> str:
                 f'<text x="{x:.1f}" y="{y + 30:.1f}" font-size="14" text-anchor="middle" '
                 f'font-family="sans-serif">{label}</text>'
             )
-        status = outcome_words(a) if ended else f"health {a.health:.2f}"
+        words = outcome_words(a) if ended else f"health {a.health:.2f}"
+        tint = "#555" if ended else "#111"
+        room = cell_w - 16
+        fit = f' textLength="{room:.0f}" lengthAdjust="spacingAndGlyphs"' if 7.5 * len(words) > room else ""
         out.append(
-            f'<text x="{cx:.1f}" y="{cy - 26:.1f}" font-size="15" font-weight="600" text-anchor="middle" '
-            f'font-family="sans-serif" fill="{"#555" if ended else "#111"}">alliance {i}: {html.escape(status)}</text>'
+            f'<text x="{cx:.1f}" y="{cy - 40:.1f}" font-size="15" font-weight="600" text-anchor="middle" '
+            f'font-family="sans-serif" fill="{tint}">alliance {i}</text>'
+            f'<text x="{cx:.1f}" y="{cy - 22:.1f}" font-size="14" text-anchor="middle" '
+            f'font-family="sans-serif" fill="{tint}"{fit}>{html.escape(words)}</text>'
         )
     out.append("</svg>")
     return "".join(out)

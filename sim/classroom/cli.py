@@ -6,6 +6,8 @@ a session whose tabs are all closed (or lost) is kept ``--keep`` seconds for a r
 [-a OVERRIDE ...] [-b OVERRIDE ...] [--inject week:target:kind:size ...] --out DIR`` runs the
 session again (the Mesa engine, no browser) and writes its tables into ``DIR``, as a debrief
 holds them; the debrief's ``command.txt`` is such a line.
+``alliance-sim-app class-replay LOG --out DIR`` rebuilds a participatory class from the decision
+log of its export and writes its tables, byte for byte those of the export.
 """
 
 from __future__ import annotations
