@@ -58,6 +58,17 @@ def test_thirty_teams_play_eight_rounds_and_the_debrief_compares_every_alliance(
         teacher.get_by_role("button", name="Create the class").click()
         teacher.locator(".join-code").wait_for(timeout=120_000)
         code = teacher.locator(".join-code").inner_text().strip()
+        # the console opens in another browser only with the teacher code
+        intruder = browser.new_context().new_page()
+        intruder.goto(server.url + f"class/{code}")
+        intruder.locator(".teacher-code-field input").fill("WRONG234", timeout=120_000)
+        intruder.get_by_role("button", name="Open the console").click()
+        intruder.get_by_text("wrong teacher code").wait_for(timeout=60_000)
+        assert (
+            intruder.locator(".join-code").count() == 0
+            and intruder.get_by_text("Start the game").count() == 0
+        )
+        intruder.context.close()
 
         students = []
         for team in range(TEAMS):

@@ -20,6 +20,7 @@ from sim.classroom.game import (
     ClassGame,
     ClassSetup,
     Decision,
+    GameStore,
     InputError,
     Refused,
     read_log,
@@ -331,3 +332,19 @@ def test_a_malformed_log_stops_with_one_line_naming_what_is_wrong(tmp_path: Path
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert words in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_full_server_drops_only_a_class_that_is_over() -> None:
+    store = GameStore(limit=2)
+    try:
+        first, second = store.create(setup_of(teams=2)), store.create(setup_of(teams=2))
+        with pytest.raises(InputError, match="still in play"):
+            store.create(setup_of(teams=2))
+        assert store.find(first.join_code) is first and store.find(second.join_code) is second
+        first.end(first.teacher_code)
+        third = store.create(setup_of(teams=2))
+        with pytest.raises(Refused):
+            store.find(first.join_code)
+        assert store.find(third.join_code) is third and store.find(second.join_code) is second
+    finally:
+        store.stop()

@@ -42,6 +42,7 @@ from sim.classroom.game import (
     InputError,
     Refused,
     class_debrief,
+    decision_table,
     tables_text,
 )
 from sim.classroom.guard import Guard, log
@@ -396,9 +397,11 @@ def ClassPage() -> None:
 
 @solara.component
 def CreateClass() -> None:
-    situations = solara.use_memo(_situations, [])
+    shipped = solara.use_memo(_situations, [])
+    opened, set_opened = solara.use_state(dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]())
+    situations = {**shipped, **opened}
     router = solara.use_router()
-    situation, set_situation = solara.use_state(next(iter(situations)))
+    situation, set_situation = solara.use_state(next(iter(shipped)))
     teams, set_teams = solara.use_state("30")
     rounds, set_rounds = solara.use_state(str(DEFAULT_ROUNDS))
     minutes, set_minutes = solara.use_state("4")
@@ -434,12 +437,40 @@ def CreateClass() -> None:
         teacher_codes.value = {**teacher_codes.value, game.join_code: game.teacher_code}
         router.push(f"/class/{game.join_code}")
 
+    def dropped(info: Any) -> None:
+        from sim.classroom.charters import read_charter_text
+        from sim.stress.charter import CharterError
+
+        name = str(info["name"] if isinstance(info, dict) else info.name)
+        data = info["data"] if isinstance(info, dict) else info.data
+        try:
+            text = bytes(data).decode("utf-8")
+            charter = read_charter_text(text, name)
+        except UnicodeDecodeError:
+            set_error(f"{name}: not a text (UTF-8) file")
+            return
+        except CharterError as problem:
+            set_error(f"{name}: {problem}")
+            return
+        except Exception as problem:
+            set_error(failure(f"Reading {name}", problem))
+            return
+        key = f"charter file: {name}"
+        set_opened({**opened, key: (f"charter {name}", charter.market, charter.clauses)})
+        set_situation(key)
+        set_error("")
+
     with solara.Column(style={"max-width": "760px"}, classes=["create-class"]):
         Html(
             "<h1>Create a participatory class</h1><p>Teams play the partner firms; you run the market. "
             f"Empty seats are played by {COMPUTER_POLICY}.</p>"
         )
         solara.Select("Situation", value=situation, values=list(situations), on_value=set_situation)
+        solara.FileDrop(
+            label="or drop a charter file (.yaml, as alliance-stress reads it) here",
+            on_file=dropped,
+            lazy=False,
+        )
         solara.InputText(
             f"Teams (1 to {MAX_TEAMS})",
             value=teams,
@@ -645,6 +676,15 @@ def Debrief(game: ClassGame) -> None:
     body = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>" for row in rows)
     Html(f'<table class="class-table debrief-table"><tr>{head}</tr>{body}</table>')
     solara.Image(picture, width="100%")
+    with solara.Details("Each team's decisions, round by round"):
+        head = "".join(
+            f"<th>{esc(h)}</th>"
+            for h in ("alliance", "team", "firm", *(f"round {r.round}" for r in game.records))
+        )
+        body = "".join(
+            "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>" for row in decision_table(game)
+        )
+        Html(f'<table class="class-table decisions-table"><tr>{head}</tr>{body}</table>')
     head = "".join(
         f"<th>{esc(h)}</th>" for h in ("rank", "team", "firm", "alliance", "firm value", "alliance as played")
     )

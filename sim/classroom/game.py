@@ -987,6 +987,36 @@ def class_debrief(game: ClassGame) -> tuple[list[tuple[Any, ...]], list[tuple[An
         return rows, [(rank, *row) for rank, row in enumerate(scores, start=1)]
 
 
+def decision_words(decision: Decision, source: str) -> str:
+    """One round's decision in a few words, for the debrief's table."""
+    parts = [
+        f"{decision.effort} effort",
+        "sat on issues" if decision.issues == "sit" else "raised issues",
+        "protected IP" if decision.information == "protect" else "shared",
+        "declined deals" if decision.side_deals == "decline" else "took deals",
+    ]
+    parts += [f"proposed {p}" for p in decision.propose]
+    parts += [f"accepted {p}" for p in decision.accept]
+    if decision.exit:
+        parts.append("LEFT")
+    words = ", ".join(parts)
+    return {"team": words, "default": f"(missed: {words})", "computer": "(computer)"}[source]
+
+
+def decision_table(game: ClassGame) -> list[tuple[Any, ...]]:
+    """Each seat's decisions round by round: (alliance, team, firm, round 1, round 2, ...)."""
+    with game.lock:
+        return [
+            (
+                seat.alliance,
+                seat.team or "computer",
+                seat.firm,
+                *(decision_words(*record.decisions[seat.index]) for record in game.records),
+            )
+            for seat in game.seats
+        ]
+
+
 def outcomes_of(game: ClassGame, alliance: int) -> str:
     return outcome_words(game.models[CLASS].alliances[alliance])
 
@@ -1088,13 +1118,24 @@ class GameStore:
         self.limit = limit
 
     def create(self, setup: ClassSetup) -> ClassGame:
+        """A new class; when the store is full the oldest class that is over makes room, and a
+        class still in play is never dropped (the new one is refused)."""
+        with self.lock:
+            if len(self.games) >= self.limit and not any(g.state == "over" for g in self.games.values()):
+                raise InputError(
+                    "class",
+                    f"this server runs {self.limit} classes still in play: end one before creating another",
+                )
         game = ClassGame(setup)
         with self.lock:
             while game.join_code in self.games:
                 game.join_code = _code(6)
             if len(self.games) >= self.limit:
-                oldest = next(iter(self.games))
-                self.games.pop(oldest).close()
+                over = [code for code, g in self.games.items() if g.state == "over"]
+                if not over:
+                    game.close()
+                    raise InputError("class", f"this server runs {self.limit} classes still in play")
+                self.games.pop(over[0]).close()
             self.games[game.join_code] = game
         return game
 
