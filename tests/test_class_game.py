@@ -348,3 +348,37 @@ def test_a_full_server_drops_only_a_class_that_is_over() -> None:
         assert store.find(third.join_code) is third and store.find(second.join_code) is second
     finally:
         store.stop()
+
+
+def test_a_team_name_is_shown_as_text_never_as_markup() -> None:
+    from sim.classroom.class_app import brief_html
+    from sim.classroom.class_figures import class_network_svg
+
+    game = ClassGame(setup_of(teams=2), timer=False)
+    try:
+        hostile = '<script>alert("x")</script>'
+        game.join(game.join_code, hostile)
+        token = game.join(game.join_code, "<img src=x onerror=alert(1)>")
+        svg, brief = class_network_svg(game), brief_html(game.team_view(token))
+        for text in (svg, brief):
+            assert "<script" not in text and "<img" not in text
+        assert "&lt;script&gt;" in svg and "&lt;script&gt;" in brief
+    finally:
+        game.close()
+
+
+def test_the_debrief_sentence_names_each_charter_that_changes_the_ending() -> None:
+    from sim.classroom.game import counterfactual_sentence
+
+    same = {CLASS: "failed: inequity", "handshake": "failed: inequity", "committee": "failed: opportunism"}
+    assert counterfactual_sentence({**same, "full": "failed: inequity"}) == (
+        "Every charter gives the same: it failed (inequity); the decisions and the luck decided it."
+    )
+    assert counterfactual_sentence({**same, "full": "success"}) == (
+        "As played it failed (inequity); under the full framework it succeeded."
+    )
+    held = {CLASS: "success", "handshake": "failed: inequity", "committee": "terminated", "full": "success"}
+    assert counterfactual_sentence(held) == (
+        "As played it succeeded; under a handshake it failed (inequity); "
+        "under a steering committee it was ended by agreement."
+    )

@@ -76,6 +76,14 @@ CSS = """
 """
 
 
+CHOICE_LABELS = {
+    "effort": "Proactive effort (resources you commit)",
+    "issues": "Open issues",
+    "information": "Information and IP",
+    "side_deals": "A private side opportunity, if one comes up",
+}
+
+
 def failure(doing: str, problem: Exception) -> str:
     """What a page says of a refused value, or of an unexpected error (logged, never shown as a
     traceback)."""
@@ -266,34 +274,14 @@ def TeamPanel(game: ClassGame, token: str, version: int) -> None:
                 Html('<p class="decided">Decided. You can change your decisions until the round closes.</p>')
             else:
                 Html('<p class="waiting">Not decided yet.</p>')
-            solara.Text("Proactive effort (resources you commit)")
-            solara.ToggleButtonsSingle(
-                value=current["effort"],
-                values=["low", "normal", "high"],
-                on_value=lambda v: choose("effort", v),
-                classes=["effort"],
-            )
-            solara.Text("Open issues")
-            solara.ToggleButtonsSingle(
-                value=current["issues"],
-                values=["raise", "sit"],
-                on_value=lambda v: choose("issues", v),
-                classes=["issues"],
-            )
-            solara.Text("Information and IP")
-            solara.ToggleButtonsSingle(
-                value=current["information"],
-                values=["share", "protect"],
-                on_value=lambda v: choose("information", v),
-                classes=["information"],
-            )
-            solara.Text("A private side opportunity, if one comes up")
-            solara.ToggleButtonsSingle(
-                value=current["side_deals"],
-                values=["take", "decline"],
-                on_value=lambda v: choose("side_deals", v),
-                classes=["side-deals"],
-            )
+            for name, label in CHOICE_LABELS.items():
+                solara.Text(label)
+                solara.ToggleButtonsSingle(
+                    value=current[name],
+                    values=list(Decision.CHOICES[name]),
+                    on_value=functools.partial(choose, name),
+                    classes=[name.replace("_", "-")],
+                )
             solara.Text("Propose to your partner (answered next round)")
             for item in (*CLAUSES, "renegotiation"):
                 if item in view.clauses:

@@ -39,9 +39,9 @@ from typing import Any, ClassVar, Concatenate
 import numpy as np
 import pandas as pd
 
-from sim.classroom.session import ClassroomModel, Injection, InjectionKind, check_injection
+from sim.classroom.session import ClassroomModel, Injection, InjectionKind, check_injection, ending_label
 from sim.params import ConfigError, SimulationConfig
-from sim.vocabulary import OBJECTIVES, Cause, Outcome
+from sim.vocabulary import OBJECTIVES
 
 ROUND_WEEKS = 13
 """Weeks a round plays: a quarter."""
@@ -884,13 +884,8 @@ def apply_decisions(
 
 
 def outcome_words(alliance: Any) -> str:
-    ending = alliance.ending()
-    if ending is None:
-        return "running"
-    cause = alliance.primary_cause()
-    if ending is Outcome.FAILED and cause is not None:
-        return f"failed: {Cause(cause).label.replace('_', ' ')}"
-    return str(ending.value)
+    """'running', or how the alliance ended (a failure with its primary cause)."""
+    return ending_label(alliance) or "running"
 
 
 def class_tables(game: ClassGame) -> dict[str, pd.DataFrame]:
@@ -1022,19 +1017,27 @@ def outcomes_of(game: ClassGame, alliance: int) -> str:
 
 
 def counterfactual_sentence(outcomes: Mapping[str, str]) -> str:
-    """Would another charter have saved it? Said of the same alliance on the same draws."""
+    """What the other charters would have done with the same alliance, decisions and luck."""
+    names = {"handshake": "a handshake", "committee": "a steering committee", "full": "the full framework"}
+
+    def verb(outcome: str) -> str:
+        if outcome.startswith("failed"):
+            return f"failed ({outcome.removeprefix('failed: ')})" if ": " in outcome else "failed"
+        return {
+            "success": "succeeded",
+            "running": "was still running",
+            "underperforming": "fell short of its objectives",
+            "terminated": "was ended by agreement",
+        }.get(outcome, outcome)
+
+    def kind(outcome: str) -> str:
+        return "failed" if outcome.startswith("failed") else outcome
+
     played = outcomes[CLASS]
-    good = ("running", "success")
-    words = {"handshake": "a handshake", "committee": "a steering committee", "full": "the full framework"}
-    if played.startswith("failed"):
-        saved = [words[d] for d in DESIGNS if outcomes[d] in good]
-        if saved:
-            return f"It failed as played; {' and '.join(saved)} would have saved it, with the same decisions and luck."
-        return "It failed as played, and failed under every other charter too: the decisions, not the charter, decided it."
-    lost = [words[d] for d in DESIGNS if outcomes[d].startswith("failed")]
-    if lost:
-        return f"It held as played ({played}); under {' and '.join(lost)} it would have failed."
-    return f"It held as played ({played}), and under every other charter too."
+    other = [f"under {names[d]} it {verb(outcomes[d])}" for d in DESIGNS if kind(outcomes[d]) != kind(played)]
+    if not other:
+        return f"Every charter gives the same: it {verb(played)}; the decisions and the luck decided it."
+    return f"As played it {verb(played)}; " + "; ".join(other) + "."
 
 
 def tables_text(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
