@@ -149,6 +149,7 @@ def test_thirty_teams_play_eight_rounds_and_the_debrief_compares_every_alliance(
             teacher.locator(".export").get_by_role("button").click()
         archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
         log = json.loads(archive.read("decision-log.json"))
+        (tmp_path / "decision-log.json").write_bytes(archive.read("decision-log.json"))  # to look at
         browser.close()
 
     assert len(log["rounds"]) == ROUNDS and log["ended"]

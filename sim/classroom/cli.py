@@ -218,7 +218,8 @@ def host_warning(host: str) -> str | None:
         return None
     return (
         f"serving on {host}, not loopback: anyone who can reach this machine on that address can "
-        "open the classroom (there is no login); use it on a classroom network only"
+        "open the classroom and join a class with its code (there is no login; a class's console "
+        "asks for its teacher code); use it on a classroom network only"
     )
 
 
