@@ -316,6 +316,7 @@ def TeamPanel(game: ClassGame, token: str, version: int) -> None:
             )
             if error:
                 Html(f'<p class="error-text">{esc(error)}</p>')
+            Html(f'<p style="font-size:15px;color:#555">{esc(DEADLINE_TEXT)}</p>')
 
 
 def brief_html(view: Any) -> str:
