@@ -38,6 +38,20 @@ def scripted(team: int, round_: int) -> dict[str, str]:
     }
 
 
+def wait_for_any(page, teacher, folder: Path, who: str, texts: list[str]) -> None:
+    """Wait until ``page`` shows one of ``texts``; if it never does, keep screenshots of it and
+    of the console and fail with what the page shows."""
+    shown = page.get_by_text(texts[0])
+    for text in texts[1:]:
+        shown = shown.or_(page.get_by_text(text))
+    try:
+        shown.first.wait_for(timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(folder / f"stuck-{who.replace(' ', '-')}.png"), full_page=True)
+        teacher.screenshot(path=str(folder / "stuck-console.png"), full_page=True)
+        raise AssertionError(f"{who}:\n{page.inner_text('body')}") from None
+
+
 def test_thirty_teams_play_eight_rounds_and_the_debrief_compares_every_alliance(tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.fail(
@@ -98,14 +112,13 @@ def test_thirty_teams_play_eight_rounds_and_the_debrief_compares_every_alliance(
                 students[RECONNECT_TEAM] = page
             teacher.get_by_text(f"Round {round_} of {ROUNDS}").first.wait_for(timeout=120_000)
             for team, page in enumerate(students):
-                try:
-                    page.get_by_text(f"Round {round_} of {ROUNDS}").or_(
-                        page.get_by_text("Your part has ended")
-                    ).first.wait_for(timeout=120_000)
-                except Exception:
-                    page.screenshot(path=str(tmp_path / f"stuck-{team}-{round_}.png"), full_page=True)
-                    teacher.screenshot(path=str(tmp_path / "stuck-console.png"), full_page=True)
-                    raise AssertionError(f"team {team}, round {round_}:\n{page.inner_text('body')}") from None
+                wait_for_any(
+                    page,
+                    teacher,
+                    tmp_path,
+                    f"team {team}, round {round_}",
+                    [f"Round {round_} of {ROUNDS}", "Your part has ended"],
+                )
                 if page.get_by_text("Your part has ended").count():
                     ended.add((team, round_))
                     continue
@@ -118,14 +131,14 @@ def test_thirty_teams_play_eight_rounds_and_the_debrief_compares_every_alliance(
                 if round_ == 3 and team % 2 == 1 and page.locator(".accept-kpis").count():
                     page.locator(".accept-kpis label").click()
                 page.get_by_role("button", name="Submit decisions").click()
-                try:  # its decision is taken, or was the last and the round was played
-                    page.get_by_text("Decided.").or_(page.get_by_text(f"Round {round_ + 1} of")).or_(
-                        page.get_by_text("The game is over")
-                    ).first.wait_for(timeout=120_000)
-                except Exception:
-                    page.screenshot(path=str(tmp_path / f"stuck-{team}-{round_}.png"), full_page=True)
-                    teacher.screenshot(path=str(tmp_path / "stuck-console.png"), full_page=True)
-                    raise AssertionError(f"team {team}, round {round_}:\n{page.inner_text('body')}") from None
+                # its decision is taken, or was the last and the round was played
+                wait_for_any(
+                    page,
+                    teacher,
+                    tmp_path,
+                    f"team {team}, round {round_}",
+                    ["Decided.", f"Round {round_ + 1} of", "The game is over"],
+                )
             if shots and round_ == 3:
                 students[0].set_viewport_size({"width": 1920, "height": 1080})
                 students[0].evaluate("window.scrollTo(0, 0)")

@@ -273,10 +273,6 @@ class RoundRecord:
     processed_seconds: float  # from the last team's decision (or the close) to the round played
 
 
-class ClassModel(ClassroomModel):
-    """One of the class's four models; the weeks of a round are stepped one by one."""
-
-
 def _code(length: int) -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed from a board
     return "".join(secrets.choice(alphabet) for _ in range(length))
@@ -358,7 +354,7 @@ class ClassGame:
         configs = {CLASS: setup.config(CLASS, self.n_alliances)}
         for design in DESIGNS:
             configs[design] = setup.config(design, self.n_alliances)
-        self.models = {name: ClassModel(config) for name, config in configs.items()}
+        self.models = {name: ClassroomModel(config) for name, config in configs.items()}
         self.seats = [
             Seat(
                 i,
@@ -474,7 +470,7 @@ class ClassGame:
                 raise InputError("decision", f"the class is {self._state_words()}: decisions are closed")
             if not self._seat_plays(seat):
                 raise InputError("decision", "your firm's part in the alliance has ended")
-            offered = {p for p, _ in self.pending.get(seat.alliance, []) if _ != seat.index}
+            offered = {p for p, by in self.pending.get(seat.alliance, []) if by != seat.index}
             for item in decision.accept:
                 if item not in offered:
                     raise InputError("accept", f"{item!r} was not proposed to you this round")
@@ -685,9 +681,6 @@ class ClassGame:
             if not stepped:
                 break
             self._record_weeks()
-        for model in self.models.values():
-            for seat in self.seats:
-                model.alliances[seat.alliance].leaving[seat.slot] = 0
         took = 0.0 if started is None else self.clock() - started
         return RoundRecord(self.round, tuple(decisions), tuple(injections), tuple(accepted), took)
 
@@ -717,7 +710,7 @@ class ClassGame:
                 if seat.index not in ended and (not a.alive or not a.active[seat.slot]):
                     ended[seat.index] = week
 
-    def _note_events(self, model: ClassModel, was_running: Sequence[Any]) -> None:
+    def _note_events(self, model: ClassroomModel, was_running: Sequence[Any]) -> None:
         from sim.classroom.session import week_events
 
         for event in week_events(model, was_running):
@@ -862,7 +855,7 @@ def visible_moves(seat: Seat, decision: Decision) -> list[str]:
 
 
 def apply_decisions(
-    model: ClassModel,
+    model: ClassroomModel,
     seats: Sequence[Seat],
     decisions: Sequence[Decision],
     accepted: Sequence[tuple[int, str]],

@@ -13,7 +13,7 @@ mechanisms read them, so both engines carry them out alike:
 * *protecting information and IP* cuts the IP at risk (``issues.friction_drivers``,
   ``trust.ip_at_risk``) and slows integration (``value.create_value``);
 * *declining side deals* turns down the temptation the week's draw offers
-  (``trust.update_trust``); a deal taken books its private gain to the partner;
+  (``trust.take_side_deals``); a deal taken books its private gain to the partner;
 * *clauses added* during the run (monthly meetings, shared KPIs, an escalation path, explicit
   expectations) act as the charter's own would, from the week they are agreed, at the
   lever's weekly effort;

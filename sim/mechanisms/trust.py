@@ -58,22 +58,19 @@ def trust_gain(a: AllianceState, c: Context, p: Params) -> float:
 
 
 @mechanism
-def trust_losses(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> tuple[float, ...]:
-    """This week's losses by source: aging issues, opportunism, expectation gap, a lost champion,
-    a partner's reputation loss elsewhere, inequity, new issues."""
+def trust_losses(a: AllianceState, c: Context, p: Params, acts: float) -> tuple[float, ...]:
+    """This week's losses by source: aging issues, opportunism (``acts``, the side deals taken:
+    :func:`take_side_deals`), expectation gap, a lost champion, a partner's reputation loss
+    elsewhere, inequity, new issues."""
     d = p.dynamics
     aged = 0.0
     for q in range(a.issue_age.shape[0]):
         if a.issue_age[q] > d.aging_grace_weeks:
             aged = aged + (0.5 if a.issue_small[q] else 1.0)
-    tempted = temptation(a, p)
-    acts = 0.0
     reputation_drop = 0.0
     for slot in range(a.active.shape[0]):
         if not a.active[slot]:
             continue
-        if takes_side_deal(a, w, slot, tempted, p):
-            acts = acts + 1.0
         reputation_drop = reputation_drop + a.partner_reputation_drop[slot]
     # a pilot limits scope and exposure: its issues and temptations put less at stake
     exposure = p.launch.pilot_scale if a.piloting else 1.0
@@ -100,18 +97,25 @@ def temptation(a: AllianceState, p: Params) -> float:
 
 
 @mechanism
-def takes_side_deal(a: AllianceState, w: AllianceDraws, slot: int, tempted: float, p: Params) -> bool:
-    """This week's draw offers the partner a side deal (``tempted``: :func:`temptation`), and it
-    does not turn it down."""
-    offered = w.opportunism_u[slot] < p.dynamics.opportunism_rate * tempted
-    return offered and not a.declines_side_deals[slot]
+def take_side_deals(a: AllianceState, w: AllianceDraws, p: Params) -> float:
+    """The side deals active partners take this week: the week's draw offers one and the partner
+    does not turn it down; each taken is the partner's private gain (at a pilot's scale while
+    piloting). Returns how many were taken (acts of opportunism)."""
+    rate = p.dynamics.opportunism_rate * temptation(a, p)
+    gain = p.dynamics.side_deal_gain * (p.launch.pilot_scale if a.piloting else 1.0)
+    acts = 0.0
+    for slot in range(a.active.shape[0]):
+        if a.active[slot] and w.opportunism_u[slot] < rate and not a.declines_side_deals[slot]:
+            acts = acts + 1.0
+            a.side_gains[slot] += gain
+    return acts
 
 
 @mechanism
 def update_trust(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> None:
     """Apply the week's gain and losses to trust and book each loss against its cause."""
     gain = trust_gain(a, c, p)
-    losses = trust_losses(a, w, c, p)
+    losses = trust_losses(a, c, p, take_side_deals(a, w, p))
     total = 0.0
     for x in losses:
         total = total + x
@@ -133,9 +137,3 @@ def update_trust(a: AllianceState, w: AllianceDraws, c: Context, p: Params) -> N
     a.ledger[KEY_CONTACT_LOSS] += losses[3] * bite
     a.ledger[PARTNER_REPUTATION] += losses[4] * bite
     a.ledger[INEQUITY] += losses[5] * bite
-    # a side deal taken is the partner's private gain (at a pilot's scale while piloting)
-    exposure = p.launch.pilot_scale if a.piloting else 1.0
-    tempted = temptation(a, p)
-    for slot in range(a.active.shape[0]):
-        if a.active[slot] and takes_side_deal(a, w, slot, tempted, p):
-            a.side_gains[slot] += p.dynamics.side_deal_gain * exposure
