@@ -7,8 +7,9 @@ after set-up starts from the cache instead of compiling for half a minute.
 
 It steps, for a few weeks, a cohort of each alliance type in both engines: the cohort
 engine at the size at which a second thread takes part (another set of compiled
-functions) and the Mesa engine, and replays a market. A layout it does not cover (an
-ecosystem with more spokes than the default, say) still compiles at its first use.
+functions) and the Mesa engine, and the Mesa engine on each layout a classroom preset uses
+that the types' defaults do not (the hub with seven spokes). A layout it does not cover (a
+charter's ecosystem with another number of spokes, say) still compiles at its first use.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def warm(out: bool = True) -> float:
     from sim.engines.cohort import MIN_HELPED
 
     started = time.perf_counter()
+    layouts: set[int] = set()  # partner slots per alliance compiled for
     for kind in AllianceType:
         for engine, n in ((Engine.COHORT, MIN_HELPED), (Engine.MESA, 20)):
             config = load_config(
@@ -39,8 +41,18 @@ def warm(out: bool = True) -> float:
                 ]
             )
             run_cohort(config)
+            layouts.add(config.alliance.n_partners)
             if out:
                 print(f"compiled the model: {kind.value}, {engine.value} engine", file=sys.stderr, flush=True)
+    from sim.classroom.presets import PRESETS
+
+    for preset in PRESETS:
+        config = load_config([*preset.market, "engine=mesa", "n_alliances=2", f"horizon_weeks={WARM_WEEKS}"])
+        if config.alliance.n_partners not in layouts:
+            run_cohort(config)
+            layouts.add(config.alliance.n_partners)
+            if out:
+                print(f"compiled the model: {preset.title}, mesa engine", file=sys.stderr, flush=True)
     return time.perf_counter() - started
 
 

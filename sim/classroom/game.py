@@ -349,6 +349,9 @@ class ClassGame:
         self.clock = clock
         self.lock = threading.RLock()
         probe = setup.config(CLASS, 1)
+        # compile the model for this layout now, if it is not cached: the teacher waits once,
+        # when creating the class, instead of the class at its first round
+        ClassroomModel(probe.replace(horizon_weeks=1)).step()
         self.n_partners = probe.alliance.n_partners
         self.n_alliances = max(1, math.ceil(setup.teams / self.n_partners))
         configs = {CLASS: setup.config(CLASS, self.n_alliances)}
