@@ -32,6 +32,7 @@ from sim.classroom.game import (
     DEADLINE_TEXT,
     DEFAULT_ROUNDS,
     DESIGNS,
+    MAX_ROUND_SECONDS,
     MAX_ROUNDS,
     MAX_TEAMS,
     PROPOSAL_WORDS,
@@ -411,6 +412,11 @@ def CreateClass() -> None:
                 seconds = float(minutes) * 60.0
             except ValueError:
                 raise InputError("minutes per round", f"{minutes!r} is not a number") from None
+            if not 0.0 <= seconds <= MAX_ROUND_SECONDS:  # also refuses nan
+                raise InputError(
+                    "minutes per round",
+                    f"{minutes} is not between 0 (no timer) and {MAX_ROUND_SECONDS / 60:.0f}",
+                )
             if not 0 <= values["seed"] < 2**63:
                 raise InputError("seed", f"{values['seed']} is not from 0 to 2^63 - 1")
             setup = ClassSetup(

@@ -28,9 +28,11 @@ def class_network_svg(game: ClassGame, width: int = 960) -> str:
     between partners coloured by the alliance's health, an ended alliance grey and labelled with
     how it ended; each firm with its team's name."""
     model = game.models[CLASS]
-    columns = max(1, min(5, math.ceil(math.sqrt(game.n_alliances * 1.6))))
+    hub = game.n_partners > 2
+    columns = max(1, min(3 if hub else 5, math.ceil(math.sqrt(game.n_alliances * 1.6))))
     rows = math.ceil(game.n_alliances / columns)
-    cell_w, cell_h = width / columns, 130
+    radius = 62.0 if hub else 0.0  # spokes around the hub, on an ellipse twice as wide
+    cell_w, cell_h = width / columns, 130 + 2 * radius + 20 * hub
     height = rows * cell_h + 10
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
@@ -38,9 +40,8 @@ def class_network_svg(game: ClassGame, width: int = 960) -> str:
     ]
     for i, a in enumerate(model.alliances):
         cx = (i % columns + 0.5) * cell_w
-        cy = (i // columns) * cell_h + 72
+        cy = (i // columns) * cell_h + 72 + radius + 10 * hub
         seats = [s for s in game.seats if s.alliance == i]
-        radius = 0.0 if len(seats) == 2 else 38.0
         points = []
         for k, seat in enumerate(seats):
             x: float
@@ -51,7 +52,7 @@ def class_network_svg(game: ClassGame, width: int = 960) -> str:
                 x, y = cx, cy
             else:
                 angle = 2 * math.pi * (k - 1) / (len(seats) - 1) - math.pi / 2
-                x, y = cx + 2.2 * radius * math.cos(angle), cy + radius * math.sin(angle)
+                x, y = cx + min(2.2 * radius, 0.4 * cell_w) * math.cos(angle), cy + radius * math.sin(angle)
             points.append((x, y, seat))
         ended = not a.alive
         colour = ENDED if ended else health_colour(float(a.health))
@@ -78,9 +79,9 @@ def class_network_svg(game: ClassGame, width: int = 960) -> str:
         room = cell_w - 16
         fit = f' textLength="{room:.0f}" lengthAdjust="spacingAndGlyphs"' if 7.5 * len(words) > room else ""
         out.append(
-            f'<text x="{cx:.1f}" y="{cy - 40:.1f}" font-size="15" font-weight="600" text-anchor="middle" '
+            f'<text x="{cx:.1f}" y="{cy - radius - 10 * hub - 40:.1f}" font-size="15" font-weight="600" text-anchor="middle" '
             f'font-family="sans-serif" fill="{tint}">alliance {i}</text>'
-            f'<text x="{cx:.1f}" y="{cy - 22:.1f}" font-size="14" text-anchor="middle" '
+            f'<text x="{cx:.1f}" y="{cy - radius - 10 * hub - 22:.1f}" font-size="14" text-anchor="middle" '
             f'font-family="sans-serif" fill="{tint}"{fit}>{html.escape(words)}</text>'
         )
     out.append("</svg>")
