@@ -49,7 +49,7 @@ if [ -e "$venv" ]; then
   rm -rf "$venv"
 fi
 "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet "$wheel"
+"$venv/bin/python" -m pip install --quiet --no-compile "$wheel"
 
 # Nothing of the checkout may leak in: no PYTHONPATH, an empty working folder.
 unset PYTHONPATH

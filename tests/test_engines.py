@@ -827,35 +827,35 @@ def ecosystem_and_dyad_results(rows: list[tuple]) -> dict[tuple[str, str], Cohor
 
 @pytest.mark.slow
 def test_each_record_layout_runs_its_own_compiled_code(tmp_path):
-    """Code compiled for a dyad's records never runs on an ecosystem's, nor the reverse:
+    """Code compiled for a dyad's records never runs on an ecosystem's, nor the reverse.
 
-    * one process compiles a dyad cohort and then an ecosystem cohort, with both engines,
-      into a fresh cache; the ecosystem gets the tables of a process that only ever ran
-      the ecosystem (into a fresh cache of its own);
-    * that second cache then also receives the dyad's code, compiled by a third process;
-      processes that load both layouts' code from it, in either order, give each cohort
-      the tables it got when compiled alone.
+    The truth is the Mesa engine's tables: it runs the mechanisms uncompiled, so no cache can
+    touch it. Into one fresh cache, a first process compiles the ecosystem's code alone; a
+    second loads that code, runs the ecosystem and then compiles the dyad's (code loaded
+    and code compiled in one process, the two layouts' code written by separate processes
+    into one cache); two more processes load both layouts' code from it, in either order.
+    Every process gives each cohort, with the cohort engine, the Mesa engine's tables, and
+    the Mesa engine the same tables in every process. Each layout is compiled once.
     """
     base = {"n_alliances": 20, "horizon_weeks": 60, "seed": 4, "scenario": {"shock_rate": 0.1}}
     dyad = SimulationConfig.from_dict({**base, "alliance": {"type": "complementary"}})
     ecosystem = SimulationConfig.from_dict({**base, "alliance": {"type": "ecosystem", "spokes": 5}})
     cache = tmp_path / "cache"
-    together = ecosystem_and_dyad_results(
-        run_in_fresh_process([dyad, ecosystem], tmp_path / "fresh-cache", tmp_path / "together.pkl")
-    )
-    truth = ecosystem_and_dyad_results(run_in_fresh_process([ecosystem], cache, tmp_path / "eco.pkl"))
-    truth |= ecosystem_and_dyad_results(run_in_fresh_process([dyad], cache, tmp_path / "dyad.pkl"))
+    orders = {
+        "ecosystem compiled alone": [ecosystem],
+        "ecosystem loaded, then the dyad compiled": [ecosystem, dyad],
+        "both loaded, dyad first": [dyad, ecosystem],
+        "both loaded, ecosystem first": [ecosystem, dyad],
+    }
+    runs = {
+        name: ecosystem_and_dyad_results(run_in_fresh_process(order, cache, tmp_path / f"run{n}.pkl"))
+        for n, (name, order) in enumerate(orders.items())
+    }
+    truth = runs["both loaded, dyad first"]
     assert len(truth) == 4
-    for kind in ("ecosystem", "complementary"):
-        assert table_differences(truth[kind, "mesa"], truth[kind, "cohort"]) == [], kind
     assert truth["ecosystem", "mesa"].alliances["n_partners"].eq(6).all()
-    loaded = [
-        ecosystem_and_dyad_results(run_in_fresh_process(order, cache, tmp_path / f"loaded{n}.pkl"))
-        for n, order in enumerate([[dyad, ecosystem], [ecosystem, dyad]])
-    ]
-    for key, result in together.items():
-        assert table_differences(truth[key], result) == [], ("compiled together", key)
-    for n, results in enumerate(loaded):
-        assert results.keys() == truth.keys()
-        for key, result in results.items():
-            assert table_differences(truth[key], result) == [], ("loaded from the cache", n, key)
+    assert truth["complementary", "mesa"].alliances["n_partners"].eq(2).all()
+    for name, results in runs.items():
+        for kind in {kind for kind, _ in results}:
+            assert table_differences(truth[kind, "mesa"], results[kind, "mesa"]) == [], (name, kind)
+            assert table_differences(results[kind, "mesa"], results[kind, "cohort"]) == [], (name, kind)

@@ -182,6 +182,7 @@ def test_every_situation_sweeps_its_intervention_off_and_on():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("situations")  # the nine studies of the module fixture: run once
 @pytest.mark.parametrize(
     "claim",
     [pytest.param(c, marks=pytest.mark.xfail(reason=c.gap, strict=False)) if c.gap else c for c in CLAIMS],

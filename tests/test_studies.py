@@ -274,6 +274,7 @@ def serial_reference(serial_subsweep) -> Path:
     return serial_subsweep[0]
 
 
+@pytest.mark.xdist_group("serial_subsweep")  # shares its module fixture: computed once
 @pytest.mark.slow
 def test_a_sweep_narrowed_on_the_command_line_reports_each_dimension_once(serial_subsweep):
     """``governance=handshake,full alliance=...`` replaces the experiment's sweep of the same keys."""
@@ -309,6 +310,7 @@ LAUNCHERS = {
 }
 
 
+@pytest.mark.xdist_group("serial_subsweep")  # shares its module fixture: computed once
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", list(LAUNCHERS))
 def test_launcher_gives_the_same_runs_as_serial(launcher, serial_reference, tmp_path):
@@ -337,6 +339,7 @@ def namespace_prefix() -> list[str]:
     return [unshare, "--net"]
 
 
+@pytest.mark.xdist_group("serial_subsweep")  # shares its module fixture: computed once
 @pytest.mark.slow
 def test_ray_launcher_gives_the_same_runs_as_serial(serial_reference, tmp_path):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="the [cluster] extra is not installed")
@@ -439,6 +442,7 @@ def start_and_kill(cwd: Path, sweep_dir: Path, after_cells: int, **env: str) -> 
     return set(cell_records(sweep_dir))
 
 
+@pytest.mark.xdist_group("uninterrupted")  # shares its module fixture: computed once
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "rerun_into, threads",
@@ -635,6 +639,7 @@ def report_command(folder: Path) -> list[str]:
     return [sys.executable, "-m", "sim.analysis.study_report", str(folder)]
 
 
+@pytest.mark.xdist_group("finished_study")  # shares its module fixture: computed once
 @pytest.mark.slow
 def test_report_rebuilds_summary_and_figures_from_a_finished_study(finished_study, tmp_path):
     folder = copy_study(finished_study, tmp_path)
@@ -665,6 +670,7 @@ def test_report_rebuilds_summary_and_figures_from_a_finished_study(finished_stud
     assert {str(p.relative_to(store)): p.stat().st_mtime_ns for p in store.rglob("*")} == store_before
 
 
+@pytest.mark.xdist_group("finished_study")  # shares its module fixture: computed once
 @pytest.mark.slow
 def test_report_never_runs_the_model(finished_study, tmp_path, monkeypatch, capsys):
     import sim.analysis.study_report
@@ -711,6 +717,7 @@ def test_report_refuses_a_folder_that_is_not_a_study_run(tmp_path):
 
 
 # --------------------------------------------------- 7. deterministic report
+@pytest.mark.xdist_group("finished_study")  # shares its module fixture: computed once
 @pytest.mark.slow
 def test_the_same_study_twice_gives_byte_identical_summaries(finished_study, tmp_path):
     again = tmp_path / "results" / "pilot_vs_full" / "again"
@@ -722,6 +729,7 @@ def test_the_same_study_twice_gives_byte_identical_summaries(finished_study, tmp
     assert_frame_equal(read_runs(again), read_runs(finished_study), check_exact=True)
 
 
+@pytest.mark.xdist_group("finished_study")  # shares its module fixture: computed once
 @pytest.mark.slow
 def test_provenance_records_the_study_as_run(finished_study):
     """provenance.json describes the cohorts the study simulated, not the package defaults."""
