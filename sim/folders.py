@@ -57,3 +57,15 @@ def write_or_rescue[T](write: Callable[[Path], T], out_dir: Path, prefix: str) -
         except OSError:
             kept = "no other folder could take the computed results either"
         raise FolderError(f"cannot write {where}: {error.strerror or error}; {kept}") from None
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all: into a hidden file beside it, then renamed
+    over it, so that a process killed while writing leaves the earlier file (or none), never a
+    part of the new one."""
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        part.write_text(text)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)

@@ -668,3 +668,28 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path, comman
         else tmp_path / "run" / "summary.json"
     )
     assert written.stat().st_size > 0
+
+
+def test_a_cell_record_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A study killed while it writes a cell's record leaves the earlier record (or none), never
+    a part of the new one: the record is written beside it and renamed over it. Here the rename
+    fails, as if the process had died just before it."""
+    import os
+
+    from sim.folders import write_whole
+
+    record = tmp_path / "cell.json"
+    write_whole(record, '{"status": "computed"}\n')
+    assert json.loads(record.read_text()) == {"status": "computed"}
+
+    def killed(*args, **kwargs):
+        raise OSError("killed before the rename")
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(OSError, match="killed before the rename"):
+        write_whole(record, '{"status": "cached", "seconds": 0.1}\n')
+    assert json.loads(record.read_text()) == {"status": "computed"}
+    assert [p.name for p in tmp_path.iterdir()] == ["cell.json"]  # no part left behind
+    monkeypatch.undo()
+    write_whole(tmp_path / "failure.json", "{}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cell.json", "failure.json"]

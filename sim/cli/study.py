@@ -27,6 +27,7 @@ from sim.analysis.output import provenance
 from sim.analysis.studies import CELL_FILE, FAILURE_FILE, STUDY_FILE, StudyError, cell_store
 from sim.analysis.study_report import build_report
 from sim.cli.hydra_support import ReusedCompositions, runs_cells_here
+from sim.folders import write_whole
 from sim.params import ConfigError
 from sim.studies.files import check_study
 from sim.studies.scheduler import Cell, CellsAhead, leave_with_the_parent
@@ -104,7 +105,7 @@ def run_cell(cfg: DictConfig) -> dict:
             "n_alliances": config.n_alliances,
         }
         (cell_dir / FAILURE_FILE).unlink(missing_ok=True)  # an earlier attempt's failure is over
-        (cell_dir / CELL_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        write_whole(cell_dir / CELL_FILE, json.dumps(record, indent=2) + "\n")
         print(f"{position} {label}: {status} in {record['seconds']:.1f} s", flush=True)
         return record
     except Exception as error:  # recorded, the study goes on
@@ -116,7 +117,7 @@ def run_cell(cfg: DictConfig) -> dict:
         }
         try:
             (cell_dir / CELL_FILE).unlink(missing_ok=True)
-            (cell_dir / FAILURE_FILE).write_text(json.dumps(failure, indent=2) + "\n")
+            write_whole(cell_dir / FAILURE_FILE, json.dumps(failure, indent=2) + "\n")
         except OSError as unwritable:  # the study's end counts it as missing, and fails
             failure["error"] += f" (and its failure record could not be written: {unwritable})"
         print(f"{position} {label}: FAILED ({failure['error']})", flush=True)
@@ -291,7 +292,7 @@ class StudyCallback(Callback):
         study["n_alliances"] = int(config.n_alliances)
         study["command_overrides"] = list(config.hydra.overrides.task)
         self.lock = claim_folder(run_dir, study)
-        (run_dir / STUDY_FILE).write_text(json.dumps(study, indent=2) + "\n")
+        write_whole(run_dir / STUDY_FILE, json.dumps(study, indent=2) + "\n")
         print(
             f"study {study['name']}: {len(cells)} cells, seeds {study['seeds']}, results in {run_dir}",
             flush=True,
