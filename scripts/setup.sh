@@ -54,9 +54,7 @@ if [ "${FORCE:-0}" != 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$wanted" 
 fi
 rm -f "$STAMP"
 .venv/bin/python -m pip install --quiet --upgrade pip
-# --no-compile: the dependencies' modules are byte-compiled when first imported, not all of
-# them now (the install takes less than half the time)
-.venv/bin/python -m pip install --quiet --no-compile -e ".[$EXTRAS]"
+.venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
 # Compile the model now, so that the first study after set-up starts from the cache.
 .venv/bin/python -m sim.warm
 echo "$wanted" > "$STAMP"
