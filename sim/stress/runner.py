@@ -486,25 +486,25 @@ class Gathered:
             return
         outcomes: Iterable[RunOutcome]
         pool = None
-        if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+        try:  # a stop (Ctrl-C, SIGTERM) while the pool starts is handled below too
+            if workers > 1:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
 
-            from sim.studies.scheduler import leave_with_the_parent
+                from sim.studies.scheduler import leave_with_the_parent
 
-            size = max(1, len(jobs) // (8 * workers))  # enough batches to keep every worker busy
-            batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-            # Workers started afresh (spawn), each ending with this process however it ends.
-            pool = ProcessPoolExecutor(
-                workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=leave_with_the_parent,
-                initargs=(os.getpid(),),
-            )
-            outcomes = (o for batch in pool.map(simulate_batch, batches) for o in batch)
-        else:
-            outcomes = (simulate(*job) for job in jobs)
-        try:
+                size = max(1, len(jobs) // (8 * workers))  # enough batches to keep every worker busy
+                batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+                # Workers started afresh (spawn), each ending with this process however it ends.
+                pool = ProcessPoolExecutor(
+                    workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=leave_with_the_parent,
+                    initargs=(os.getpid(),),
+                )
+                outcomes = (o for batch in pool.map(simulate_batch, batches) for o in batch)
+            else:
+                outcomes = (simulate(*job) for job in jobs)
             for (spec, _, k), outcome in zip(jobs, outcomes, strict=True):
                 self.rows.append(outcome.row)
                 self.failed[(spec.kind, spec.name, spec.severity, k)] = outcome.failed
@@ -520,6 +520,13 @@ class Gathered:
                 for process in list(getattr(pool, "_processes", {}).values()):  # no waiting for them
                     process.kill()
                 pool.shutdown(wait=False, cancel_futures=True)
+                # The pool's manager thread, seeing its workers gone, closes its wake-up pipe;
+                # at exit the interpreter writes to that pipe, and if the two meet the write
+                # fails with a traceback after the one-line message. Let the thread finish
+                # first (at once: its workers are dead), but never wait long for it.
+                manager = getattr(pool, "_executor_manager_thread", None)
+                if manager is not None:
+                    manager.join(timeout=10.0)
             raise StressInterrupted(pd.DataFrame(self.rows), total, stop) from None
         if pool is not None:
             pool.shutdown()
