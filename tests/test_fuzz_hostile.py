@@ -12,6 +12,7 @@ With the overrides and study files of ``test_fuzz_input.py`` the suite draws 1,0
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import math
@@ -66,7 +67,9 @@ def charter_texts(draw: st.DrawFn) -> str:
         if not places:
             break
         path = draw(st.sampled_from(places))
-        _edit(data, path, draw(st.sampled_from(["set", "set", "drop", "rename"])), draw(odd))
+        # a copy: the odd values are shared by every example, and an edit inside a value put in
+        # by an earlier edit would change them for the examples after (or nest one in itself)
+        _edit(data, path, draw(st.sampled_from(["set", "set", "drop", "rename"])), copy.deepcopy(draw(odd)))
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
